@@ -1,0 +1,149 @@
+"""The one error hierarchy of cpexplore.
+
+Every error a user can meet derives from :class:`CpExploreError`; its message is one
+line that names what was asked for, what exists, and what to do.
+
+>>> try:
+...     raise ConfigError("no auth URL", hint="set OS_AUTH_URL")
+... except CpExploreError as e:
+...     print(e)
+no auth URL (set OS_AUTH_URL)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+__all__ = [
+    "CpExploreError",
+    "ConfigError",
+    "AuthError",
+    "EndpointNotFound",
+    "UnknownResource",
+    "ApiError",
+    "Forbidden",
+    "NotFound",
+    "ProtocolError",
+    "TransportError",
+    "ExportError",
+    "MissingColumns",
+    "unwrap_details",
+]
+
+
+class CpExploreError(Exception):
+    """Base of every cpexplore error. ``hint`` says what to do about it."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(f"{message} ({hint})" if hint else message)
+
+
+class ConfigError(CpExploreError):
+    """Settings are missing or malformed (auth URL, credentials, rc file, profile, filter)."""
+
+
+class AuthError(CpExploreError):
+    """The identity service refused the credentials or the token."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        status: int | None = None,
+        error_class: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.error_class = error_class
+
+
+class EndpointNotFound(CpExploreError):
+    """The catalog has no endpoint for the service, region and interface asked for."""
+
+
+class UnknownResource(CpExploreError, KeyError):
+    """A resource name that cpexplore does not know how to list."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return CpExploreError.__str__(self)
+
+
+class ApiError(CpExploreError):
+    """The service answered with a Cloudpods error body ``{"class","code","details"}``."""
+
+    def __init__(
+        self,
+        status: int,
+        error_class: str,
+        details: str,
+        *,
+        method: str = "GET",
+        url: str = "",
+        hint: str | None = None,
+    ) -> None:
+        self.status = status
+        self.error_class = error_class
+        self.details = unwrap_details(details)
+        self.method = method
+        self.url = url
+        where = f" on {method} {url}" if url else ""
+        super().__init__(f"{status} {error_class}: {self.details}{where}", hint=hint)
+
+
+class Forbidden(ApiError):
+    """403: the token is valid but the scope or action is not allowed."""
+
+
+class NotFound(ApiError):
+    """404: no such resource or record."""
+
+
+class ProtocolError(CpExploreError):
+    """The server answered something that is not the Cloudpods protocol (HTML, broken JSON...)."""
+
+
+class TransportError(CpExploreError):
+    """The server could not be reached, closed the connection, or failed TLS verification."""
+
+
+class ExportError(CpExploreError, OSError):
+    """A report or CSV could not be written where asked."""
+
+    def __str__(self) -> str:
+        return CpExploreError.__str__(self)
+
+
+class MissingColumns(CpExploreError, ValueError):
+    """A DataFrame lacks the columns a plot or report needs."""
+
+
+_WRAPPED = re.compile(r"\{\s*\"error\"\s*:")
+
+
+def unwrap_details(details: object) -> str:
+    """Return the innermost human message of a Cloudpods error ``details`` value.
+
+    Real services often wrap a second JSON error inside the string (spec §8.2 D6):
+
+    >>> unwrap_details('ListItems: {"error":{"class":"ForbiddenError","details":"no"}}')
+    'no'
+    """
+    text = details if isinstance(details, str) else json.dumps(details, ensure_ascii=False)
+    for _ in range(5):  # wrapped errors nest a few levels at most
+        match = _WRAPPED.search(text)
+        if not match:
+            break
+        try:
+            inner = json.JSONDecoder().raw_decode(text, match.start())[0]
+        except ValueError:
+            break
+        error = inner.get("error") if isinstance(inner, dict) else None
+        if not isinstance(error, dict) or "details" not in error:
+            break
+        nxt = error["details"]
+        text = nxt if isinstance(nxt, str) else json.dumps(nxt, ensure_ascii=False)
+    return text
