@@ -1,0 +1,188 @@
+"""A local Cloudpods-compatible API server with a generated inventory.
+
+It speaks the real wire protocol (spec ``cloudpods-api.md``, corrected by what real
+keystone and region services answered), so a client that works against it works against
+a real Cloudpods. Deliberate differences are listed in ``DIFFERENCES``.
+
+>>> with Sandbox(servers=50, seed=1) as sb:          # doctest: +SKIP
+...     print(sb.auth_url)
+http://127.0.0.1:40123/v3
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+from typing import Any
+
+from .faults import FaultPlan
+from .identity import Identity
+from .inventory import Inventory
+from .lists import Lister
+from .server import COMPUTE, IDENTITY, IMAGE, LOG, SandboxServer
+
+__all__ = ["Sandbox", "DIFFERENCES"]
+
+DIFFERENCES = {
+    "one port": "Every service listens on one port; region1's compute is served under the path /region1 "
+    "instead of another host, and the identity admin endpoint shares the public URL.",
+    "faults spare logins": "fault_rate hits GET requests of the services only; POST /v3/auth/tokens is never "
+    "faulted, so a test can always log in.",
+    "text matching": "filter ops like/contains/startswith/endswith compare case-insensitively, as MySQL's default "
+    "collation does; equals/in compare exactly.",
+    "summary_stats": "totals is {'count': N, 'status': {status: count}}; the real shape was not observed.",
+    "next_marker": "the last marker page leaves next_marker out (jsonutils omits empty strings).",
+    "limit=abc": "answers 500 UnclassifiedError like the real service; the details text is Go's strconv message.",
+    "writes": "POST/PUT/DELETE on resources are not served (404); the inventory changes through Sandbox.inventory.",
+}
+
+
+def _random_secret() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+class Sandbox:
+    """Run the sandbox in a background thread; use as a context manager.
+
+    Credentials are random unless given. The default user is an admin in project
+    ``system``; ``member_username``/``member_password`` log in as a non-admin member of
+    project ``web``.
+    """
+
+    def __init__(
+        self,
+        servers: int = 1000,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        latency: float = 0.0,
+        fault_rate: float = 0.0,
+        token_ttl: float = 86400,
+        *,
+        retry_after: int = 1,
+    ) -> None:
+        self.access_key = access_key or secrets.token_hex(16)
+        self.secret_key = secret_key or _random_secret()
+        self.username = username or "sysadmin"
+        self.password = password or secrets.token_urlsafe(12)
+        self.member_username = "demo-user"
+        self.member_password = secrets.token_urlsafe(12)
+        self.project = "system"
+        self.member_project = "web"
+        self.region = "region0"
+        self.inventory = Inventory(servers=servers, seed=seed)
+        self.faults = FaultPlan(rate=fault_rate, seed=seed)
+        self.lister = Lister(self.inventory, {**COMPUTE, **IDENTITY, **IMAGE, **LOG})
+        self._server = SandboxServer((host, port), None, self.lister, latency=latency, faults=self.faults,
+                                     retry_after=retry_after)
+        bound_host, bound_port = self._server.server_address[:2]
+        shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+        self.host, self.port = str(bound_host), int(bound_port)
+        self.base_url = f"http://{shown}:{bound_port}"
+        self.auth_url = f"{self.base_url}/v3"
+        self.identity = Identity(
+            self.inventory, self.base_url, access_key=self.access_key, secret_key=self.secret_key,
+            username=self.username, password=self.password, member_username=self.member_username,
+            member_password=self.member_password, member_project=self.member_project, token_ttl=token_ttl,
+        )
+        self._server.identity = self.identity
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"Sandbox({self.auth_url}, servers={self.inventory.n_servers}, user={self.username!r})"
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._server.serve_forever, name="cpexplore-sandbox",
+                                            kwargs={"poll_interval": 0.1}, daemon=True)
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until :meth:`stop` (the CLI's foreground mode)."""
+        self._server.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- knobs and facts tests use ----------------------------------------------------------
+    @property
+    def latency(self) -> float:
+        return self._server.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._server.latency = float(seconds)
+
+    @property
+    def requests(self) -> int:
+        """How many HTTP requests the sandbox has answered (or dropped)."""
+        return self._server.requests
+
+    @property
+    def logins(self) -> int:
+        """How many tokens have been issued."""
+        return self.identity.logins
+
+    def count(self, resource: str, region: str = "region0", *, project: str | None = None) -> int:
+        """How many rows of ``resource`` exist in a catalog region (optionally one project's)."""
+        table = self.inventory.tables[resource]
+        p = None if project is None else self.inventory.project_index(project)
+        return sum(
+            1 for i in range(table.count)
+            if i not in table.deleted
+            and (table.region is None or table.region[i] == region)
+            and (p is None or (table.owner is not None and table.owner[i] == p))
+        )
+
+    def ids(self, resource: str, region: str = "region0") -> set[str]:
+        """The ids of every live row of ``resource`` in a catalog region."""
+        table = self.inventory.tables[resource]
+        return {
+            str(table.record(i)["id"]) for i in range(table.count)
+            if i not in table.deleted and (table.region is None or table.region[i] == region)
+        }
+
+    def rc(self) -> str:
+        """An rc file like ``~/.onecloud_rcadmin`` for this sandbox (contains the secrets)."""
+        lines = {
+            "OS_AUTH_URL": self.auth_url,
+            "OS_ACCESS_KEY": self.access_key,
+            "OS_SECRET_KEY": self.secret_key,
+            "OS_USERNAME": self.username,
+            "OS_PASSWORD": self.password,
+            "OS_PROJECT_NAME": self.project,
+            "OS_PROJECT_DOMAIN": "default",
+            "OS_REGION_NAME": self.region,
+            "OS_ENDPOINT_TYPE": "publicURL",
+        }
+        return "".join(f"export {k}={_quote(v)}\n" for k, v in lines.items())
+
+    def settings(self, **overrides: Any) -> dict[str, Any]:
+        """Keyword arguments for ``cpexplore.Session`` that log in to this sandbox with AK/SK."""
+        kw = {"auth_url": self.auth_url, "access_key": self.access_key, "secret_key": self.secret_key,
+              "region": self.region}
+        kw.update(overrides)
+        return kw
+
+
+def _quote(value: str) -> str:
+    if value and all(c.isalnum() or c in "-_.:/@=+" for c in value):
+        return value
+    return "'" + value.replace("'", "'\"'\"'") + "'"

@@ -1,0 +1,229 @@
+"""The sandbox HTTP server: routing, the real services' headers and error bodies.
+
+One port serves every service of the catalog under the real path layout: identity under
+``/v3``, compute with no prefix, image under ``/v1``, the log service's ``/actions``;
+the second catalog region's compute is served under ``/region1``.
+
+Use it through :class:`cpexplore.sandbox.Sandbox`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from .errors import Fault
+from .faults import FaultPlan
+from .identity import PREFIX_REGIONS, Identity
+from .inventory import CATALOG_REGIONS
+from .lists import SCOPES, Lister, ResourceRule, dumps
+
+log = logging.getLogger("cpexplore.sandbox")
+
+SERVER_NAME = "Yunion AppServer/Go/2018.4"
+JSON_OK = "application/json;charset=utf-8"
+JSON_ERR = "application/json"
+P, D, S = SCOPES["project"], SCOPES["domain"], SCOPES["system"]
+
+# service path prefix → resources it serves, with their RBAC rule
+COMPUTE = {
+    "servers": ResourceRule("compute", P, P), "disks": ResourceRule("compute", P, P),
+    "eips": ResourceRule("compute", P, P), "secgroups": ResourceRule("compute", P, P),
+    "networks": ResourceRule("compute", P, P), "events": ResourceRule("compute", P, P),
+    "hosts": ResourceRule("compute", D, D), "storages": ResourceRule("compute", D, D),
+    "wires": ResourceRule("compute", P, P), "vpcs": ResourceRule("compute", P, P),
+    "zones": ResourceRule("compute", P, P), "cloudregions": ResourceRule("compute", P, P),
+    "serverskus": ResourceRule("compute", P, P),
+}
+IDENTITY = {
+    "projects": ResourceRule("identity", D, D), "users": ResourceRule("identity", D, D),
+    "roles": ResourceRule("identity", D, D), "domains": ResourceRule("identity", S, S),
+    "regions": ResourceRule("identity", S, S), "services": ResourceRule("identity", S, S),
+    "endpoints": ResourceRule("identity", S, S),
+}
+IMAGE = {"images": ResourceRule("image", P, P)}
+LOG = {"actions": ResourceRule("log", P, P)}
+_USAGE_PATHS = {"/usages", "/capabilities", "/v3/usages", "/v1/usages"}
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """A threading HTTP server that carries the sandbox state for its handlers."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], identity: Identity | None, lister: Lister | None,
+                 *, latency: float = 0.0, faults: FaultPlan | None = None, retry_after: int = 1) -> None:
+        super().__init__(address, _Handler)
+        self.identity = identity
+        self.lister = lister
+        self.latency = latency
+        self.faults = faults or FaultPlan()
+        self.retry_after = retry_after
+        self.host_id = secrets.token_urlsafe(20)[:27] + "="
+        self.requests = 0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: SandboxServer
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        # The request line holds no secret (tokens travel in headers), but keep it at DEBUG.
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def version_string(self) -> str:
+        return SERVER_NAME
+
+    # -- plumbing ---------------------------------------------------------------------
+    def _send(self, status: int, body: bytes, *, ctype: str | None = JSON_OK, extra: dict | None = None) -> None:
+        self.send_response_only(status)
+        headers: list[tuple[str, str]] = []
+        if ctype == JSON_OK:
+            headers.append(("Content-Length", str(len(body))))
+            headers.append(("Content-Type", ctype))
+        elif ctype:
+            headers.append(("Content-Type", ctype))
+        headers += [
+            ("Server", SERVER_NAME),
+            ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
+            ("Vary", "Origin"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "SAMEORIGIN"),
+            ("X-Request-Host-Id", self.server.host_id),
+            ("X-Request-Id", secrets.token_hex(3)),
+        ]
+        headers += list((extra or {}).items())
+        headers += [("X-Xss-Protection", "1; mode=block"), ("Date", formatdate(usegmt=True))]
+        if ctype != JSON_OK and status != 204:
+            headers.append(("Content-Length", str(len(body))))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _fault(self, fault: Fault) -> None:
+        self._send(fault.status, fault.body(), ctype=JSON_ERR)
+
+    def _read_body(self) -> bytes:
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def _dispatch(self) -> None:
+        srv = self.server
+        srv.requests += 1
+        if srv.latency:
+            time.sleep(srv.latency)
+        split = urlsplit(self.path)
+        path = re.sub(r"/{2,}", "/", split.path)
+        path = path.rstrip("/") if path != "/" else path
+        params = parse_qs(split.query, keep_blank_values=True)
+        body = self._read_body() if self.command in ("POST", "PUT", "PATCH", "DELETE") else b""
+        if self.command == "GET" and not path.startswith("/v3/auth"):
+            kind = srv.faults.next()
+            if kind == "drop":
+                self.close_connection = True
+                self.connection.close()
+                return
+            if kind:
+                status, cls = (429, "TooManyRequests") if kind == "429" else (503, "ServiceUnavailable")
+                err = Fault(status, cls, "sandbox fault injection")
+                self._send(status, err.body(), ctype=JSON_ERR, extra={"Retry-After": str(srv.retry_after)})
+                return
+        try:
+            self._route(path, params, body)
+        except Fault as f:
+            self._fault(f)
+        except Exception:  # a bug in the sandbox must still answer like a server, not hang
+            log.exception("sandbox error on %s %s", self.command, split.path)
+            self._fault(Fault(500, "InternalServerError", "internal error"))
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = _dispatch  # noqa: N815
+
+    # -- routing ---------------------------------------------------------------------------
+    def _route(self, path: str, params: dict, body: bytes) -> None:
+        idy = self.server.identity
+        if idy is None:
+            raise Fault(404, "NotFoundError", f"Handler {path} not found")
+        token = self.headers.get("X-Auth-Token")
+        if path == "/version":
+            raise Fault(403, "ForbiddenError", "Forbidden")
+        if path == "/v3/auth/tokens":
+            return self._tokens(body)
+        if path in _USAGE_PATHS:
+            return self._usage(path, token)
+        region = CATALOG_REGIONS[0]
+        for prefix, reg in PREFIX_REGIONS.items():
+            if path.startswith(prefix + "/"):
+                path, region = path[len(prefix):], reg
+        service, rest = _split_service(path, region)
+        if service is None or self.command not in ("GET", "HEAD") or self.command == "HEAD":
+            raise Fault(404, "NotFoundError", f"Handler {path} not found")
+        parts = [p for p in rest.split("/") if p]
+        if not parts or parts[0] not in service or len(parts) > 2:
+            raise Fault(404, "NotFoundError", f"Handler {path} not found")
+        table = self.server.lister.inv.tables[parts[0]]
+        caller = idy.caller(token)
+        lister = self.server.lister
+        if len(parts) == 2:
+            return self._send(200, lister.get(table, region, parts[1], params, caller))
+        rows = lister.select(table, region, params, caller)
+        self._send(200, lister.page(table, rows, params))
+
+    def _tokens(self, body: bytes) -> None:
+        idy = self.server.identity
+        if self.command == "POST":
+            token_id, payload = idy.authenticate(body, self.client_address[0])
+            return self._send(200, dumps(payload).encode(), extra={"X-Subject-Token": token_id})
+        subject = self.headers.get("X-Subject-Token") or ""
+        if self.command == "GET":
+            tok = idy.lookup(subject)
+            if tok is None:
+                raise Fault(401, "InvalidCredentialError",
+                            f'invalid token: token "{subject}" not found: [auth] token not found')
+            return self._send(200, dumps({"token": idy.token_body(tok)}).encode(), extra={"X-Subject-Token": tok.id})
+        if self.command == "DELETE":
+            if not idy.revoke(subject):
+                raise Fault(401, "InvalidCredentialError",
+                            f'invalid token: token "{subject}" not found: [auth] token not found')
+            return self._send(204, b"", ctype=None)
+        raise Fault(404, "NotFoundError", "Handler /v3/auth/tokens not found")
+
+    def _usage(self, path: str, token: str | None) -> None:
+        """Non-model handlers answer 401 for a missing or bad token (spec §8.2 D1, D5)."""
+        if not token:
+            raise Fault(401, "UnauthorizedError", "Unauthorized")
+        caller = self.server.identity.caller(token)
+        if caller.allowed == 0:
+            raise Fault(401, "UnauthorizedError", "InvalidToken")
+        inv = self.server.lister.inv
+        servers = inv.tables["servers"]
+        usage = {"all.servers": servers.count - len(servers.deleted), "all.hosts": inv.tables["hosts"].count}
+        if path == "/capabilities":
+            usage = {"hypervisors": sorted({c["hypervisor"] for c in inv.cloudregions}), "usable": True}
+            return self._send(200, dumps(usage).encode())
+        self._send(200, dumps({"usage": usage}).encode())
+
+
+def _split_service(path: str, region: str) -> tuple[dict | None, str]:
+    if path.startswith("/v3/"):
+        return (IDENTITY, path[3:]) if region == CATALOG_REGIONS[0] else (None, path)
+    if path.startswith("/v1/"):
+        return (IMAGE, path[3:]) if region == CATALOG_REGIONS[0] else (None, path)
+    head = path.split("/")[1] if path.count("/") else ""
+    if head in LOG and region == CATALOG_REGIONS[0]:
+        return LOG, path
+    return COMPUTE, path
+
+
+def error_json(status: int, error_class: str, details: str) -> bytes:
+    """A flat error body (used by tests that build expected answers)."""
+    return json.dumps({"class": error_class, "code": status, "details": details}).encode()
