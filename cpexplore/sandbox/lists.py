@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .errors import Fault, forbidden
-from .filters import FilterSyntaxError, compile_filters, exact_predicate, search_predicate
+from .filters import FilterArgumentError, compile_filters, exact_predicate, search_predicate
 from .inventory import Inventory, Table
 
 MAX_LIMIT = 2048
@@ -250,8 +250,8 @@ class Lister:
             try:
                 preds.append(compile_filters(filters, filter_any=truthy(first(params, "filter_any")),
                                              known_fields=known))
-            except FilterSyntaxError as e:
-                raise Fault(400, "InputParameterError", f"invalid filter: {e}") from None
+            except FilterArgumentError as e:  # the real server panics and recovers with a 500
+                raise Fault(500, "InternalServerError", f"Internal server error: {e}") from None
         search = first(params, "search")
         if search:
             preds.append(search_predicate(search, table.searchable))

@@ -1,0 +1,466 @@
+"""The token's service catalog as an immutable value and a pandas DataFrame.
+
+A scoped Cloudpods token carries ``token.catalog``, a list of services, each with its
+endpoints (spec §2.3, §2.4). :class:`Catalog` flattens it into one row per endpoint and
+answers "which URL serves this service type?" with one uniform set of filters
+(``service_type``, ``region``, ``zone``, ``interface``), as keystoneauth1's service catalog
+does, and with mcclient's matching rules (spec §2.5) made deterministic: where mcclient
+picks a region by Go map order and a URL at random, :meth:`Catalog.url_for` always picks
+the same one, and :meth:`Catalog.endpoints_for` shows every candidate in the order of
+preference.
+
+>>> cat = Catalog.from_token([
+...     {"id": "s1", "name": "region2", "type": "compute_v2", "endpoints": [
+...         {"id": "e1", "interface": "public", "name": "compute_v2-public",
+...          "region": "region0", "region_id": "region0", "url": "https://10.0.0.1:30888"},
+...         {"id": "e2", "interface": "internal", "name": "compute_v2-internal",
+...          "region": "region0", "region_id": "region0", "url": "https://default-region:30888"},
+...     ]},
+... ])
+>>> cat.url_for("compute")
+'https://10.0.0.1:30888'
+>>> cat.url_for("compute_v2", interface="internalURL")
+'https://default-region:30888'
+>>> cat.regions, cat.interfaces, cat.service_types
+(['region0'], ['internal', 'public'], ['compute_v2'])
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from .errors import EndpointNotFound, ProtocolError
+
+__all__ = [
+    "CATALOG_COLUMNS",
+    "INTERFACES",
+    "Catalog",
+    "normalize_interface",
+    "normalize_service_type",
+]
+
+_log = logging.getLogger(__name__)
+
+#: The columns of :attr:`Catalog.frame`, in order.
+CATALOG_COLUMNS: tuple[str, ...] = (
+    "service_name",
+    "service_type",
+    "service_id",
+    "interface",
+    "region_id",
+    "endpoint_id",
+    "endpoint_name",
+    "url",
+)
+
+#: The interface names an endpoint can have (``apigateway`` is climc's URL-building mode, §2.7).
+INTERFACES: tuple[str, ...] = ("public", "internal", "admin", "console", "slave", "apigateway")
+
+# OS_ENDPOINT_TYPE spellings (keystone v2 / climc) that map to an interface name.
+_URL_SUFFIXED = {"publicurl": "public", "internalurl": "internal", "adminurl": "admin"}
+
+
+def normalize_interface(name: str) -> str:
+    """Return the catalog interface for an interface or ``OS_ENDPOINT_TYPE`` name.
+
+    ``publicURL``, ``internalURL`` and ``adminURL`` (any case) become ``public``,
+    ``internal`` and ``admin``; bare interface names pass through, lower-cased.
+
+    >>> normalize_interface("publicURL")
+    'public'
+    >>> normalize_interface("Internal")
+    'internal'
+    >>> normalize_interface("private")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown interface 'private'; choose one of public, internal, admin, console, slave, apigateway (or publicURL, internalURL, adminURL)
+    """
+    key = name.strip().lower() if isinstance(name, str) else None
+    if key in _URL_SUFFIXED:
+        return _URL_SUFFIXED[key]
+    if key in INTERFACES:
+        return key
+    raise ValueError(
+        f"unknown interface {name!r}; choose one of {', '.join(INTERFACES)}"
+        " (or publicURL, internalURL, adminURL)"
+    )
+
+
+def normalize_service_type(name: str) -> str:
+    """Return the catalog service type climc would look up for ``name``.
+
+    climc's only rename is ``compute`` → ``compute_v2`` (spec §2.5); every other name,
+    ``identity``, ``image``, ``log``..., is used as written.
+
+    >>> normalize_service_type("compute")
+    'compute_v2'
+    >>> normalize_service_type("image")
+    'image'
+    """
+    return "compute_v2" if name == "compute" else name
+
+
+class _Row(NamedTuple):
+    """One endpoint of the catalog; the fields are :data:`CATALOG_COLUMNS`."""
+
+    service_name: str
+    service_type: str
+    service_id: str
+    interface: str
+    region_id: str
+    endpoint_id: str
+    endpoint_name: str
+    url: str
+
+
+def _text(value: Any) -> str:
+    """Return ``value`` as a string, with ``None`` as ``""``.
+
+    >>> _text(None), _text("a")
+    ('', 'a')
+    """
+    return "" if value is None else str(value)
+
+
+def _sort_key(row: _Row) -> tuple[str, ...]:
+    """Order rows by service type, region, interface and URL, then every other column."""
+    return (
+        row.service_type,
+        row.region_id,
+        row.interface,
+        row.url,
+        row.service_name,
+        row.service_id,
+        row.endpoint_id,
+        row.endpoint_name,
+    )
+
+
+def _rows_from_catalog(catalog: Iterable[Any]) -> tuple[_Row, ...]:
+    """Flatten ``[{id,name,type,endpoints:[...]}]`` into sorted endpoint rows.
+
+    Matching uses ``region_id`` (spec §2.5); an endpoint without one falls back to ``region``.
+
+    >>> _rows_from_catalog([{"id": "s", "name": "n", "type": "t", "endpoints": [
+    ...     {"id": "e", "interface": "public", "region": "r", "url": "u"}]}])[0].region_id
+    'r'
+    """
+    rows: list[_Row] = []
+    for service in catalog:
+        if not isinstance(service, Mapping):
+            raise ProtocolError(f"token catalog entry is not a service object: {service!r}")
+        endpoints = service.get("endpoints") or []
+        if not isinstance(endpoints, list):
+            raise ProtocolError(
+                f"endpoints of catalog service {service.get('type')!r} is not a list"
+            )
+        for ep in endpoints:
+            if not isinstance(ep, Mapping):
+                raise ProtocolError(
+                    f"endpoint of catalog service {service.get('type')!r} is not an object: {ep!r}"
+                )
+            rows.append(
+                _Row(
+                    service_name=_text(service.get("name")),
+                    service_type=_text(service.get("type")),
+                    service_id=_text(service.get("id")),
+                    interface=_text(ep.get("interface")),
+                    region_id=_text(ep.get("region_id") or ep.get("region")),
+                    endpoint_id=_text(ep.get("id")),
+                    endpoint_name=_text(ep.get("name")),
+                    url=_text(ep.get("url")),
+                )
+            )
+    return tuple(sorted(rows, key=_sort_key))
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    """Treat an empty region or zone (``OS_REGION_NAME=``) as not given, as mcclient does."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _quoted_list(values: Iterable[str]) -> str:
+    """Return ``'a' or 'b'`` for a hint.
+
+    >>> _quoted_list(["a", "b", "c"])
+    "'a', 'b' or 'c'"
+    """
+    items = [repr(v) for v in values]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+@dataclass(frozen=True, repr=False)
+class Catalog:
+    """The endpoints of a token's service catalog; immutable and hashable.
+
+    Build it with :meth:`from_token`. It is falsy when it holds no endpoint (an unscoped
+    token, or a keystone with no endpoints registered).
+
+    >>> bool(Catalog.empty()), len(Catalog.empty())
+    (False, 0)
+    >>> Catalog.from_token(None) == Catalog.empty()
+    True
+    """
+
+    rows: tuple[_Row, ...] = field(default=())
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_token(cls, catalog: list[dict[str, Any]] | None) -> Catalog:
+        """Build a catalog from ``token.catalog`` (``None`` for an unscoped token).
+
+        >>> Catalog.from_token([{"id": "s", "name": "keystone", "type": "identity",
+        ...     "endpoints": [{"id": "e", "interface": "public", "name": "identity-public",
+        ...                    "region": "region0", "region_id": "region0",
+        ...                    "url": "https://h:30500/v3"}]}])
+        Catalog(1 service, 1 endpoint, regions ['region0'])
+        """
+        if catalog is None:
+            return cls.empty()
+        if isinstance(catalog, (str, bytes)) or not isinstance(catalog, Iterable):
+            raise ProtocolError(
+                f"token catalog is not a list of services: {type(catalog).__name__}"
+            )
+        return cls(rows=_rows_from_catalog(catalog))
+
+    @classmethod
+    def empty(cls) -> Catalog:
+        """Return the catalog of a token that has none.
+
+        >>> Catalog.empty().frame.empty
+        True
+        """
+        return cls(rows=())
+
+    # -- views ----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Return the number of endpoints."""
+        return len(self.rows)
+
+    def __bool__(self) -> bool:
+        """A catalog is true when it has at least one endpoint."""
+        return bool(self.rows)
+
+    def __repr__(self) -> str:
+        services = len({(r.service_id, r.service_type) for r in self.rows})
+        endpoints = len(self.rows)
+        s_services = "service" if services == 1 else "services"
+        s_endpoints = "endpoint" if endpoints == 1 else "endpoints"
+        return (
+            f"Catalog({services} {s_services}, {endpoints} {s_endpoints}, regions {self.regions})"
+        )
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """A new DataFrame, one row per endpoint, with :data:`CATALOG_COLUMNS`.
+
+        Rows are sorted by service type, region, interface and URL. Each call builds a
+        fresh frame, so a caller may change it freely.
+
+        >>> list(Catalog.empty().frame.columns) == list(CATALOG_COLUMNS)
+        True
+        """
+        return pd.DataFrame.from_records(
+            [tuple(r) for r in self.rows], columns=list(CATALOG_COLUMNS)
+        )
+
+    @property
+    def regions(self) -> list[str]:
+        """The distinct ``region_id`` values, sorted (zones appear as ``region-zone``).
+
+        >>> Catalog.empty().regions
+        []
+        """
+        return sorted({r.region_id for r in self.rows})
+
+    @property
+    def interfaces(self) -> list[str]:
+        """The distinct endpoint interfaces, sorted.
+
+        >>> Catalog.empty().interfaces
+        []
+        """
+        return sorted({r.interface for r in self.rows})
+
+    @property
+    def service_types(self) -> list[str]:
+        """The distinct service types, sorted.
+
+        >>> Catalog.empty().service_types
+        []
+        """
+        return sorted({r.service_type for r in self.rows})
+
+    # -- lookup ---------------------------------------------------------------------------
+
+    def _candidates(
+        self, service_type: str, region: str | None, zone: str | None, interface: str
+    ) -> list[_Row]:
+        """Return the matching rows, the preferred one first (see :meth:`endpoints_for`)."""
+        rows = [r for r in self.rows if r.service_type == service_type and r.interface == interface]
+        if region is None:
+            # mcclient takes "any one group" (Go map order); we take the first region_id.
+            return sorted(rows, key=lambda r: (r.region_id, r.url, r.endpoint_id))
+        by_url = sorted(rows, key=lambda r: (r.url, r.endpoint_id))
+        zoned = [r for r in by_url if zone is not None and r.region_id == f"{region}-{zone}"]
+        plain = [r for r in by_url if r.region_id == region]
+        return zoned + plain
+
+    def _query(
+        self,
+        service_type: str,
+        region: str | None,
+        zone: str | None,
+        interface: str,
+    ) -> tuple[str, str | None, str | None, str]:
+        """Normalise and check the filters shared by :meth:`url_for` and :meth:`endpoints_for`."""
+        stype = normalize_service_type(service_type)
+        iface = normalize_interface(interface)
+        region = _blank_to_none(region)
+        zone = _blank_to_none(zone)
+        if zone is not None and region is None:
+            raise ValueError(
+                f"zone={zone!r} needs a region: endpoints of a zone have region_id "
+                "'<region>-<zone>', pass region=... as well"
+            )
+        return stype, region, zone, iface
+
+    def endpoints_for(
+        self,
+        service_type: str,
+        *,
+        region: str | None = None,
+        zone: str | None = None,
+        interface: str = "public",
+    ) -> list[dict[str, str]]:
+        """Return every endpoint that :meth:`url_for` could choose, the chosen one first.
+
+        Filters are those of :meth:`url_for`. The order is the order of preference:
+
+        * with a region and a zone: the ``region-zone`` endpoints, then the ``region`` ones;
+        * with a region: that region's endpoints;
+        * with no region: all regions, by ``region_id``;
+
+        and by URL within a region. Each dict has the keys of :data:`CATALOG_COLUMNS`.
+        No match gives an empty list.
+
+        >>> Catalog.empty().endpoints_for("compute")
+        []
+        """
+        stype, region, zone, iface = self._query(service_type, region, zone, interface)
+        return [r._asdict() for r in self._candidates(stype, region, zone, iface)]
+
+    def url_for(
+        self,
+        service_type: str,
+        *,
+        region: str | None = None,
+        zone: str | None = None,
+        interface: str = "public",
+    ) -> str:
+        """Return the URL of ``service_type`` in ``region`` (and ``zone``) for ``interface``.
+
+        * ``service_type`` follows climc: ``compute`` means ``compute_v2``.
+        * ``interface`` may be ``public``/``internal``/``admin``... or ``publicURL``...;
+          the default is ``public``, the one a client outside the cluster can reach.
+        * ``region`` is matched against ``region_id``; a ``region-zone`` id such as
+          ``region1-zone1`` matches directly. With ``zone``, the ``region-zone``
+          endpoints are preferred over the ``region`` ones.
+        * With no region, if one region has the service it is used; if several have it,
+          the first ``region_id`` in sorted order is used and the choice is logged at
+          INFO level on ``cpexplore.catalog``. :meth:`endpoints_for` lists the others.
+        * Within the chosen region, the first URL in sorted order is used, so the answer
+          never varies from call to call.
+
+        Raises :class:`~cpexplore.errors.EndpointNotFound` naming what was asked for and
+        what the catalog holds for that service.
+
+        >>> Catalog.empty().url_for("compute")
+        Traceback (most recent call last):
+        ...
+        cpexplore.errors.EndpointNotFound: no public endpoint for compute_v2 (asked as 'compute') in any region: the token has no service catalog (an unscoped token carries none; log in scoped to a project, e.g. project=...)
+        """
+        stype, region, zone, iface = self._query(service_type, region, zone, interface)
+        found = self._candidates(stype, region, zone, iface)
+        if not found:
+            raise self._not_found(service_type, stype, region, zone, iface)
+        chosen = found[0]
+        if region is None:
+            others = sorted({r.region_id for r in found} - {chosen.region_id})
+            if others:
+                _log.info(
+                    "%s %s endpoint: no region given and %d regions have it; chose %r "
+                    "(first region_id), not %s; pass region=... to choose",
+                    stype,
+                    iface,
+                    len(others) + 1,
+                    chosen.region_id,
+                    ", ".join(repr(o) for o in others),
+                )
+        return chosen.url
+
+    def _not_found(
+        self,
+        asked_type: str,
+        stype: str,
+        region: str | None,
+        zone: str | None,
+        iface: str,
+    ) -> EndpointNotFound:
+        """Build the one-line error naming what was asked for and what exists."""
+        where = "in any region" if region is None else f"in region {region!r}"
+        if zone is not None:
+            where += f" zone {zone!r}"
+        alias = f" (asked as {asked_type!r})" if asked_type != stype else ""
+        wanted = f"no {iface} endpoint for {stype}{alias} {where}"
+        gateway = (
+            "; apigateway URLs are built from the auth URL, not looked up in the catalog"
+            if iface == "apigateway"
+            else ""
+        )
+        if not self.rows:
+            return EndpointNotFound(
+                f"{wanted}: the token has no service catalog{gateway}",
+                hint="an unscoped token carries none; log in scoped to a project, e.g. project=...",
+            )
+        service = [r for r in self.rows if r.service_type == stype]
+        if not service:
+            return EndpointNotFound(
+                f"{wanted}: the catalog has no service of type {stype!r}; "
+                f"its service types are {', '.join(self.service_types)}{gateway}",
+                hint="pass one of those types; 'compute' is looked up as 'compute_v2'",
+            )
+        regions = sorted({r.region_id for r in service})
+        interfaces = sorted({r.interface for r in service})
+        message = (
+            f"{wanted}; {stype} has regions {', '.join(regions)}"
+            f" and interfaces {', '.join(interfaces)}{gateway}"
+        )
+        return EndpointNotFound(message, hint=self._hint(service, region, zone, iface))
+
+    @staticmethod
+    def _hint(service: list[_Row], region: str | None, zone: str | None, iface: str) -> str:
+        """Suggest the filter values that would find an endpoint of this service."""
+        ids = {region, f"{region}-{zone}"} if zone is not None else {region}
+        same_place = sorted({r.interface for r in service if region is None or r.region_id in ids})
+        same_iface = sorted({r.region_id for r in service if r.interface == iface})
+        tips = []
+        if same_place:
+            tips.append(f"interface={_quoted_list(same_place)}")
+        if same_iface:
+            tips.append(f"region={_quoted_list(same_iface)}")
+        if not tips:
+            return "choose a region=... and interface=... that the service has"
+        return f"choose {' or '.join(tips)}"

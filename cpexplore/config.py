@@ -1,0 +1,776 @@
+"""Settings → validated, immutable credentials. No HTTP happens here.
+
+Where a value comes from, highest first:
+
+1. keyword arguments of :func:`resolve_settings` (``None`` means "not given");
+2. the chosen profile of the user config file (``profile=`` or ``$CPEXPLORE_PROFILE``),
+   including the rc file that the profile names with ``rc =``;
+3. the environment variables climc reads (``OS_AUTH_URL``, ``OS_ACCESS_KEY``, ...);
+4. the rc file given by ``rc_path`` (for example ``~/.onecloud_rcadmin``), parsed, never run.
+
+Empty values count as "not given" in every layer, so a lower layer can fill them.
+
+>>> s = resolve_settings(env={"OS_AUTH_URL": "https://10.0.0.1:30500/v3",
+...                           "OS_ACCESS_KEY": "ak1", "OS_SECRET_KEY": "sk1"})
+>>> s.auth_method, s.interface, s.timeout
+('aksk', 'public', (5.0, 60.0))
+>>> "sk1" in repr(s)
+False
+"""
+
+from __future__ import annotations
+
+import configparser
+import math
+import os
+import re
+import shlex
+import stat
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final
+from urllib.parse import urlsplit
+
+from cpexplore.errors import ConfigError
+
+__all__ = [
+    "Settings",
+    "resolve_settings",
+    "parse_rc",
+    "read_rc",
+    "list_profiles",
+    "default_config_path",
+    "settings_summary",
+    "ENV_VARS",
+    "INTERFACES",
+    "KEYSTONE_PORT",
+]
+
+#: climc's environment variables and the :class:`Settings` field each one fills.
+ENV_VARS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "OS_AUTH_URL": "auth_url",
+        "OS_ACCESS_KEY": "access_key",
+        "OS_SECRET_KEY": "secret_key",
+        "OS_USERNAME": "username",
+        "OS_PASSWORD": "password",
+        "OS_DOMAIN_NAME": "domain",
+        "OS_PROJECT_NAME": "project",
+        "OS_PROJECT_DOMAIN": "project_domain",
+        "OS_PROJECT_ID": "project_id",
+        "OS_AUTH_TOKEN": "token",
+        "OS_REGION_NAME": "region",
+        "OS_ZONE_NAME": "zone",
+        "OS_ENDPOINT_TYPE": "interface",
+        "YUNION_INSECURE": "insecure",
+    }
+)
+
+#: The endpoint interfaces a catalog offers (climc's ``publicURL`` etc. are accepted too).
+INTERFACES: Final[tuple[str, ...]] = ("public", "internal", "admin")
+
+#: The port Cloudpods' keystone listens on.
+KEYSTONE_PORT: Final[int] = 30500
+
+_APIGATEWAY_PATH: Final = "/api/s/identity/v3"
+_SECRET_FIELDS: Final = frozenset({"secret_key", "password", "token"})
+_TRUE: Final = frozenset({"true", "1", "yes", "on"})
+_FALSE: Final = frozenset({"false", "0", "no", "off"})
+_DEFAULT_TIMEOUT: Final = (5.0, 60.0)
+_MAX_RC_BYTES: Final = 1 << 20
+_CREDENTIAL_HELP: Final = (
+    "these work: OS_ACCESS_KEY+OS_SECRET_KEY, OS_USERNAME+OS_PASSWORD, or OS_AUTH_TOKEN, "
+    "as environment variables, keyword arguments or profile keys"
+)
+
+# Keys a profile section may hold besides ``rc`` and ``<key>_env``.
+_PROFILE_FIELDS: Final = (
+    "auth_url",
+    "access_key",
+    "secret_key",
+    "username",
+    "password",
+    "domain",
+    "project",
+    "project_domain",
+    "project_id",
+    "token",
+    "region",
+    "zone",
+    "interface",
+    "insecure",
+    "ca_bundle",
+    "timeout",
+)
+
+_ASSIGNMENT: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
+_ASSIGNMENT_START: Final = re.compile(r"(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=")
+
+# A layer maps a Settings field to (raw value, where it came from).
+_Layer = dict[str, tuple[object, str]]
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Validated connection settings and credentials; build them with :func:`resolve_settings`.
+
+    ``repr`` never shows ``secret_key``, ``password`` or ``token``:
+
+    >>> Settings("https://h:30500/v3", access_key="ak1", secret_key="s3cret")  # doctest: +ELLIPSIS
+    Settings(auth_url='https://h:30500/v3', access_key='ak1', secret_key=<set>, ...)
+    """
+
+    auth_url: str
+    access_key: str | None = None
+    secret_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    domain: str | None = None
+    project: str | None = None
+    project_domain: str | None = None
+    project_id: str | None = None
+    token: str | None = None
+    region: str | None = None
+    zone: str | None = None
+    interface: str = "public"
+    insecure: bool = False
+    ca_bundle: str | None = None
+    timeout: tuple[float, float] = _DEFAULT_TIMEOUT
+    source: str = "cli"
+    profile: str | None = None
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECRET_FIELDS:
+                parts.append(f"{f.name}={'<set>' if value else None}")
+            else:
+                parts.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(parts)})"
+
+    @property
+    def auth_method(self) -> str:
+        """``"aksk"``, ``"password"`` or ``"token"``; AK/SK wins when several are complete.
+
+        >>> Settings("https://h:30500/v3", username="u", password="p").auth_method
+        'password'
+        """
+        if self.access_key and self.secret_key:
+            return "aksk"
+        if self.username and self.password:
+            return "password"
+        if self.token:
+            return "token"
+        raise ConfigError(_missing_credentials(self), hint=_CREDENTIAL_HELP)
+
+    @property
+    def verify(self) -> bool | str:
+        """The TLS ``verify`` value for requests: ``False``, a CA bundle path, or ``True``."""
+        if self.insecure:
+            return False
+        return self.ca_bundle or True
+
+
+def _missing_credentials(s: Settings) -> str:
+    """One line naming what is missing from each half-given credential."""
+    problems = []
+    if s.access_key and not s.secret_key:
+        problems.append(f"access key {s.access_key!r} has no secret (OS_SECRET_KEY missing)")
+    if s.secret_key and not s.access_key:
+        problems.append("a secret key is set without its access key (OS_ACCESS_KEY missing)")
+    if s.username and not s.password:
+        problems.append(f"user {s.username!r} has no password (OS_PASSWORD missing)")
+    if s.password and not s.username:
+        problems.append("a password is set without a user name (OS_USERNAME missing)")
+    if not problems:
+        problems.append("none of OS_ACCESS_KEY, OS_USERNAME, OS_AUTH_TOKEN is set")
+    return "no usable credentials: " + "; ".join(problems)
+
+
+# --------------------------------------------------------------------------- rc files
+
+
+def _scan_shell(line: str) -> tuple[str, bool]:
+    """Cut a trailing ``# comment`` off ``line``; say whether it needs shell expansion.
+
+    Follows sh quoting: nothing expands inside single quotes, ``#`` starts a comment only
+    at the start of a word, a backslash escapes the next character.
+    """
+    quote = ""
+    i, n = 0, len(line)
+    expands = False
+    while i < n:
+        c = line[i]
+        if quote == "'":
+            if c == "'":
+                quote = ""
+            i += 1
+            continue
+        if c == "\\":
+            i += 2
+            continue
+        if c == "`" or (
+            c == "$" and i + 1 < n and (line[i + 1] in "({_@*#?$!-" or line[i + 1].isalnum())
+        ):
+            expands = True
+        if quote == '"':
+            if c == '"':
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i], expands
+        i += 1
+    return line, expands
+
+
+def parse_rc(text: str) -> dict[str, str]:
+    """Read ``K=V`` / ``export K=V`` assignments from a shell rc file without running it.
+
+    Quotes follow shlex rules, ``#`` comments and blank lines are skipped, and lines that
+    are not plain assignments (functions, ``if``, ``source``...) are ignored. A value that
+    needs the shell (``$(...)``, backticks, ``$VAR``) is never evaluated: the line is
+    skipped with a :class:`UserWarning` naming the variable.
+
+    >>> parse_rc('export OS_AUTH_URL=https://h:30500/v3  # keystone\\nOS_PASSWORD="a b#c"\\n')
+    {'OS_AUTH_URL': 'https://h:30500/v3', 'OS_PASSWORD': 'a b#c'}
+    """
+    result: dict[str, str] = {}
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line, expands = _scan_shell(raw.strip())
+        line = line.strip()
+        if not line:
+            continue
+        if expands:
+            match = _ASSIGNMENT_START.match(line)
+            if match:
+                warnings.warn(
+                    f"rc line {lineno}: {match.group(1)} needs the shell ($(...), `...` or $VAR) "
+                    "and was skipped; cpexplore never runs rc files (set it in the environment)",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            continue
+        try:
+            words = shlex.split(line)
+        except ValueError:  # unbalanced quotes, e.g. a multi-line value
+            continue
+        if words and words[0] == "export":
+            words = words[1:]
+        matches = [_ASSIGNMENT.fullmatch(w) for w in words]
+        if not matches or not all(matches):
+            continue
+        for m in matches:
+            assert m is not None  # for type checkers; all(matches) holds
+            result[m.group(1)] = m.group(2)
+    return result
+
+
+def read_rc(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Read and parse an rc file such as ``~/.onecloud_rcadmin`` (see :func:`parse_rc`).
+
+    Raises :class:`ConfigError` naming the path when it is missing, not a regular file,
+    unreadable, too large or not text.
+
+    >>> read_rc("/nonexistent/rc")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    cpexplore.errors.ConfigError: rc file /nonexistent/rc does not exist (...)
+    """
+    p = Path(path).expanduser()
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"rc file {p} does not exist",
+            hint="check the path; 'ocadm cluster rcadmin' prints one to save there",
+        ) from None
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read rc file {p}: {e.strerror}", hint="check the path and its permissions"
+        ) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise ConfigError(f"rc file {p} is {kind}", hint="give the path of the rc file itself")
+    try:
+        with p.open("rb") as fh:
+            data = fh.read(_MAX_RC_BYTES + 1)
+    except PermissionError:
+        raise ConfigError(
+            f"cannot read rc file {p}: permission denied",
+            hint=f"make it readable (chmod u+r {p}) or run as its owner",
+        ) from None
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read rc file {p}: {e.strerror}", hint="check the file and its permissions"
+        ) from None
+    if len(data) > _MAX_RC_BYTES:
+        raise ConfigError(
+            f"rc file {p} is larger than {_MAX_RC_BYTES} bytes",
+            hint="give a shell rc file of export lines",
+        )
+    try:
+        if b"\0" in data:
+            raise UnicodeError
+        text = data.decode("utf-8-sig")
+    except UnicodeError:
+        raise ConfigError(
+            f"rc file {p} is not a text file",
+            hint="give a UTF-8 shell file of 'export OS_...=...' lines",
+        ) from None
+    return parse_rc(text)
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where the user config file is: ``$CPEXPLORE_CONFIG``, else XDG's ``cpexplore/config.ini``.
+
+    >>> str(default_config_path({"XDG_CONFIG_HOME": "/cfg"}))
+    '/cfg/cpexplore/config.ini'
+    """
+    env = os.environ if env is None else env
+    explicit = env.get("CPEXPLORE_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = env.get("XDG_CONFIG_HOME")
+    if xdg and Path(xdg).is_absolute():  # the XDG spec says to ignore relative paths
+        base = Path(xdg)
+    else:
+        home = env.get("HOME")
+        base = (Path(home) if home else Path.home()) / ".config"
+    return base / "cpexplore" / "config.ini"
+
+
+def _config_file(config_path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path:
+    if config_path is not None:
+        return Path(config_path).expanduser()
+    return default_config_path(env)
+
+
+def _read_config(path: Path) -> configparser.ConfigParser | None:
+    """Parse the config file, or ``None`` when it does not exist."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"config file {path} is a directory", hint="point CPEXPLORE_CONFIG at an INI file"
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            f"cannot read config file {path}: permission denied",
+            hint=f"make it readable (chmod 600 {path})",
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text", hint="save it as a UTF-8 INI file"
+        ) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as e:
+        # Report only where and what kind: the offending line may hold a secret.
+        lineno = getattr(e, "lineno", None)
+        errors = getattr(e, "errors", None)
+        if lineno is None and errors:
+            lineno = errors[0][0]
+        where = f" at line {lineno}" if lineno else ""
+        detail = ""
+        if isinstance(e, configparser.DuplicateSectionError):
+            detail = f": section [{e.section}] appears twice"
+        elif isinstance(e, configparser.DuplicateOptionError):
+            detail = f": key {e.option!r} appears twice in [{e.section}]"
+        elif isinstance(e, configparser.MissingSectionHeaderError):
+            detail = ": a key comes before any [profile NAME] header"
+        raise ConfigError(
+            f"cannot parse config file {path}{where}{detail}",
+            hint="write INI sections '[profile NAME]' holding 'key = value' lines",
+        ) from None
+    return parser
+
+
+def _profile_sections(parser: configparser.ConfigParser, path: Path) -> dict[str, str]:
+    """Profile name → section name; ``[profile NAME]`` and ``[NAME]`` both name a profile."""
+    names: dict[str, str] = {}
+    for section in parser.sections():
+        parts = section.split(None, 1)
+        name = parts[1].strip() if len(parts) == 2 and parts[0] == "profile" else section.strip()
+        if name in names:
+            raise ConfigError(
+                f"profile {name!r} is defined twice in {path} ([{names[name]}] and [{section}])",
+                hint="keep one of the two sections",
+            )
+        names[name] = section
+    return names
+
+
+def list_profiles(
+    config_path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> list[str]:
+    """Names of the profiles in the user config file, in file order (``[]`` if none).
+
+    >>> list_profiles("/nonexistent/config.ini")
+    []
+    """
+    env = os.environ if env is None else env
+    path = _config_file(config_path, env)
+    parser = _read_config(path)
+    return [] if parser is None else list(_profile_sections(parser, path))
+
+
+def _exposed_secret(parser: configparser.ConfigParser, path: Path) -> str | None:
+    """A warning text when the file holds a secret and group/others can read it."""
+    if os.name != "posix":
+        return None
+    sections = [parser.defaults(), *(parser[s] for s in parser.sections())]
+    if not any(section.get(key) for section in sections for key in _SECRET_FIELDS):
+        return None
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (
+        f"config file {path} holds a secret and is readable by others (mode {mode:04o}); "
+        f"run 'chmod 600 {path}' or move the secret to an environment variable (secret_key_env)"
+    )
+
+
+def _profile_layer(
+    name: str, chosen_by: str, config_path: str | os.PathLike[str] | None, env: Mapping[str, str]
+) -> tuple[_Layer, dict[str, str], str | None]:
+    """The profile's values, the ``<key>_env`` variables that are unset, and a mode warning."""
+    path = _config_file(config_path, env)
+    parser = _read_config(path)
+    if parser is None:
+        raise ConfigError(
+            f"profile {name!r} ({chosen_by}) not found: config file {path} does not exist",
+            hint=f"create it with a [profile {name}] section, or set CPEXPLORE_CONFIG to your file",
+        )
+    sections = _profile_sections(parser, path)
+    if name not in sections:
+        existing = ", ".join(sections) if sections else "none"
+        raise ConfigError(
+            f"profile {name!r} ({chosen_by}) not found in {path}; profiles there: {existing}",
+            hint=f"choose one of them, or add a [profile {name}] section",
+        )
+    section = parser[sections[name]]
+    origin = f"profile {name!r} in {path}"
+    allowed = {*_PROFILE_FIELDS, "rc", *(f"{f}_env" for f in _PROFILE_FIELDS)}
+    unknown = sorted(set(section) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{origin} has unknown key(s): {', '.join(unknown)}",
+            hint=f"valid keys: {', '.join(_PROFILE_FIELDS)}, rc, and <key>_env",
+        )
+
+    layer: _Layer = {}
+    rc_value = section.get("rc", "").strip()
+    if rc_value:
+        rc_file = Path(rc_value).expanduser()
+        if not rc_file.is_absolute():
+            rc_file = path.parent / rc_file
+        layer.update(_vars_layer(read_rc(rc_file), lambda var: f"{var} in rc file {rc_file}"))
+
+    missing_env: dict[str, str] = {}
+    for key in _PROFILE_FIELDS:
+        literal = section.get(key, "")
+        var = section.get(f"{key}_env", "").strip()
+        if literal and var:
+            raise ConfigError(
+                f"{origin} sets both {key} and {key}_env", hint="keep only one of them"
+            )
+        if literal:
+            layer[key] = (literal, origin)
+        elif var:
+            value = env.get(var)
+            if value:
+                layer[key] = (value, f"${var} named by {key}_env in {origin}")
+            else:
+                missing_env[key] = var
+    return layer, missing_env, _exposed_secret(parser, path)
+
+
+# --------------------------------------------------------------------------- resolving
+
+
+def _vars_layer(variables: Mapping[str, str], origin: Callable[[str], str] | None) -> _Layer:
+    """Map climc's variable names (from the environment or an rc file) to fields."""
+    layer: _Layer = {}
+    for var, field in ENV_VARS.items():
+        value = variables.get(var)
+        if value:
+            layer[field] = (value, origin(var) if origin else var)
+    return layer
+
+
+def _merge(layers: list[_Layer]) -> _Layer:
+    merged: _Layer = {}
+    for layer in reversed(layers):
+        merged.update(layer)
+    return merged
+
+
+def _suggest_url(url: str) -> str:
+    """``url`` with ``https://`` and the keystone port added where they are missing."""
+    candidate = url if "://" in url else "https://" + url.lstrip("/")
+    parts = urlsplit(candidate)
+    try:
+        port = parts.port
+    except ValueError:
+        return candidate
+    if port is None and _APIGATEWAY_PATH not in parts.path and parts.netloc:
+        candidate = parts._replace(netloc=f"{parts.netloc}:{KEYSTONE_PORT}").geturl()
+    return candidate
+
+
+def _check_auth_url(value: object, origin: str) -> str:
+    url = str(value).strip() if value is not None else ""
+    if not url:
+        raise ConfigError(
+            "no auth URL",
+            hint="set OS_AUTH_URL, pass auth_url=, or use a profile/rc file "
+            f"(e.g. https://<host>:{KEYSTONE_PORT}/v3)",
+        )
+    if "://" not in url:
+        raise ConfigError(
+            f"auth URL {url!r} (from {origin}) has no scheme", hint=f"use {_suggest_url(url)!r}"
+        )
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+        raise ConfigError(
+            f"auth URL {shown!r} (from {origin}) contains a user name or password",
+            hint="remove it from the URL; give credentials with OS_USERNAME/OS_PASSWORD "
+            "or OS_ACCESS_KEY/OS_SECRET_KEY",
+        )
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(
+            f"auth URL {url!r} (from {origin}) uses scheme {parts.scheme!r}",
+            hint="use https:// or http://",
+        )
+    if not parts.hostname:
+        raise ConfigError(
+            f"auth URL {url!r} (from {origin}) has no host",
+            hint=f"use https://<host>:{KEYSTONE_PORT}/v3",
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(
+            f"auth URL {url!r} (from {origin}) has an invalid port",
+            hint=f"keystone listens on :{KEYSTONE_PORT}",
+        ) from None
+    if port is None and _APIGATEWAY_PATH not in parts.path:
+        raise ConfigError(
+            f"auth URL {url!r} (from {origin}) has no port",
+            hint=f"Cloudpods' keystone listens on :{KEYSTONE_PORT} and without the port a "
+            f"front end answers 405 Method Not Allowed; use {_suggest_url(url)!r}",
+        )
+    return url.rstrip("/")
+
+
+def _parse_interface(value: object, origin: str) -> str:
+    text = str(value).strip()
+    name = text.lower()
+    if name.endswith("url"):
+        name = name[:-3]
+    if name not in INTERFACES:
+        raise ConfigError(
+            f"unknown interface {text!r} (from {origin})",
+            hint="use one of public, internal, admin; publicURL, internalURL, adminURL also work"
+            + (
+                "; API gateway mode follows from an auth URL containing /api/s/identity/v3"
+                if name == "apigateway"
+                else ""
+            ),
+        )
+    return name
+
+
+def _parse_bool(value: object, field: str, origin: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(
+        f"{field} value {value!r} (from {origin}) is not a boolean",
+        hint="use true/false, 1/0, yes/no or on/off",
+    )
+
+
+def _parse_timeout(value: object, origin: str) -> tuple[float, float]:
+    items: list[object]
+    if isinstance(value, str):
+        items = [v for v in re.split(r"[\s,]+", value.strip()) if v]
+    elif isinstance(value, (tuple, list)):
+        items = list(value)
+    else:
+        items = [value]
+    hint = "give seconds > 0: one number for both, or 'connect, read' such as (5, 60)"
+    if len(items) == 1:
+        items = items * 2
+    if len(items) != 2 or any(isinstance(v, bool) for v in items):
+        raise ConfigError(f"timeout {value!r} (from {origin}) is not a number or a pair", hint=hint)
+    try:
+        connect, read = (float(v) for v in items)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"timeout {value!r} (from {origin}) is not a number", hint=hint) from None
+    if not (connect > 0 and read > 0 and math.isfinite(connect) and math.isfinite(read)):
+        raise ConfigError(f"timeout {value!r} (from {origin}) must be positive", hint=hint)
+    return connect, read
+
+
+def _check_ca_bundle(value: object, origin: str) -> str:
+    p = Path(str(value).strip()).expanduser()
+    if not p.exists():
+        raise ConfigError(
+            f"CA bundle {str(p)!r} (from {origin}) does not exist",
+            hint="give the path of a PEM file (or directory) of CA certificates",
+        )
+    return str(p)
+
+
+def resolve_settings(
+    *,
+    env: Mapping[str, str] | None = None,
+    rc_path: str | os.PathLike[str] | None = None,
+    profile: str | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+    **kwargs: object,
+) -> Settings:
+    """Merge keyword arguments > profile > environment > rc file, and validate the result.
+
+    ``kwargs`` are :class:`Settings` fields (``auth_url=``, ``access_key=``, ``timeout=``...).
+    ``env`` defaults to :data:`os.environ`. The profile is ``profile=`` or
+    ``$CPEXPLORE_PROFILE``, read from ``config_path``/``$CPEXPLORE_CONFIG``/XDG config.
+    Every problem is a :class:`ConfigError` saying what to fix.
+
+    >>> s = resolve_settings(env={"OS_ENDPOINT_TYPE": "internalURL"},
+    ...                      auth_url="https://h:30500/v3", username="u", password="p")
+    >>> s.auth_method, s.interface
+    ('password', 'internal')
+    >>> resolve_settings(env={}, auth_url="https://h/v3", token="t")
+    ... # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    cpexplore.errors.ConfigError: auth URL 'https://h/v3' (from auth_url=) has no port (...)
+    """
+    env = os.environ if env is None else env
+    valid = {f.name for f in fields(Settings)} - {"profile"}
+    unknown = sorted(set(kwargs) - valid)
+    if unknown:
+        raise TypeError(
+            f"resolve_settings() got unexpected keyword(s) {', '.join(unknown)}; "
+            f"valid: {', '.join(sorted(valid))}"
+        )
+
+    layers: list[_Layer] = [
+        {k: (v, f"{k}=") for k, v in kwargs.items() if v is not None and v != ""}
+    ]
+    name = profile or env.get("CPEXPLORE_PROFILE") or None
+    missing_env: dict[str, str] = {}
+    if name:
+        chosen_by = "profile=" if profile else "$CPEXPLORE_PROFILE"
+        profile_values, missing_env, exposed = _profile_layer(name, chosen_by, config_path, env)
+        if exposed:
+            warnings.warn(exposed, UserWarning, stacklevel=2)
+        layers.append(profile_values)
+    layers.append(_vars_layer(env, None))
+    if rc_path is not None:
+        rc_file = Path(rc_path).expanduser()
+        layers.append(_vars_layer(read_rc(rc_file), lambda var: f"{var} in rc file {rc_file}"))
+    merged = _merge(layers)
+
+    for key, var in missing_env.items():
+        if key not in layers[0]:
+            raise ConfigError(
+                f"profile {name!r} reads {key} from ${var}, which is not set",
+                hint=f"export {var}=..., pass {key}=, or change {key}_env in the profile",
+            )
+
+    def get(key: str) -> str | None:
+        value = merged.get(key, (None, ""))[0]
+        return None if value is None else str(value)
+
+    def origin(key: str) -> str:
+        return merged.get(key, (None, "default"))[1]
+
+    auth_url = _check_auth_url(merged.get("auth_url", (None, ""))[0], origin("auth_url"))
+    interface = (
+        _parse_interface(merged["interface"][0], origin("interface"))
+        if "interface" in merged
+        else "public"
+    )
+    insecure = (
+        _parse_bool(merged["insecure"][0], "insecure", origin("insecure"))
+        if "insecure" in merged
+        else False
+    )
+    timeout = (
+        _parse_timeout(merged["timeout"][0], origin("timeout"))
+        if "timeout" in merged
+        else _DEFAULT_TIMEOUT
+    )
+    ca_bundle = (
+        _check_ca_bundle(merged["ca_bundle"][0], origin("ca_bundle"))
+        if "ca_bundle" in merged
+        else None
+    )
+    settings = Settings(
+        auth_url=auth_url,
+        access_key=get("access_key"),
+        secret_key=get("secret_key"),
+        username=get("username"),
+        password=get("password"),
+        domain=get("domain"),
+        project=get("project"),
+        project_domain=get("project_domain"),
+        project_id=get("project_id"),
+        token=get("token"),
+        region=get("region"),
+        zone=get("zone"),
+        interface=interface,
+        insecure=insecure,
+        ca_bundle=ca_bundle,
+        timeout=timeout,
+        source=get("source") or "cli",
+        profile=name,
+    )
+    settings.auth_method  # noqa: B018 - raises ConfigError when no credentials are usable
+    return settings
+
+
+def settings_summary(s: Settings) -> dict[str, object]:
+    """The fields that are safe to display: never a secret, password or token.
+
+    >>> settings_summary(Settings("https://h:30500/v3", access_key="ak1", secret_key="sk"))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'auth_url': 'https://h:30500/v3', 'method': 'aksk', 'user': 'ak1', 'project': None,
+     'region': None, 'interface': 'public', 'profile': None}
+    """
+    try:
+        method: str | None = s.auth_method
+    except ConfigError:
+        method = None
+    user = s.access_key if method == "aksk" else s.username
+    return {
+        "auth_url": s.auth_url,
+        "method": method,
+        "user": user,
+        "project": s.project or s.project_id,
+        "region": s.region,
+        "interface": s.interface,
+        "profile": s.profile,
+    }

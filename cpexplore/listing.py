@@ -1,0 +1,325 @@
+"""Fetching every page of a list: the paging plan, concurrent pages, progress and a cache.
+
+Offset paging advances by the rows received until ``total`` (spec §3.3); once the first
+page reveals ``total``, the other offsets are fetched by a bounded thread pool and put
+back in order. Marker-paged resources (``events``, ``actions``) follow ``next_marker``
+one page at a time.
+
+>>> pages = {0: {"servers": [{"id": "a"}, {"id": "b"}], "total": 3, "limit": 2},
+...          2: {"servers": [{"id": "c"}], "total": 3, "limit": 2, "offset": 2}}
+>>> res = fetch_all(lambda p: pages[p["offset"]], "servers", {}, page_size=2, progress=False)
+>>> [r["id"] for r in res.records], res.total
+(['a', 'b', 'c'], 3)
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from .errors import CpExploreError, ProtocolError
+
+PAGE_SIZE = 2048  # the server maximum (spec §3.1)
+DEFAULT_WORKERS = 4
+
+GetPage = Callable[[dict[str, Any]], Mapping[str, Any]]
+
+
+class PagingDriftWarning(UserWarning):
+    """Rows were created or deleted while a list was being paged."""
+
+
+@dataclass
+class FetchResult:
+    """Every record of a list, with what happened while fetching it."""
+
+    records: list[dict]
+    total: int | None
+    pages: int = 0
+    failed_pages: list[dict] = field(default_factory=list)
+    drift: dict | None = None
+    duplicates: int = 0
+    elapsed: float = 0.0
+
+
+def envelope_rows(body: Mapping[str, Any], list_key: str) -> list[dict]:
+    """The records of a list answer; the key is the plural, or ``data`` (spec §3.2)."""
+    if not isinstance(body, Mapping):
+        raise ProtocolError(f"the list answer for {list_key} is not a JSON object",
+                            hint="check the service URL and region")
+    rows = body.get(list_key, body.get("data"))
+    if rows is None:
+        keys = ", ".join(sorted(body)) or "none"
+        raise ProtocolError(f"the list answer has no {list_key!r} key (keys: {keys})",
+                            hint="the endpoint is not a Cloudpods list API; check the resource and region")
+    if not isinstance(rows, list):
+        raise ProtocolError(f"{list_key!r} in the list answer is not a list", hint="check the service URL")
+    return rows
+
+
+def _interactive() -> bool:
+    if "ipykernel" in sys.modules:
+        return True
+    stream = sys.stderr
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _progress_bar(progress: bool | None, total: int | None, desc: str) -> Any:
+    show = _interactive() if progress is None else progress
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="rows", delay=0 if progress else 0.5, leave=False)
+
+
+def fetch_all(
+    get_page: GetPage,
+    list_key: str,
+    params: Mapping[str, Any],
+    *,
+    marker_paged: bool = False,
+    limit: int | None = None,
+    page_size: int = PAGE_SIZE,
+    max_workers: int = DEFAULT_WORKERS,
+    progress: bool | None = None,
+    on_error: str = "raise",
+) -> FetchResult:
+    """Fetch every page (or ``limit`` rows) of a list through ``get_page(params)``."""
+    if on_error not in ("raise", "partial"):
+        raise ValueError("on_error must be 'raise' or 'partial'")
+    if max_workers < 1:
+        raise ValueError("max_workers must be at least 1")
+    start = time.monotonic()
+    size = max(1, min(page_size, limit or page_size))
+    if marker_paged:
+        result = _fetch_marker(get_page, list_key, dict(params), size, limit, progress, on_error)
+    else:
+        result = _fetch_offset(get_page, list_key, dict(params), size, limit, max_workers, progress, on_error)
+    result.elapsed = time.monotonic() - start
+    return result
+
+
+def _fetch_offset(get_page: GetPage, key: str, params: dict, size: int, limit: int | None, workers: int,
+                  progress: bool | None, on_error: str) -> FetchResult:
+    first = get_page({**params, "limit": size, "offset": 0})
+    rows = envelope_rows(first, key)
+    total = _as_int(first.get("total"))
+    want = total if total is not None else None
+    if limit is not None:
+        want = min(want, limit) if want is not None else limit
+    bar = _progress_bar(progress, want, key)
+    pages: list[list[dict]] = [rows]
+    failed: list[dict] = []
+    totals_seen = {total} if total is not None else set()
+    try:
+        if bar is not None:
+            bar.update(len(rows))
+        stride = len(rows)
+        if rows and want is not None and stride < want:
+            offsets = list(range(stride, want, stride))
+
+            def one(off: int) -> tuple[int, list[dict] | None, int | None, str | None]:
+                try:
+                    body = get_page({**params, "limit": min(stride, want - off), "offset": off})
+                    got = envelope_rows(body, key)
+                except CpExploreError as e:
+                    if on_error == "raise":
+                        raise
+                    return off, None, None, str(e)
+                if bar is not None:
+                    bar.update(len(got))
+                return off, got, _as_int(body.get("total")), None
+
+            if workers == 1:
+                results = [one(off) for off in offsets]
+            else:
+                with ThreadPoolExecutor(max_workers=min(workers, len(offsets)),
+                                        thread_name_prefix="cpexplore-page") as pool:
+                    results = list(pool.map(one, offsets))
+            for off, got, page_total, err in results:
+                if err is not None:
+                    failed.append({"offset": off, "limit": min(stride, want - off), "error": err})
+                    continue
+                pages.append(got or [])
+                if page_total is not None:
+                    totals_seen.add(page_total)
+        elif rows and want is None:
+            # no total in the answer: walk on until an empty page
+            off = len(rows)
+            while True:
+                body = get_page({**params, "limit": size, "offset": off})
+                got = envelope_rows(body, key)
+                if not got:
+                    break
+                pages.append(got)
+                off += len(got)
+                if bar is not None:
+                    bar.update(len(got))
+    finally:
+        if bar is not None:
+            bar.close()
+    records, dups = _dedupe(pages)
+    if limit is not None:
+        records = records[:limit]
+    drift = None
+    if len(totals_seen) > 1:
+        drift = {"totals_seen": sorted(t for t in totals_seen if t is not None), "rows": len(records)}
+        warnings.warn(
+            f"{key} changed while being paged (total went {' → '.join(map(str, drift['totals_seen']))}); "
+            f"{len(records)} unique rows kept, {dups} duplicates dropped; list again for a consistent view",
+            PagingDriftWarning,
+            stacklevel=4,
+        )
+    return FetchResult(records, total, len(pages) + len(failed), failed, drift, dups)
+
+
+def _fetch_marker(get_page: GetPage, key: str, params: dict, size: int, limit: int | None,
+                  progress: bool | None, on_error: str) -> FetchResult:
+    pages: list[list[dict]] = []
+    marker: str | None = None
+    got = 0
+    bar = _progress_bar(progress, limit, key)
+    failed: list[dict] = []
+    try:
+        while True:
+            q = {**params, "limit": size if limit is None else min(size, limit - got)}
+            if marker:
+                q["paging_marker"] = marker
+            try:
+                body = get_page(q)
+            except CpExploreError as e:
+                if on_error == "raise" or not pages:
+                    raise
+                failed.append({"paging_marker": marker, "limit": q["limit"], "error": str(e)})
+                break
+            rows = envelope_rows(body, key)
+            pages.append(rows)
+            got += len(rows)
+            if bar is not None:
+                bar.update(len(rows))
+            nxt = body.get("next_marker")
+            marker = nxt if isinstance(nxt, str) else None if nxt is None else str(nxt)
+            if not rows or not marker or (limit is not None and got >= limit):
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    records, dups = _dedupe(pages)
+    if limit is not None:
+        records = records[:limit]
+    return FetchResult(records, None, len(pages), failed, None, dups)
+
+
+def _dedupe(pages: list[list[dict]]) -> tuple[list[dict], int]:
+    seen: set = set()
+    out: list[dict] = []
+    dups = 0
+    for page in pages:
+        for rec in page:
+            rid = rec.get("id") if isinstance(rec, dict) else None
+            if rid is not None:
+                if rid in seen:
+                    dups += 1
+                    continue
+                seen.add(rid)
+            out.append(rec)
+    return out, dups
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+# -- cache ------------------------------------------------------------------------------
+@dataclass
+class _Entry:
+    frame: pd.DataFrame
+    fetched_at: datetime
+    stored: float
+
+
+class ListCache:
+    """Per-session cache of list results, keyed by resource, parameters, region, interface.
+
+    Frames go in and come out as copies, so a caller's changes never reach the cache.
+    """
+
+    def __init__(self, ttl: float = 300.0) -> None:
+        self.ttl = float(ttl)
+        self._entries: dict[tuple, _Entry] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(resource: str, params: Mapping[str, Any], region: str | None, interface: str) -> tuple:
+        def freeze(v: Any) -> Any:
+            if isinstance(v, list | tuple):
+                return tuple(freeze(x) for x in v)
+            if isinstance(v, dict):
+                return tuple(sorted((k, freeze(x)) for k, x in v.items()))
+            return v
+
+        return (resource, freeze(dict(params)), region, interface)
+
+    def get(self, key: tuple) -> tuple[pd.DataFrame, datetime] | None:
+        if self.ttl <= 0:
+            return None
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if time.monotonic() - entry.stored > self.ttl:
+                del self._entries[key]
+                return None
+        return _copy(entry.frame), entry.fetched_at
+
+    def put(self, key: tuple, frame: pd.DataFrame, fetched_at: datetime) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            self._entries[key] = _Entry(_copy(frame), fetched_at, time.monotonic())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def info(self) -> pd.DataFrame:
+        now = time.monotonic()
+        with self._lock:
+            items = list(self._entries.items())
+        return pd.DataFrame(
+            {
+                "resource": [k[0] for k, _ in items],
+                "params": [dict(k[1]) for k, _ in items],
+                "region": [k[2] for k, _ in items],
+                "interface": [k[3] for k, _ in items],
+                "rows": [len(e.frame) for _, e in items],
+                "bytes": [int(e.frame.memory_usage(deep=True).sum()) for _, e in items],
+                "fetched_at": pd.to_datetime([e.fetched_at for _, e in items], utc=True),
+                "expires_in_s": [max(0.0, self.ttl - (now - e.stored)) for _, e in items],
+            }
+        )
+
+
+def _copy(frame: pd.DataFrame) -> pd.DataFrame:
+    # Copy-on-write (pandas ≥ 3) makes a shallow copy safe and nearly free.
+    deep = int(pd.__version__.split(".")[0]) < 3
+    out = frame.copy(deep=deep)
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
