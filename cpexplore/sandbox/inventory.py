@@ -315,17 +315,19 @@ class Inventory:
         who = rng.integers(0, len(_OWNERS), n)
         net_k = rng.integers(0, 2, n)
         gpu = rng.random(n) < 0.03
-        hostile = {int(i): HOSTILE_NAMES[k] for k, i in enumerate(rng.choice(n, size=min(n, len(HOSTILE_NAMES)), replace=False))} if n else {}
         self.server_host = host.tolist()
         self.server_cols = dict(
             status=status.tolist(), vcpu=vcpu.tolist(), vmem=vmem.tolist(), sysdisk=sysdisk.tolist(),
             datadisk=datadisk.tolist(), os=os_i.tolist(), prefix=prefix.tolist(), env=env.tolist(),
             who=who.tolist(), net=net_k.tolist(), gpu=gpu.tolist(), updated=updated.tolist(),
         )
-        self.hostile = hostile
         server_created = created.tolist()
         server_owner = owner.tolist()
         server_region = [cregions[zones[self.host_zone[h]]["cr"]]["catalog_region"] for h in self.server_host]
+        # hostile names go to servers of the first catalog region, which demos and tests list
+        home = [i for i, r in enumerate(server_region) if r == CATALOG_REGIONS[0]]
+        picks = rng.choice(len(home), size=min(len(home), len(HOSTILE_NAMES)), replace=False) if home else []
+        self.hostile = {home[int(k)]: HOSTILE_NAMES[j] for j, k in enumerate(picks)}
         self._server_created = server_created
 
         # host aggregates (allocated vCPU and memory, guest counts)

@@ -104,6 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers += [("X-Xss-Protection", "1; mode=block"), ("Date", formatdate(usegmt=True))]
         if ctype != JSON_OK and status != 204:
             headers.append(("Content-Length", str(len(body))))
+        log.debug("%s %s -> %d (%d bytes)", self.command, urlsplit(self.path).path, status, len(body))
         for k, v in headers:
             self.send_header(k, v)
         self.end_headers()
