@@ -91,7 +91,7 @@ def records_to_frame(
         keys = [k for k in keys if k in needed]
 
     data: dict[Any, Any] = {}
-    for key, raw in zip(keys, _raw_columns(recs, keys)):
+    for key, raw in zip(keys, _raw_columns(recs, keys), strict=True):
         for name, array in _build_columns(key, raw, taken, wanted):
             data[name] = array
 
@@ -126,20 +126,28 @@ def frame_memory(df: pd.DataFrame) -> int:
 # --------------------------------------------------------------------------- helpers
 
 
-def _record_list(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Return ``records`` as a list, checking that every item is a mapping.
+def _record_list(records: Iterable[Mapping[Any, Any]]) -> list[dict[Any, Any]]:
+    """Return ``records`` as a list of dicts; other mappings are copied into dicts.
+
+    The caller's list and records are never modified.
 
     Example:
-        >>> _record_list(({"a": 1},))
+        >>> from types import MappingProxyType
+        >>> _record_list((MappingProxyType({"a": 1}),))
         [{'a': 1}]
     """
     recs = records if isinstance(records, list) else list(records)
     if all(type(r) is dict for r in recs):  # the usual case, checked cheaply
         return recs
+    out: list[dict[Any, Any]] = []
     for i, r in enumerate(recs):
-        if not isinstance(r, Mapping):
+        if type(r) is dict:
+            out.append(r)
+        elif isinstance(r, Mapping):
+            out.append(dict(r))
+        else:
             raise TypeError(f"record {i} is a {type(r).__name__}, not a mapping")
-    return recs
+    return out
 
 
 def _wanted_columns(columns: Sequence[str] | None) -> list[str] | None:
@@ -184,7 +192,7 @@ def _ordered_keys(dicts: Sequence[Mapping[Any, Any]]) -> list[Any]:
     return list(order)
 
 
-def _raw_columns(dicts: list[Mapping[Any, Any]], keys: list[Any]) -> list[np.ndarray]:
+def _raw_columns(dicts: list[dict[Any, Any]], keys: list[Any]) -> list[np.ndarray]:
     """One ``object`` array per key, in order; a missing key gives NaN (``None`` stays).
 
     The transposition is done by pandas in C (``pd.DataFrame(list_of_dicts,
@@ -213,15 +221,16 @@ def _build_columns(
         ...                               {"m"}, None)]
         ['m.a']
     """
-    mask = pd.isna(raw)
     kind = infer_dtype(raw, skipna=True)
-    if kind == "mixed" and isinstance(key, str) and _all_dicts(raw, mask):
-        spread = _spread_dict(key, raw, mask, taken, wanted)
-        if spread is not None:
-            taken.update(name for name, _ in spread)
-            return spread
-        return [(key, _object_array(raw, mask))]
-    return [(key, _convert(key, raw, mask, kind))]
+    if kind == "mixed" and isinstance(key, str):
+        mask = pd.isna(raw)
+        if _all_dicts(raw, mask):
+            spread = _spread_dict(key, raw, mask, taken, wanted)
+            if spread is not None:
+                taken.update(name for name, _ in spread)
+                return spread
+            return [(key, _object_array(raw, mask))]
+    return [(key, _convert(key, raw, kind))]
 
 
 def _all_dicts(raw: np.ndarray, mask: np.ndarray) -> bool:
@@ -256,7 +265,7 @@ def _spread_dict(
         ['spec.cpu', 'spec.mem']
     """
     empty: dict[str, Any] = {}
-    dicts = [empty if missing else value for value, missing in zip(raw, mask)]
+    dicts = [empty if missing else value for value, missing in zip(raw, mask, strict=True)]
     if wanted is not None:
         prefix = key + "."
         out: list[tuple[Any, Any]] = []
@@ -265,10 +274,8 @@ def _spread_dict(
         names = [c for c in wanted if isinstance(c, str) and c.startswith(prefix)]
         names = [c for c in names if c not in taken]
         subkeys = [c[len(prefix) :] for c in names]
-        for name, sub_raw in zip(names, _raw_columns(dicts, subkeys)):
-            sub_mask = pd.isna(sub_raw)
-            kind = infer_dtype(sub_raw, skipna=True)
-            out.append((name, _convert(name, sub_raw, sub_mask, kind)))
+        for name, sub_raw in zip(names, _raw_columns(dicts, subkeys), strict=True):
+            out.append((name, _convert(name, sub_raw, infer_dtype(sub_raw, skipna=True))))
         return out
 
     subkeys = _ordered_keys(dicts)
@@ -282,30 +289,29 @@ def _spread_dict(
     scalar_kinds = {"string", "integer", "floating", "mixed-integer-float", "boolean", "empty"}
     scalar_types = {str, int, float, bool}
     columns = []
-    for name, sub_raw in zip(names, _raw_columns(dicts, subkeys)):
-        sub_mask = pd.isna(sub_raw)
+    for name, sub_raw in zip(names, _raw_columns(dicts, subkeys), strict=True):
         kind = infer_dtype(sub_raw, skipna=True)
         if kind not in scalar_kinds and not all(
-            type(v) in scalar_types for v in sub_raw[~sub_mask]
+            type(v) in scalar_types for v in sub_raw[~pd.isna(sub_raw)]
         ):
             return None
-        columns.append((name, sub_raw, sub_mask, kind))
-    return [(name, _convert(name, r, m, kind)) for name, r, m, kind in columns]
+        columns.append((name, sub_raw, kind))
+    return [(name, _convert(name, sub_raw, kind)) for name, sub_raw, kind in columns]
 
 
-def _convert(name: Any, raw: np.ndarray, mask: np.ndarray, kind: str) -> Any:
+def _convert(name: Any, raw: np.ndarray, kind: str) -> Any:
     """Convert one ``object`` column of scalars to the best array type.
 
-    ``kind`` is ``pandas.api.types.infer_dtype(raw, skipna=True)``; ``mask`` marks
-    missing values (absent key, ``None`` or NaN).
+    ``kind`` is ``pandas.api.types.infer_dtype(raw, skipna=True)``; missing values
+    (absent key, ``None`` or NaN) become NA of the chosen type.
 
     Example:
-        >>> raw = np.array([1, 2, 300], dtype=object)
-        >>> _convert("n", raw, np.zeros(3, bool), "integer").dtype
+        >>> _convert("n", np.array([1, 2, 300], dtype=object), "integer").dtype
         dtype('int16')
     """
     if kind == "string":
-        return _string_array(name, raw, mask)
+        return _string_array(name, raw)
+    mask = pd.isna(raw)
     if kind == "integer":
         return _int_array(raw, mask)
     if kind == "boolean":
@@ -376,48 +382,35 @@ def _float_array(raw: np.ndarray, mask: np.ndarray, kind: str) -> Any:
     return full
 
 
-def _string_array(name: Any, raw: np.ndarray, mask: np.ndarray) -> Any:
+def _string_array(name: Any, raw: np.ndarray) -> Any:
     """Timestamps, categories or plain ``object`` for an all-string column.
 
     * ``*_at`` names: parsed as UTC timestamps, unparsable values become NaT.
     * Other names: parsed only if the first value looks like an ISO 8601 date-time
       with a zone and *every* value parses (so nothing is lost).
-    * Otherwise ``category`` when there are at least 2 values and distinct values are
-      at most half of them (never for ``id``); else ``object``.
+    * Otherwise ``category`` (sorted categories) when there are at least 2 values and
+      distinct values are at most half of them (never for ``id``); else ``object``.
 
     Example:
-        >>> raw = np.array(["up", "up", None], dtype=object)
-        >>> str(_string_array("st", raw, pd.isna(raw)).dtype)
+        >>> str(_string_array("st", np.array(["up", "up", None], dtype=object)).dtype)
         'category'
     """
-    n_missing = int(mask.sum())
     if isinstance(name, str) and name.endswith("_at"):
         return _utc_timestamps(raw)
-    first = raw[int(np.argmin(mask))]  # the first present value
-    if _looks_like_timestamp(first):
+    codes, uniques = pd.factorize(raw)  # missing -> -1; uniques in first-seen order
+    mask = codes < 0
+    n_present = len(raw) - int(mask.sum())
+    if _looks_like_timestamp(uniques[0]):
         stamps = _utc_timestamps(raw)
-        if int(stamps.isna().sum()) == n_missing:
+        if len(raw) - int(stamps.isna().sum()) == n_present:
             return stamps
-    return _strings(name, raw, mask, len(raw) - n_missing)
-
-
-def _strings(name: Any, raw: np.ndarray, mask: np.ndarray, n_present: int) -> Any:
-    """``category`` (sorted categories) for repeated strings, ``object`` otherwise.
-
-    Example:
-        >>> raw = np.array(["b", "a", "b", "a"], dtype=object)
-        >>> _strings("x", raw, pd.isna(raw), 4).categories.tolist()
-        ['a', 'b']
-    """
-    if name != "id" and n_present >= 2:
-        codes, uniques = pd.factorize(raw)
-        if 2 * len(uniques) <= n_present:
-            order = np.argsort(uniques)
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order))
-            codes = np.where(codes >= 0, rank[codes], -1)
-            categories = pd.Index(np.asarray(uniques, dtype=object)[order])
-            return pd.Categorical.from_codes(codes, categories=categories)
+    if name != "id" and n_present >= 2 and 2 * len(uniques) <= n_present:
+        order = np.argsort(uniques)
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        codes = np.where(mask, -1, rank[codes])
+        categories = pd.Index(np.asarray(uniques, dtype=object)[order])
+        return pd.Categorical.from_codes(codes, categories=categories)
     return _object_array(raw, mask)
 
 
