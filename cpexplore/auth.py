@@ -75,9 +75,15 @@ class PasswordAuth:
     source: str = "cli"
 
     def body(self, auth_url: str) -> str:
-        return password_auth_body(self.username, self.password, domain=self.domain, project=self.project,
-                                  project_domain=self.project_domain, project_id=self.project_id,
-                                  source=self.source)
+        return password_auth_body(
+            self.username,
+            self.password,
+            domain=self.domain,
+            project=self.project,
+            project_domain=self.project_domain,
+            project_id=self.project_id,
+            source=self.source,
+        )
 
     def describe(self) -> str:
         return f"user {self.username!r}"
@@ -98,8 +104,13 @@ class TokenAuth:
         return bool(self.project or self.project_id)
 
     def body(self, auth_url: str) -> str:
-        return token_auth_body(self.token, project=self.project, project_domain=self.project_domain,
-                               project_id=self.project_id, source=self.source)
+        return token_auth_body(
+            self.token,
+            project=self.project,
+            project_domain=self.project_domain,
+            project_id=self.project_id,
+            source=self.source,
+        )
 
     def describe(self) -> str:
         return "the given token"
@@ -114,8 +125,15 @@ def method_from_settings(s: Settings) -> AuthMethod:
     if kind == "aksk":
         return AkskAuth(s.access_key or "", s.secret_key or "", s.source)
     if kind == "password":
-        return PasswordAuth(s.username or "", s.password or "", s.domain, s.project, s.project_domain,
-                            s.project_id, s.source)
+        return PasswordAuth(
+            s.username or "",
+            s.password or "",
+            s.domain,
+            s.project,
+            s.project_domain,
+            s.project_id,
+            s.source,
+        )
     return TokenAuth(s.token or "", s.project, s.project_domain, s.project_id, s.source)
 
 
@@ -130,8 +148,10 @@ def parse_token(body: Any, subject_token: str | None) -> Token:
     tok = body.get("token") if isinstance(body, dict) else None
     token_id = subject_token or (body.get("id") if isinstance(body, dict) else None)
     if not isinstance(tok, dict) or not token_id:
-        raise ProtocolError("the identity service answered without a token",
-                            hint="check that the auth URL points at Cloudpods' keystone (…:30500/v3)")
+        raise ProtocolError(
+            "the identity service answered without a token",
+            hint="check that the auth URL points at Cloudpods' keystone (…:30500/v3)",
+        )
     try:
         user = tok.get("user") or {}
         project = tok.get("project") or {}
@@ -150,8 +170,10 @@ def parse_token(body: Any, subject_token: str | None) -> Token:
             catalog=Catalog.from_token(tok.get("catalog")),
         )
     except (KeyError, TypeError, ValueError) as e:
-        raise ProtocolError(f"the token answer is malformed ({e.__class__.__name__}: {e})",
-                            hint="check that the auth URL points at Cloudpods' keystone") from None
+        raise ProtocolError(
+            f"the token answer is malformed ({e.__class__.__name__}: {e})",
+            hint="check that the auth URL points at Cloudpods' keystone",
+        ) from None
 
 
 def auth_error(exc: CpExploreError, method: AuthMethod, settings: Settings) -> CpExploreError:
@@ -167,22 +189,37 @@ def auth_error(exc: CpExploreError, method: AuthMethod, settings: Settings) -> C
         msg, hint = f"wrong password for {who} at {where}", "check OS_PASSWORD"
     elif cls == "UserNotFound":
         dom = f" in domain {settings.domain!r}" if settings.domain else ""
-        msg, hint = f"{who} does not exist{dom} at {where}", "check OS_USERNAME (and OS_DOMAIN_NAME)"
+        msg, hint = (
+            f"{who} does not exist{dom} at {where}",
+            "check OS_USERNAME (and OS_DOMAIN_NAME)",
+        )
     elif "signature mismatch" in details:
         msg, hint = f"the secret key does not match {who} at {where}", "check OS_SECRET_KEY"
     elif "invalid access key" in details or "expired access key" in details:
         state = "expired" if "expired" in details else "unknown"
-        msg, hint = f"{who} is {state} at {where}", "check OS_ACCESS_KEY, or create one with climc credential-create-aksk"
+        msg, hint = (
+            f"{who} is {state} at {where}",
+            "check OS_ACCESS_KEY, or create one with climc credential-create-aksk",
+        )
     elif "FetchProject" in details or "not in project" in details:
         proj = settings.project or settings.project_id
         msg = f"{who} cannot log in to project {proj!r}: {details.removeprefix('unauthorized ')}"
         hint = "check OS_PROJECT_NAME / OS_PROJECT_DOMAIN, or leave them out to use the credential's own project"
     elif "invalid token" in details or cls == "InvalidCredentialError":
-        msg, hint = "the given token is expired, revoked or unknown", "log in again, or unset OS_AUTH_TOKEN"
+        msg, hint = (
+            "the given token is expired, revoked or unknown",
+            "log in again, or unset OS_AUTH_TOKEN",
+        )
     elif status == 409:
-        msg, hint = f"{who}: the name is ambiguous ({details})", "give OS_DOMAIN_NAME / OS_PROJECT_DOMAIN"
+        msg, hint = (
+            f"{who}: the name is ambiguous ({details})",
+            "give OS_DOMAIN_NAME / OS_PROJECT_DOMAIN",
+        )
     elif status in (423, 429):
-        msg, hint = f"{who} is locked or has too many failed attempts ({cls})", "wait, or ask an admin to unlock"
+        msg, hint = (
+            f"{who} is locked or has too many failed attempts ({cls})",
+            "wait, or ask an admin to unlock",
+        )
     elif status in (400, 401):
         msg, hint = f"login refused for {who} at {where}: {details}", "check the credentials"
     else:

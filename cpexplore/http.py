@@ -67,7 +67,9 @@ class _CappedRetry(Retry):
 class _SafeSession(requests.Session):
     """A ``requests.Session`` that drops token headers when a redirect leaves the host."""
 
-    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
         super().rebuild_auth(prepared_request, response)
         old, new = urlsplit(response.request.url), urlsplit(prepared_request.url)
         if (old.scheme, old.hostname, old.port) != (new.scheme, new.hostname, new.port):
@@ -107,7 +109,9 @@ class Transport:
         )
         self.session = _SafeSession()
         self.session.verify = verify
-        self.session.headers["User-Agent"] = f"cpexplore/{__version__} python-requests/{requests.__version__}"
+        self.session.headers["User-Agent"] = (
+            f"cpexplore/{__version__} python-requests/{requests.__version__}"
+        )
         adapter = HTTPAdapter(max_retries=self.retry, pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -146,8 +150,12 @@ class Transport:
                 if self.verify is False:  # warned once at construction, not on every request
                     warnings.simplefilter("ignore")
                 resp = self.session.request(
-                    method, url, params=params, data=data.encode() if data is not None else None,
-                    headers=hdrs, timeout=self.timeout,
+                    method,
+                    url,
+                    params=params,
+                    data=data.encode() if data is not None else None,
+                    headers=hdrs,
+                    timeout=self.timeout,
                 )
         except requests.exceptions.SSLError as e:
             raise TransportError(
@@ -155,31 +163,64 @@ class Transport:
                 hint="pass ca_bundle='/path/to/ca.pem' for a private CA, or insecure=True to skip the check",
             ) from None
         except requests.exceptions.ConnectTimeout:
-            raise TransportError(f"timed out connecting to {_origin(url)} after {self.timeout[0]:g}s",
-                                 hint="check the host and port, VPN or firewall") from None
+            raise TransportError(
+                f"timed out connecting to {_origin(url)} after {self.timeout[0]:g}s",
+                hint="check the host and port, VPN or firewall",
+            ) from None
         except requests.exceptions.ReadTimeout:
-            raise TransportError(f"{_origin(url)} did not answer within {self.timeout[1]:g}s",
-                                 hint="the server is overloaded; retry later or raise timeout=") from None
+            raise TransportError(
+                f"{_origin(url)} did not answer within {self.timeout[1]:g}s",
+                hint="the server is overloaded; retry later or raise timeout=",
+            ) from None
         except requests.exceptions.RetryError as e:
-            raise TransportError(f"{method} {_strip_query(url)} kept failing after {self.retry.total} retries: "
-                                 f"{_short(e)}", hint="the server is overloaded; retry later") from None
+            raise TransportError(
+                f"{method} {_strip_query(url)} kept failing after {self.retry.total} retries: "
+                f"{_short(e)}",
+                hint="the server is overloaded; retry later",
+            ) from None
         except requests.exceptions.ConnectionError as e:
             text = _short(e)
-            if "RemoteDisconnected" in text or "Connection aborted" in text or "reset" in text.lower():
-                raise TransportError(f"{_origin(url)} closed the connection without answering ({method} "
-                                     f"{_strip_query(url)})", hint="retry later; the server or a proxy is failing") from None
-            raise TransportError(f"cannot reach {_origin(url)}: {text}",
-                                 hint="check the auth URL's host and port and that the service is up") from None
+            if (
+                "RemoteDisconnected" in text
+                or "Connection aborted" in text
+                or "reset" in text.lower()
+            ):
+                raise TransportError(
+                    f"{_origin(url)} closed the connection without answering ({method} "
+                    f"{_strip_query(url)})",
+                    hint="retry later; the server or a proxy is failing",
+                ) from None
+            raise TransportError(
+                f"cannot reach {_origin(url)}: {text}",
+                hint="check the auth URL's host and port and that the service is up",
+            ) from None
         except requests.exceptions.InvalidURL as e:
-            raise TransportError(f"invalid URL {url!r}: {_short(e)}", hint="check the auth URL") from None
+            raise TransportError(
+                f"invalid URL {url!r}: {_short(e)}", hint="check the auth URL"
+            ) from None
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s", self._curl(method, resp.request.url or url, hdrs, data if log_body else None,
-                                       resp, time.monotonic() - start))
+            log.debug(
+                "%s",
+                self._curl(
+                    method,
+                    resp.request.url or url,
+                    hdrs,
+                    data if log_body else None,
+                    resp,
+                    time.monotonic() - start,
+                ),
+            )
         return resp
 
     @staticmethod
-    def _curl(method: str, url: str, headers: Mapping[str, str], data: str | None, resp: requests.Response,
-              elapsed: float) -> str:
+    def _curl(
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        data: str | None,
+        resp: requests.Response,
+        elapsed: float,
+    ) -> str:
         parts = [f"curl -X {method}"]
         for k, v in headers.items():
             shown = mask_token(v) if k.lower() in SECRET_HEADERS else v
@@ -189,8 +230,10 @@ class Transport:
         subject = resp.headers.get("X-Subject-Token")
         tail = f" X-Subject-Token: {mask_token(subject)}" if subject else ""
         parts.append(f"'{url}'")
-        return (f"{' '.join(parts)} -> {resp.status_code} {len(resp.content)}B {elapsed * 1000:.0f}ms "
-                f"X-Request-Id: {resp.headers.get('X-Request-Id', '-')}{tail}")
+        return (
+            f"{' '.join(parts)} -> {resp.status_code} {len(resp.content)}B {elapsed * 1000:.0f}ms "
+            f"X-Request-Id: {resp.headers.get('X-Request-Id', '-')}{tail}"
+        )
 
 
 def decode_json(resp: requests.Response, *, what: str = "answer") -> Any:
@@ -220,12 +263,22 @@ def error_from(resp: requests.Response) -> Exception:
         details = body.get("details", "")
         status = resp.status_code
         kind = Forbidden if status == 403 else NotFound if status == 404 else ApiError
-        return kind(status, cls, details if isinstance(details, str) else json.dumps(details),
-                    method=method or "GET", url=url)
+        return kind(
+            status,
+            cls,
+            details if isinstance(details, str) else json.dumps(details),
+            method=method or "GET",
+            url=url,
+        )
     if isinstance(body, dict) and isinstance(body.get("error"), dict):  # OpenStack-style wrapper
         err = body["error"]
-        return ApiError(resp.status_code, str(err.get("title") or err.get("type") or "Error"),
-                        str(err.get("message") or err.get("details") or ""), method=method or "GET", url=url)
+        return ApiError(
+            resp.status_code,
+            str(err.get("title") or err.get("type") or "Error"),
+            str(err.get("message") or err.get("details") or ""),
+            method=method or "GET",
+            url=url,
+        )
     return ProtocolError(
         f"{method} {url} answered {resp.status_code} {resp.reason or ''} with {_describe_body(resp)}".rstrip(),
         hint=_protocol_hint(resp),
@@ -246,8 +299,10 @@ def _describe_body(resp: requests.Response) -> str:
 
 def _protocol_hint(resp: requests.Response) -> str:
     if resp.status_code == 405 or "html" in resp.headers.get("Content-Type", "").lower():
-        return ("this is not Cloudpods' API: check the URL; an auth URL needs its port, "
-                "e.g. https://host:30500/v3")
+        return (
+            "this is not Cloudpods' API: check the URL; an auth URL needs its port, "
+            "e.g. https://host:30500/v3"
+        )
     return "the server or a proxy sent a broken answer; retry, and check the URL"
 
 

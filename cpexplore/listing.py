@@ -54,15 +54,21 @@ class FetchResult:
 def envelope_rows(body: Mapping[str, Any], list_key: str) -> list[dict]:
     """The records of a list answer; the key is the plural, or ``data`` (spec §3.2)."""
     if not isinstance(body, Mapping):
-        raise ProtocolError(f"the list answer for {list_key} is not a JSON object",
-                            hint="check the service URL and region")
+        raise ProtocolError(
+            f"the list answer for {list_key} is not a JSON object",
+            hint="check the service URL and region",
+        )
     rows = body.get(list_key, body.get("data"))
     if rows is None:
         keys = ", ".join(sorted(body)) or "none"
-        raise ProtocolError(f"the list answer has no {list_key!r} key (keys: {keys})",
-                            hint="the endpoint is not a Cloudpods list API; check the resource and region")
+        raise ProtocolError(
+            f"the list answer has no {list_key!r} key (keys: {keys})",
+            hint="the endpoint is not a Cloudpods list API; check the resource and region",
+        )
     if not isinstance(rows, list):
-        raise ProtocolError(f"{list_key!r} in the list answer is not a list", hint="check the service URL")
+        raise ProtocolError(
+            f"{list_key!r} in the list answer is not a list", hint="check the service URL"
+        )
     return rows
 
 
@@ -104,13 +110,23 @@ def fetch_all(
     if marker_paged:
         result = _fetch_marker(get_page, list_key, dict(params), size, limit, progress, on_error)
     else:
-        result = _fetch_offset(get_page, list_key, dict(params), size, limit, max_workers, progress, on_error)
+        result = _fetch_offset(
+            get_page, list_key, dict(params), size, limit, max_workers, progress, on_error
+        )
     result.elapsed = time.monotonic() - start
     return result
 
 
-def _fetch_offset(get_page: GetPage, key: str, params: dict, size: int, limit: int | None, workers: int,
-                  progress: bool | None, on_error: str) -> FetchResult:
+def _fetch_offset(
+    get_page: GetPage,
+    key: str,
+    params: dict,
+    size: int,
+    limit: int | None,
+    workers: int,
+    progress: bool | None,
+    on_error: str,
+) -> FetchResult:
     first = get_page({**params, "limit": size, "offset": 0})
     rows = envelope_rows(first, key)
     total = _as_int(first.get("total"))
@@ -143,8 +159,9 @@ def _fetch_offset(get_page: GetPage, key: str, params: dict, size: int, limit: i
             if workers == 1:
                 results = [one(off) for off in offsets]
             else:
-                with ThreadPoolExecutor(max_workers=min(workers, len(offsets)),
-                                        thread_name_prefix="cpexplore-page") as pool:
+                with ThreadPoolExecutor(
+                    max_workers=min(workers, len(offsets)), thread_name_prefix="cpexplore-page"
+                ) as pool:
                     results = list(pool.map(one, offsets))
             for off, got, page_total, err in results:
                 if err is not None:
@@ -173,7 +190,10 @@ def _fetch_offset(get_page: GetPage, key: str, params: dict, size: int, limit: i
         records = records[:limit]
     drift = None
     if len(totals_seen) > 1:
-        drift = {"totals_seen": sorted(t for t in totals_seen if t is not None), "rows": len(records)}
+        drift = {
+            "totals_seen": sorted(t for t in totals_seen if t is not None),
+            "rows": len(records),
+        }
         warnings.warn(
             f"{key} changed while being paged (total went {' → '.join(map(str, drift['totals_seen']))}); "
             f"{len(records)} unique rows kept, {dups} duplicates dropped; list again for a consistent view",
@@ -183,8 +203,15 @@ def _fetch_offset(get_page: GetPage, key: str, params: dict, size: int, limit: i
     return FetchResult(records, total, len(pages) + len(failed), failed, drift, dups)
 
 
-def _fetch_marker(get_page: GetPage, key: str, params: dict, size: int, limit: int | None,
-                  progress: bool | None, on_error: str) -> FetchResult:
+def _fetch_marker(
+    get_page: GetPage,
+    key: str,
+    params: dict,
+    size: int,
+    limit: int | None,
+    progress: bool | None,
+    on_error: str,
+) -> FetchResult:
     pages: list[list[dict]] = []
     marker: str | None = None
     got = 0

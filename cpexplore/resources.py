@@ -33,8 +33,15 @@ class ResourceSpec:
         return self.name.rsplit("/", 1)[-1]
 
 
-def _spec(name: str, service: str, keyword: str, description: str, *, version: str = "",
-          marker: bool = False) -> ResourceSpec:
+def _spec(
+    name: str,
+    service: str,
+    keyword: str,
+    description: str,
+    *,
+    version: str = "",
+    marker: bool = False,
+) -> ResourceSpec:
     prefix = f"/{version}" if version else ""
     return ResourceSpec(name, service, f"{prefix}/{name}", keyword, marker, description)
 
@@ -75,9 +82,17 @@ RESOURCES: tuple[ResourceSpec, ...] = (
 )
 _BY_NAME = {r.name: r for r in RESOURCES}
 _ALIASES = {r.keyword: r.name for r in RESOURCES} | {
-    "vm": "servers", "vms": "servers", "guests": "servers", "guest": "servers", "instances": "servers",
-    "skus": "serverskus", "tenants": "projects", "tenant": "projects", "logs": "actions",
-    "security_groups": "secgroups", "regions_cloud": "cloudregions",
+    "vm": "servers",
+    "vms": "servers",
+    "guests": "servers",
+    "guest": "servers",
+    "instances": "servers",
+    "skus": "serverskus",
+    "tenants": "projects",
+    "tenant": "projects",
+    "logs": "actions",
+    "security_groups": "secgroups",
+    "regions_cloud": "cloudregions",
 }
 
 
@@ -88,7 +103,9 @@ def resource_spec(name: str) -> ResourceSpec:
     spec = _BY_NAME.get(key)
     if spec is None:
         close = difflib.get_close_matches(key, list(_BY_NAME) + list(_ALIASES), n=3, cutoff=0.6)
-        suggestion = f"did you mean {', '.join(repr(_ALIASES.get(c, c)) for c in close)}? " if close else ""
+        suggestion = (
+            f"did you mean {', '.join(repr(_ALIASES.get(c, c)) for c in close)}? " if close else ""
+        )
         raise UnknownResource(
             f"unknown resource {name!r}",
             hint=f"{suggestion}known: {', '.join(sorted(_BY_NAME))}",

@@ -12,9 +12,11 @@ from __future__ import annotations
 import copy
 import html
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +24,7 @@ import pandas as pd
 
 from .auth import Token, TokenAuth, auth_error, method_from_settings, parse_token
 from .catalog import Catalog, normalize_interface
-from .config import Settings, resolve_settings, settings_summary
+from .config import Settings, read_rc, resolve_settings, settings_summary
 from .errors import AuthError, ConfigError, Forbidden, NotFound, ProtocolError
 from .frames import records_to_frame
 from .http import Transport, decode_json, error_from, mask_token
@@ -34,8 +36,24 @@ log = logging.getLogger("cpexplore.session")
 
 REFRESH_MARGIN = 120.0  # seconds before expires_at at which the token is renewed
 FILTER_OPS = (
-    "in", "notin", "between", "ge", "gt", "le", "lt", "like", "contains", "startswith", "endswith",
-    "equals", "notequals", "isnull", "isnotnull", "isempty", "isnotempty", "isnullorempty",
+    "in",
+    "notin",
+    "between",
+    "ge",
+    "gt",
+    "le",
+    "lt",
+    "like",
+    "contains",
+    "startswith",
+    "endswith",
+    "equals",
+    "notequals",
+    "isnull",
+    "isnotnull",
+    "isempty",
+    "isnotempty",
+    "isnullorempty",
 )
 _FILTER = re.compile(r"^(\w+)\.(\w+)\((.*)\)$", re.ASCII | re.DOTALL)
 
@@ -49,13 +67,19 @@ def check_filter(expr: str) -> str:
     text = str(expr).strip()
     m = _FILTER.match(text)
     if not m:
-        raise ConfigError(f"malformed filter {expr!r}",
-                          hint="the form is field.op(args), e.g. name.contains('web') or vcpu_count.ge(4)")
+        raise ConfigError(
+            f"malformed filter {expr!r}",
+            hint="the form is field.op(args), e.g. name.contains('web') or vcpu_count.ge(4)",
+        )
     if m.group(2) not in FILTER_OPS:
-        raise ConfigError(f"unknown filter operator {m.group(2)!r} in {expr!r}",
-                          hint=f"use one of {', '.join(FILTER_OPS)}")
+        raise ConfigError(
+            f"unknown filter operator {m.group(2)!r} in {expr!r}",
+            hint=f"use one of {', '.join(FILTER_OPS)}",
+        )
     if text.count("'") % 2 or text.count('"') % 2:
-        raise ConfigError(f"unbalanced quotes in filter {expr!r}", hint="quote each argument: name.in('a','b')")
+        raise ConfigError(
+            f"unbalanced quotes in filter {expr!r}", hint="quote each argument: name.in('a','b')"
+        )
     return text
 
 
@@ -112,17 +136,36 @@ class Session:
         retries: int = 5,
     ) -> None:
         self.settings: Settings = resolve_settings(
-            env=env, rc_path=rc, profile=profile, auth_url=auth_url, access_key=access_key,
-            secret_key=secret_key, username=username, password=password, domain=domain, project=project,
-            project_domain=project_domain, project_id=project_id, token=token, region=region,
-            interface=interface, insecure=insecure, ca_bundle=ca_bundle, timeout=timeout, source=source,
+            env=env,
+            rc_path=rc,
+            profile=profile,
+            auth_url=auth_url,
+            access_key=access_key,
+            secret_key=secret_key,
+            username=username,
+            password=password,
+            domain=domain,
+            project=project,
+            project_domain=project_domain,
+            project_id=project_id,
+            token=token,
+            region=region,
+            interface=interface,
+            insecure=insecure,
+            ca_bundle=ca_bundle,
+            timeout=timeout,
+            source=source,
         )
         self.max_workers = int(max_workers)
         self.page_size = int(page_size)
         self.progress = progress
         self._method = method_from_settings(self.settings)
-        self._transport = Transport(verify=self.settings.verify, timeout=self.settings.timeout, retries=retries,
-                                    pool_size=max(16, 2 * self.max_workers))
+        self._transport = Transport(
+            verify=self.settings.verify,
+            timeout=self.settings.timeout,
+            retries=retries,
+            pool_size=max(16, 2 * self.max_workers),
+        )
         self._cache = ListCache(cache_ttl)
         self._lock = threading.RLock()
         self._token: Token | None = None
@@ -130,12 +173,27 @@ class Session:
         self.reauths = 0
         self._login()
 
+    @classmethod
+    def from_rc(cls, path: str | os.PathLike[str], **kwargs: Any) -> Session:
+        """Log in with the settings of an rc file such as ``~/.onecloud_rcadmin``.
+
+        The file is parsed, never executed; its variables apply over the environment,
+        as ``source``-ing it would, and keyword arguments apply over both.
+
+        >>> s = Session.from_rc("~/.onecloud_rcadmin", region="region0")   # doctest: +SKIP
+        """
+        env = dict(kwargs.pop("env", None) or os.environ)
+        env.update(read_rc(Path(path).expanduser()))
+        return cls(env=env, **kwargs)
+
     # -- authentication -----------------------------------------------------------------
     def _login(self) -> Token:
         s, m = self.settings, self._method
         url = join_url(s.auth_url, "/auth/tokens")
         if isinstance(m, TokenAuth) and not m.rescopes:
-            resp = self._transport.request("GET", url, headers={"X-Subject-Token": m.token, "X-Auth-Token": m.token})
+            resp = self._transport.request(
+                "GET", url, headers={"X-Subject-Token": m.token, "X-Auth-Token": m.token}
+            )
         else:
             resp = self._transport.request("POST", url, data=m.body(s.auth_url), log_body=False)
         if resp.status_code >= 400:
@@ -143,25 +201,48 @@ class Session:
         body = decode_json(resp, what="login answer")
         token = parse_token(body, resp.headers.get("X-Subject-Token"))
         if not token.catalog:
-            projects = [p.get("name") for p in (body.get("token") or {}).get("projects") or [] if isinstance(p, dict)]
+            projects = [
+                p.get("name")
+                for p in (body.get("token") or {}).get("projects") or []
+                if isinstance(p, dict)
+            ]
             have = f" (your projects: {', '.join(map(str, projects))})" if projects else ""
-            raise AuthError(f"logged in as {token.user or m.describe()} without a project, so there is no "
-                            f"service catalog{have}", hint="set OS_PROJECT_NAME or pass project=...")
+            raise AuthError(
+                f"logged in as {token.user or m.describe()} without a project, so there is no "
+                f"service catalog{have}",
+                hint="set OS_PROJECT_NAME or pass project=...",
+            )
         self._token = token
         self.logins += 1
-        log.debug("logged in as %s (%s) to project %s, token %s expires %s", token.user,
-                  "+".join(token.methods), token.project, mask_token(token.id), token.expires_at.isoformat())
+        log.debug(
+            "logged in as %s (%s) to project %s, token %s expires %s",
+            token.user,
+            "+".join(token.methods),
+            token.project,
+            mask_token(token.id),
+            token.expires_at.isoformat(),
+        )
         return token
 
     def _current_token(self) -> Token:
         with self._lock:
             tok = self._token
             assert tok is not None
-            lifetime = (tok.expires_at - tok.issued_at).total_seconds() if tok.issued_at else 86400.0
+            lifetime = (
+                (tok.expires_at - tok.issued_at).total_seconds() if tok.issued_at else 86400.0
+            )
             if tok.expires_in() < min(REFRESH_MARGIN, lifetime / 4):
-                if isinstance(self._method, TokenAuth) and not self._method.rescopes and tok.expires_in() <= 0:
-                    raise AuthError("the given token has expired", hint="log in again, or unset OS_AUTH_TOKEN")
-                log.debug("token %s expires in %.0fs; renewing", mask_token(tok.id), tok.expires_in())
+                if (
+                    isinstance(self._method, TokenAuth)
+                    and not self._method.rescopes
+                    and tok.expires_in() <= 0
+                ):
+                    raise AuthError(
+                        "the given token has expired", hint="log in again, or unset OS_AUTH_TOKEN"
+                    )
+                log.debug(
+                    "token %s expires in %.0fs; renewing", mask_token(tok.id), tok.expires_in()
+                )
                 self.reauths += 1
                 tok = self._login()
             return tok
@@ -221,15 +302,21 @@ class Session:
     def interface(self) -> str:
         return self.settings.interface
 
-    def url_for(self, service_type: str, *, region: str | None = None, interface: str | None = None) -> str:
+    def url_for(
+        self, service_type: str, *, region: str | None = None, interface: str | None = None
+    ) -> str:
         """The endpoint URL of a service, chosen as climc does but deterministically.
 
         >>> s.url_for("compute", interface="publicURL")          # doctest: +SKIP
         'https://10.0.0.1:30888'
         """
         iface = normalize_interface(interface) if interface else self.settings.interface
-        return self._catalog.url_for(service_type, region=region or self.settings.region,
-                                     zone=self.settings.zone if not region else None, interface=iface)
+        return self._catalog.url_for(
+            service_type,
+            region=region or self.settings.region,
+            zone=self.settings.zone if not region else None,
+            interface=iface,
+        )
 
     def resources(self) -> pd.DataFrame:
         """What can be listed: name, service type, path, paging and whether this cloud has it."""
@@ -302,24 +389,48 @@ class Session:
         base = self.url_for(spec.service_type, region=reg, interface=iface)
         url = join_url(base, spec.path)
         result = fetch_all(
-            lambda p: self.get_json(url, _encode(p)), spec.list_key, query, marker_paged=spec.marker_paged,
-            limit=limit, page_size=self.page_size, max_workers=max_workers or self.max_workers,
-            progress=self.progress if progress is None else progress, on_error=on_error,
+            lambda p: self.get_json(url, _encode(p)),
+            spec.list_key,
+            query,
+            marker_paged=spec.marker_paged,
+            limit=limit,
+            page_size=self.page_size,
+            max_workers=max_workers or self.max_workers,
+            progress=self.progress if progress is None else progress,
+            on_error=on_error,
         )
         fetched_at = now_utc()
         frame = records_to_frame(result.records, columns=wanted)
         frame.attrs.update(
-            resource=spec.name, params=copy.deepcopy(query), region=reg, interface=iface, url=url,
-            fetched_at=fetched_at, total=result.total, rows=len(frame), pages=result.pages,
-            failed_pages=result.failed_pages, partial=bool(result.failed_pages), drift=result.drift,
-            duplicates_dropped=result.duplicates, elapsed_s=round(result.elapsed, 3), from_cache=False,
+            resource=spec.name,
+            params=copy.deepcopy(query),
+            region=reg,
+            interface=iface,
+            url=url,
+            fetched_at=fetched_at,
+            total=result.total,
+            rows=len(frame),
+            pages=result.pages,
+            failed_pages=result.failed_pages,
+            partial=bool(result.failed_pages),
+            drift=result.drift,
+            duplicates_dropped=result.duplicates,
+            elapsed_s=round(result.elapsed, 3),
+            from_cache=False,
         )
         if not result.failed_pages:
             self._cache.put(key, frame, fetched_at)
         return frame
 
-    def get(self, resource: str, id_or_name: str, *, region: str | None = None, interface: str | None = None,
-            **params: Any) -> pd.Series:
+    def get(
+        self,
+        resource: str,
+        id_or_name: str,
+        *,
+        region: str | None = None,
+        interface: str | None = None,
+        **params: Any,
+    ) -> pd.Series:
         """One record by id or name, as a Series.
 
         >>> s.get("servers", "web-prod-0000001")["status"]      # doctest: +SKIP
@@ -332,12 +443,19 @@ class Session:
         try:
             body = self.get_json(url, {k: _param(v) for k, v in params.items()} or None)
         except NotFound as e:
-            raise NotFound(e.status, e.error_class, e.details, url=e.url,
-                           hint=f"list them with session.list({spec.name!r}) to see what exists") from None
+            raise NotFound(
+                e.status,
+                e.error_class,
+                e.details,
+                url=e.url,
+                hint=f"list them with session.list({spec.name!r}) to see what exists",
+            ) from None
         rec = body.get(spec.keyword) if isinstance(body, dict) else None
         if not isinstance(rec, dict):
-            raise ProtocolError(f"the answer for {spec.keyword} {id_or_name!r} has no {spec.keyword!r} object",
-                                hint="check the resource name and the service URL")
+            raise ProtocolError(
+                f"the answer for {spec.keyword} {id_or_name!r} has no {spec.keyword!r} object",
+                hint="check the resource name and the service URL",
+            )
         return pd.Series(rec, name=rec.get("id", id_or_name), dtype=object)
 
     # -- cache -----------------------------------------------------------------------------
@@ -358,8 +476,10 @@ class Session:
             out["user"] = tok.user
             out["project"] = str(tok.project)
             left = tok.expires_in()
-            out["token_expires"] = (f"{tok.expires_at.strftime('%Y-%m-%d %H:%M:%S')} UTC "
-                                    f"({'expired' if left <= 0 else _duration(left) + ' left'})")
+            out["token_expires"] = (
+                f"{tok.expires_at.strftime('%Y-%m-%d %H:%M:%S')} UTC "
+                f"({'expired' if left <= 0 else _duration(left) + ' left'})"
+            )
         out["region"] = str(self.settings.region or "(any)")
         out["interface"] = self.settings.interface
         if self.settings.profile:
@@ -371,8 +491,11 @@ class Session:
         return f"Session({inner})"
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
-                       f"{html.escape(v)}</td></tr>" for k, v in self._summary().items())
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
+            f"{html.escape(v)}</td></tr>"
+            for k, v in self._summary().items()
+        )
         return f"<table><caption>cpexplore Session</caption>{rows}</table>"
 
     def close(self) -> None:
@@ -420,8 +543,10 @@ def _scope_hint(details: str, token: Token | None) -> str:
     require, allow = m.groups()
     if allow == "none":
         return "the server refused the token twice; check the clock, or log in again"
-    return (f"this needs {require} scope but your token (project {proj!r}) allows {allow}; "
-            f"use scope='{allow}' or scope='max', or log in with a role that has {require} rights")
+    return (
+        f"this needs {require} scope but your token (project {proj!r}) allows {allow}; "
+        f"use scope='{allow}' or scope='max', or log in with a role that has {require} rights"
+    )
 
 
 def _duration(seconds: float) -> str:

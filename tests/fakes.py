@@ -24,7 +24,14 @@ def serve(respond: Respond, *, host: str = "127.0.0.1") -> Iterator[str]:
         def handle_one(self) -> None:
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else b""
-            seen.append({"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body})
+            seen.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": body,
+                }
+            )
             respond(self)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_one
@@ -42,7 +49,9 @@ def serve(respond: Respond, *, host: str = "127.0.0.1") -> Iterator[str]:
         server.server_close()
 
 
-def reply(status: int, body: bytes | str, ctype: str = "application/json", headers: dict | None = None) -> Respond:
+def reply(
+    status: int, body: bytes | str, ctype: str = "application/json", headers: dict | None = None
+) -> Respond:
     data = body.encode() if isinstance(body, str) else body
 
     def respond(h: BaseHTTPRequestHandler) -> None:

@@ -78,29 +78,48 @@ class Sandbox:
         self.inventory = Inventory(servers=servers, seed=seed)
         self.faults = FaultPlan(rate=fault_rate, seed=seed)
         self.lister = Lister(self.inventory, {**COMPUTE, **IDENTITY, **IMAGE, **LOG})
-        self._server = SandboxServer((host, port), None, self.lister, latency=latency, faults=self.faults,
-                                     retry_after=retry_after)
+        self._server = SandboxServer(
+            (host, port),
+            None,
+            self.lister,
+            latency=latency,
+            faults=self.faults,
+            retry_after=retry_after,
+        )
         bound_host, bound_port = self._server.server_address[:2]
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
         self.host, self.port = str(bound_host), int(bound_port)
         self.base_url = f"http://{shown}:{bound_port}"
         self.auth_url = f"{self.base_url}/v3"
         self.identity = Identity(
-            self.inventory, self.base_url, access_key=self.access_key, secret_key=self.secret_key,
-            username=self.username, password=self.password, member_username=self.member_username,
-            member_password=self.member_password, member_project=self.member_project, token_ttl=token_ttl,
+            self.inventory,
+            self.base_url,
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            username=self.username,
+            password=self.password,
+            member_username=self.member_username,
+            member_password=self.member_password,
+            member_project=self.member_project,
+            token_ttl=token_ttl,
         )
         self._server.identity = self.identity
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
-        return f"Sandbox({self.auth_url}, servers={self.inventory.n_servers}, user={self.username!r})"
+        return (
+            f"Sandbox({self.auth_url}, servers={self.inventory.n_servers}, user={self.username!r})"
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> Sandbox:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="cpexplore-sandbox",
-                                            kwargs={"poll_interval": 0.1}, daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                name="cpexplore-sandbox",
+                kwargs={"poll_interval": 0.1},
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -145,7 +164,8 @@ class Sandbox:
         table = self.inventory.tables[resource]
         p = None if project is None else self.inventory.project_index(project)
         return sum(
-            1 for i in range(table.count)
+            1
+            for i in range(table.count)
             if i not in table.deleted
             and (table.region is None or table.region[i] == region)
             and (p is None or (table.owner is not None and table.owner[i] == p))
@@ -155,7 +175,8 @@ class Sandbox:
         """The ids of every live row of ``resource`` in a catalog region."""
         table = self.inventory.tables[resource]
         return {
-            str(table.record(i)["id"]) for i in range(table.count)
+            str(table.record(i)["id"])
+            for i in range(table.count)
             if i not in table.deleted and (table.region is None or table.region[i] == region)
         }
 
@@ -176,8 +197,12 @@ class Sandbox:
 
     def settings(self, **overrides: Any) -> dict[str, Any]:
         """Keyword arguments for ``cpexplore.Session`` that log in to this sandbox with AK/SK."""
-        kw = {"auth_url": self.auth_url, "access_key": self.access_key, "secret_key": self.secret_key,
-              "region": self.region}
+        kw = {
+            "auth_url": self.auth_url,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "region": self.region,
+        }
         kw.update(overrides)
         return kw
 

@@ -28,7 +28,12 @@ class Fault(Exception):
 
     def body(self) -> bytes:
         time = datetime.now(SERVER_TZ).replace(microsecond=0).isoformat()
-        obj = {"class": self.error_class, "code": self.status, "details": self.details, "time": time}
+        obj = {
+            "class": self.error_class,
+            "code": self.status,
+            "details": self.details,
+            "time": time,
+        }
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -42,10 +47,16 @@ def wrapped(prefix: str, status: int, error_class: str, fmt: str, fields: list[s
             "details": fmt % tuple(fields),
         }
     }
-    return f"{prefix} {json.dumps(inner, sort_keys=True, separators=(',', ':'), ensure_ascii=False)}"
+    return (
+        f"{prefix} {json.dumps(inner, sort_keys=True, separators=(',', ':'), ensure_ascii=False)}"
+    )
 
 
-def forbidden(prefix: str, service: str, plural: str, action: str, require: str, allow: str, query: str) -> Fault:
+def forbidden(
+    prefix: str, service: str, plural: str, action: str, require: str, allow: str, query: str
+) -> Fault:
     """403 ForbiddenError for an RBAC refusal; ``allow:none`` marks a missing or bad token."""
     fields = [service, plural, action, require, allow, query]
-    return Fault(403, "ForbiddenError", wrapped(prefix, 403, "ForbiddenError", PRIVILEGE_FMT, fields))
+    return Fault(
+        403, "ForbiddenError", wrapped(prefix, 403, "ForbiddenError", PRIVILEGE_FMT, fields)
+    )

@@ -122,7 +122,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-
 __all__ = [
     "OPS",
     "Clause",

@@ -22,21 +22,36 @@ from datetime import datetime, timedelta, timezone
 from cpexplore.signing import decode_access_key_secret, verify_access_key_secret
 
 from .errors import Fault
-from .inventory import CATALOG_REGIONS, DOMAIN_DEFAULT, ZONE_REGION, Inventory, Table, User, fmt_time, make_id
+from .inventory import (
+    CATALOG_REGIONS,
+    DOMAIN_DEFAULT,
+    ZONE_REGION,
+    Inventory,
+    Table,
+    User,
+    fmt_time,
+    make_id,
+)
 from .lists import Caller
 
 # (type, name, {region: public path suffix}, internal host) — layout of a real deployment (spec §2.4)
 _SERVICES = (
     ("identity", "keystone", {"region0": "/v3"}, "https://default-keystone:30500/v3"),
-    ("compute_v2", "region2", {"region0": "", "region1": "/region1", ZONE_REGION: "/region1"},
-     "https://default-region:30888"),
+    (
+        "compute_v2",
+        "region2",
+        {"region0": "", "region1": "/region1", ZONE_REGION: "/region1"},
+        "https://default-region:30888",
+    ),
     ("image", "glance", {"region0": "/v1"}, "https://default-glance:30292/v1"),
     ("log", "log", {"region0": ""}, "https://default-logger:30999"),
     ("scheduler", "scheduler", {"region0": "/scheduler"}, "https://default-scheduler:30887"),
     ("notify", "notify", {"region0": "/notify"}, "https://default-notify:30777"),
     ("monitor", "monitor", {"region0": "/monitor"}, "https://default-monitor:30093"),
 )
-PREFIX_REGIONS = {"/region1": "region1"}  # path prefix under which a second catalog region is served
+PREFIX_REGIONS = {
+    "/region1": "region1"
+}  # path prefix under which a second catalog region is served
 
 
 def _now() -> datetime:
@@ -76,17 +91,33 @@ class Credential:
 class Identity:
     """Users, AK/SK credentials, tokens and the service catalog of one sandbox."""
 
-    def __init__(self, inventory: Inventory, base_url: str, *, access_key: str, secret_key: str, username: str,
-                 password: str, member_username: str = "demo-user", member_password: str | None = None,
-                 member_project: str = "web", token_ttl: float = 86400) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        base_url: str,
+        *,
+        access_key: str,
+        secret_key: str,
+        username: str,
+        password: str,
+        member_username: str = "demo-user",
+        member_password: str | None = None,
+        member_project: str = "web",
+        token_ttl: float = 86400,
+    ) -> None:
         self.inv = inventory
         self.base_url = base_url.rstrip("/")
         self.token_ttl = float(token_ttl)
         self.admin = inventory.add_user(username, password, [("system", "admin")])
-        self.member = inventory.add_user(member_username, member_password or secrets.token_urlsafe(12),
-                                         [(member_project, "member")])
+        self.member = inventory.add_user(
+            member_username,
+            member_password or secrets.token_urlsafe(12),
+            [(member_project, "member")],
+        )
         self.credentials = {
-            access_key: Credential(access_key, secret_key, self.admin, inventory.project_index("system")),
+            access_key: Credential(
+                access_key, secret_key, self.admin, inventory.project_index("system")
+            ),
         }
         self.tokens: dict[str, Token] = {}
         self.revoked: set[str] = set()
@@ -101,33 +132,59 @@ class Identity:
             for region, suffix in regions.items():
                 urls = [("public", self.base_url + suffix)]
                 if region != ZONE_REGION:
-                    host = internal if region == "region0" else internal.replace("default-", f"{region}-")
+                    host = (
+                        internal
+                        if region == "region0"
+                        else internal.replace("default-", f"{region}-")
+                    )
                     urls.append(("internal", host))
                 if stype == "identity":
                     urls.append(("admin", self.base_url + suffix))
                 for iface, url in urls:
-                    rows.append({
-                        "id": make_id(self.inv.seed, f"endpoint/{stype}/{region}", len(iface), dashed=False),
-                        "interface": iface, "name": f"{stype}-{iface}", "region": region, "region_id": region,
-                        "url": url, "service_id": make_id(self.inv.seed, "service", si, dashed=False),
-                        "service_name": sname, "service_type": stype,
-                    })
+                    rows.append(
+                        {
+                            "id": make_id(
+                                self.inv.seed,
+                                f"endpoint/{stype}/{region}",
+                                len(iface),
+                                dashed=False,
+                            ),
+                            "interface": iface,
+                            "name": f"{stype}-{iface}",
+                            "region": region,
+                            "region_id": region,
+                            "url": url,
+                            "service_id": make_id(self.inv.seed, "service", si, dashed=False),
+                            "service_name": sname,
+                            "service_type": stype,
+                        }
+                    )
         return rows
 
     def catalog(self) -> list[dict]:
         services: dict[str, dict] = {}
         for row in self.endpoint_rows():
-            svc = services.setdefault(row["service_id"], {
-                "endpoints": [], "id": row["service_id"], "name": row["service_name"], "type": row["service_type"],
-            })
-            svc["endpoints"].append({k: row[k] for k in ("id", "interface", "name", "region", "region_id", "url")})
+            svc = services.setdefault(
+                row["service_id"],
+                {
+                    "endpoints": [],
+                    "id": row["service_id"],
+                    "name": row["service_name"],
+                    "type": row["service_type"],
+                },
+            )
+            svc["endpoints"].append(
+                {k: row[k] for k in ("id", "interface", "name", "region", "region_id", "url")}
+            )
         return list(services.values())
 
     def _register_tables(self) -> None:
         inv = self.inv
         t0 = int(datetime(2022, 9, 1, tzinfo=timezone.utc).timestamp())
 
-        def rows_table(plural: str, keyword: str, rows: list[dict], owner_kind: str, detail: set[str]) -> None:
+        def rows_table(
+            plural: str, keyword: str, rows: list[dict], owner_kind: str, detail: set[str]
+        ) -> None:
             created = [t0 + i for i in range(len(rows))]
             for i, r in enumerate(rows):
                 r.setdefault("created_at", fmt_time(created[i]))
@@ -135,40 +192,79 @@ class Identity:
                 r.setdefault("deleted", False)
                 r.setdefault("can_delete", False)
                 r.setdefault("can_update", True)
-            inv.tables[plural] = Table(keyword, plural, len(rows), lambda i, rows=rows: dict(rows[i]), created,
-                                       owner_kind=owner_kind, detail_fields=frozenset(detail | {"can_delete", "can_update"}))
+            inv.tables[plural] = Table(
+                keyword,
+                plural,
+                len(rows),
+                lambda i, rows=rows: dict(rows[i]),
+                created,
+                owner_kind=owner_kind,
+                detail_fields=frozenset(detail | {"can_delete", "can_update"}),
+            )
 
         projects = [
-            {"id": p.id, "name": p.name, "domain_id": p.domain_id, "project_domain": inv.domain_name(p.domain_id),
-             "parent_id": p.domain_id, "enabled": True, "is_domain": False, "description": f"{p.name} project",
-             "user_count": sum(1 for u in inv.users for pi, _r in u.project_roles if pi == i), "group_count": 0}
+            {
+                "id": p.id,
+                "name": p.name,
+                "domain_id": p.domain_id,
+                "project_domain": inv.domain_name(p.domain_id),
+                "parent_id": p.domain_id,
+                "enabled": True,
+                "is_domain": False,
+                "description": f"{p.name} project",
+                "user_count": sum(1 for u in inv.users for pi, _r in u.project_roles if pi == i),
+                "group_count": 0,
+            }
             for i, p in enumerate(inv.projects)
         ]
-        rows_table("projects", "project", projects, "domain", {"project_domain", "user_count", "group_count"})
+        rows_table(
+            "projects",
+            "project",
+            projects,
+            "domain",
+            {"project_domain", "user_count", "group_count"},
+        )
         users = [
-            {"id": u.id, "name": u.name, "domain_id": u.domain_id, "project_domain": inv.domain_name(u.domain_id),
-             "enabled": True, "is_system_account": u is self.admin, "allow_web_console": True,
-             "credential_count": sum(1 for c in self.credentials.values() if c.user is u), "enable_mfa": False}
+            {
+                "id": u.id,
+                "name": u.name,
+                "domain_id": u.domain_id,
+                "project_domain": inv.domain_name(u.domain_id),
+                "enabled": True,
+                "is_system_account": u is self.admin,
+                "allow_web_console": True,
+                "credential_count": sum(1 for c in self.credentials.values() if c.user is u),
+                "enable_mfa": False,
+            }
             for u in inv.users
         ]
         rows_table("users", "user", users, "domain", {"project_domain", "credential_count"})
         domains = [dict(d, enabled=True, is_domain=True) for d in inv.domains]
         rows_table("domains", "domain", domains, "system", set())
-        regions = [{"id": r, "name": r, "endpoint_count": 0} for r in (*CATALOG_REGIONS, ZONE_REGION)]
+        regions = [
+            {"id": r, "name": r, "endpoint_count": 0} for r in (*CATALOG_REGIONS, ZONE_REGION)
+        ]
         eps = self.endpoint_rows()
         for r in regions:
             r["endpoint_count"] = sum(1 for e in eps if e["region_id"] == r["id"])
         rows_table("regions", "region", regions, "system", {"endpoint_count"})
         services = [
-            {"id": make_id(inv.seed, "service", si, dashed=False), "name": sname, "type": stype, "enabled": True,
-             "endpoint_count": sum(1 for e in eps if e["service_type"] == stype)}
+            {
+                "id": make_id(inv.seed, "service", si, dashed=False),
+                "name": sname,
+                "type": stype,
+                "enabled": True,
+                "endpoint_count": sum(1 for e in eps if e["service_type"] == stype),
+            }
             for si, (stype, sname, _r, _i) in enumerate(_SERVICES)
         ]
         rows_table("services", "service", services, "system", {"endpoint_count"})
         endpoints = [dict(e, enabled=True) for e in eps]
         rows_table("endpoints", "endpoint", endpoints, "system", {"service_name", "service_type"})
-        roles = [dict(r, domain_id=DOMAIN_DEFAULT, _i18n={"description": r["name"]}, is_public=True)
-                 for r in inv.roles]
+        roles = [
+            dict(r, domain_id=DOMAIN_DEFAULT, _i18n={"description": r["name"]}, is_public=True)
+            for r in inv.roles
+        ]
         rows_table("roles", "role", roles, "domain", set())
 
     # -- who is calling --------------------------------------------------------------------
@@ -216,8 +312,10 @@ class Identity:
         if len(methods) != 1:
             raise _unauthorized("[auth] invalid auth methods")
         ctx = auth.get("context") if isinstance(auth.get("context"), dict) else {}
-        context = {"ip": ctx.get("ip") if ctx.get("ip") not in (None, "", "0.0.0.0") else client_ip,
-                   "source": ctx.get("source") or "api"}
+        context = {
+            "ip": ctx.get("ip") if ctx.get("ip") not in (None, "", "0.0.0.0") else client_ip,
+            "source": ctx.get("source") or "api",
+        }
         method = methods[0]
         access_key = {"expire": 0}
         audit: list[str] | None = None
@@ -231,7 +329,11 @@ class Identity:
         elif method == "aksk":
             cred = self._aksk_credential(identity.get("access_key_secret"))
             user, project = cred.user, cred.project
-            access_key = {"access_key": cred.access_key, "expire": cred.expire, "secret": cred.secret}
+            access_key = {
+                "access_key": cred.access_key,
+                "expire": cred.expire,
+                "secret": cred.secret,
+            }
             audit = [cred.access_key]
         else:
             raise _unauthorized("[auth] invalid auth methods")
@@ -245,13 +347,18 @@ class Identity:
         dom = user_spec.get("domain") if isinstance(user_spec.get("domain"), dict) else None
         domain_id = None
         if dom:
-            d = next((d for d in self.inv.domains if d["id"] == dom.get("id") or d["name"] == dom.get("name")), None)
+            d = next((d for d in self.inv.domains if _same_domain(d["id"], d["name"], dom)), None)
             if d is None:
-                raise Fault(404, "UserNotFound", f"domain {dom.get('name') or dom.get('id')}: UserNotFound")
+                raise Fault(
+                    404, "UserNotFound", f"domain {dom.get('name') or dom.get('id')}: UserNotFound"
+                )
             domain_id = d["id"]
-        users = [u for u in self.inv.users
-                 if (u.id == user_spec.get("id") or u.name == user_spec.get("name"))
-                 and (domain_id is None or u.domain_id == domain_id)]
+        users = [
+            u
+            for u in self.inv.users
+            if (u.id == user_spec.get("id") or u.name == user_spec.get("name"))
+            and (domain_id is None or u.domain_id == domain_id)
+        ]
         if not users:
             raise Fault(404, "UserNotFound", "UserNotFound")
         if len(users) > 1:
@@ -286,16 +393,22 @@ class Identity:
             return None
         if isinstance(scope.get("domain"), dict):
             d = scope["domain"]
-            name = next((x["name"] for x in self.inv.domains if x["id"] == d.get("id") or x["name"] == d.get("name")),
-                        d.get("name") or d.get("id"))
+            name = next(
+                (
+                    x["name"]
+                    for x in self.inv.domains
+                    if x["id"] == d.get("id") or x["name"] == d.get("name")
+                ),
+                d.get("name") or d.get("id"),
+            )
             raise _unauthorized(f'getTokenV3: domain "{name}": [auth] user not in project')
         proj = scope.get("project") if isinstance(scope.get("project"), dict) else {}
         dom = proj.get("domain") if isinstance(proj.get("domain"), dict) else None
         matches = [
-            i for i, p in enumerate(self.inv.projects)
+            i
+            for i, p in enumerate(self.inv.projects)
             if (p.id == proj.get("id") if proj.get("id") else p.name == proj.get("name"))
-            and (dom is None or p.domain_id == dom.get("id")
-                 or self.inv.domain_name(p.domain_id) == dom.get("name"))
+            and (dom is None or _same_domain(p.domain_id, self.inv.domain_name(p.domain_id), dom))
         ]
         if not matches:
             raise _unauthorized("ProjectManager.FetchProject: sql: no rows in result set")
@@ -303,14 +416,32 @@ class Identity:
             raise Fault(409, "ConflictError", "duplicate username")
         p = matches[0]
         if p not in dict(user.project_roles):
-            raise _unauthorized(f'getTokenV3: project "{self.inv.projects[p].name}": [auth] user not in project')
+            raise _unauthorized(
+                f'getTokenV3: project "{self.inv.projects[p].name}": [auth] user not in project'
+            )
         return p
 
-    def _issue(self, user: User, project: int | None, method: str, context: dict, access_key: dict,
-               audit: list[str] | None) -> Token:
+    def _issue(
+        self,
+        user: User,
+        project: int | None,
+        method: str,
+        context: dict,
+        access_key: dict,
+        audit: list[str] | None,
+    ) -> Token:
         now = _now()
-        tok = Token(secrets.token_hex(32), user, project, [method], now, now + timedelta(seconds=self.token_ttl),
-                    audit or [user.audit_id], context, access_key)
+        tok = Token(
+            secrets.token_hex(32),
+            user,
+            project,
+            [method],
+            now,
+            now + timedelta(seconds=self.token_ttl),
+            audit or [user.audit_id],
+            context,
+            access_key,
+        )
         with self._lock:
             self.tokens[tok.id] = tok
             self.logins += 1
@@ -319,24 +450,41 @@ class Identity:
     def token_body(self, tok: Token) -> dict:
         """The ``token`` object of spec §2.3 as corrected by §8.1/§8.2."""
         inv = self.inv
-        user = {"domain": {"id": tok.user.domain_id, "name": inv.domain_name(tok.user.domain_id)},
-                "id": tok.user.id, "name": tok.user.name}
+        user = {
+            "domain": {"id": tok.user.domain_id, "name": inv.domain_name(tok.user.domain_id)},
+            "id": tok.user.id,
+            "name": tok.user.name,
+        }
         if tok.user is self.admin:
             user["is_system_account"] = True
         body = {
-            "access_key": tok.access_key, "audit_ids": tok.audit_ids, "context": tok.context,
-            "expires_at": _fmt_token_time(tok.expires), "is_domain": False,
-            "issued_at": _fmt_token_time(tok.issued), "methods": tok.methods, "user": user,
+            "access_key": tok.access_key,
+            "audit_ids": tok.audit_ids,
+            "context": tok.context,
+            "expires_at": _fmt_token_time(tok.expires),
+            "is_domain": False,
+            "issued_at": _fmt_token_time(tok.issued),
+            "methods": tok.methods,
+            "user": user,
         }
         if tok.project is None:
             body["projects"] = [
-                {"domain": {"id": inv.projects[p].domain_id, "name": inv.domain_name(inv.projects[p].domain_id)},
-                 "id": inv.projects[p].id, "name": inv.projects[p].name}
+                {
+                    "domain": {
+                        "id": inv.projects[p].domain_id,
+                        "name": inv.domain_name(inv.projects[p].domain_id),
+                    },
+                    "id": inv.projects[p].id,
+                    "name": inv.projects[p].name,
+                }
                 for p, _r in tok.user.project_roles
             ]
             body["role_assignments"] = [
-                {"role": {"id": self._role(r)["id"], "name": r}, "scope": {"project": {"id": inv.projects[p].id}},
-                 "user": {"id": tok.user.id}}
+                {
+                    "role": {"id": self._role(r)["id"], "name": r},
+                    "scope": {"project": {"id": inv.projects[p].id}},
+                    "user": {"id": tok.user.id},
+                }
                 for p, r in tok.user.project_roles
             ]
             return body
@@ -344,14 +492,29 @@ class Identity:
         role = dict(tok.user.project_roles)[tok.project]
         body.update(
             catalog=self.catalog(),
-            policies={"system": ["sysadmin"]} if role == "admin" else {"project": ["project-viewer"]},
-            project={"domain": {"id": p.domain_id, "name": inv.domain_name(p.domain_id)}, "id": p.id, "name": p.name},
+            policies={"system": ["sysadmin"]}
+            if role == "admin"
+            else {"project": ["project-viewer"]},
+            project={
+                "domain": {"id": p.domain_id, "name": inv.domain_name(p.domain_id)},
+                "id": p.id,
+                "name": p.name,
+            },
             roles=[{"id": self._role(role)["id"], "name": role}],
         )
         return body
 
     def _role(self, name: str) -> dict:
         return next(r for r in self.inv.roles if r["name"] == name)
+
+
+def _same_domain(domain_id: str, name: str, spec: dict) -> bool:
+    """A domain given by id, or by name as MySQL compares it (case-insensitive); keystone also
+    tries a name as an id, which is how ``OS_PROJECT_DOMAIN=default`` works."""
+    if spec.get("id"):
+        return spec["id"] == domain_id
+    wanted = str(spec.get("name") or "")
+    return wanted == domain_id or wanted.casefold() == name.casefold()
 
 
 def _unauthorized(details: str) -> Fault:

@@ -48,17 +48,64 @@ _RELATED = {
     "server": ("guest_id", "guest"),
 }
 _PLAIN = (
-    "id", "name", "status", "hypervisor", "os_type", "provider", "brand", "cloud_env", "host_type",
-    "host_status", "disk_type", "storage_type", "medium_type", "server_type", "instance_type",
-    "billing_type", "obj_type", "action", "disk_format", "vcpu_count", "vmem_size", "enabled",
-    "is_gpu", "is_public", "ip_addr", "access_ip", "interface", "service_id", "region_id", "type",
+    "id",
+    "name",
+    "status",
+    "hypervisor",
+    "os_type",
+    "provider",
+    "brand",
+    "cloud_env",
+    "host_type",
+    "host_status",
+    "disk_type",
+    "storage_type",
+    "medium_type",
+    "server_type",
+    "instance_type",
+    "billing_type",
+    "obj_type",
+    "action",
+    "disk_format",
+    "vcpu_count",
+    "vmem_size",
+    "enabled",
+    "is_gpu",
+    "is_public",
+    "ip_addr",
+    "access_ip",
+    "interface",
+    "service_id",
+    "region_id",
+    "type",
 )
 _OWNER_PARAMS = ("project", "tenant", "project_id", "tenant_id")
 _CONTROL = {
-    "limit", "offset", "details", "scope", "filter", "filter_any", "search", "order_by", "order",
-    "field", "summary_stats", "with_meta", "paging_marker", "paging_order", "force_no_paging",
-    "admin", "show_fail_reason", "pending_delete", "system", "show_emulated", "project_domain",
-    "domain_id", "export_keys", "export_limit", *_OWNER_PARAMS,
+    "limit",
+    "offset",
+    "details",
+    "scope",
+    "filter",
+    "filter_any",
+    "search",
+    "order_by",
+    "order",
+    "field",
+    "summary_stats",
+    "with_meta",
+    "paging_marker",
+    "paging_order",
+    "force_no_paging",
+    "admin",
+    "show_fail_reason",
+    "pending_delete",
+    "system",
+    "show_emulated",
+    "project_domain",
+    "domain_id",
+    "export_keys",
+    "export_limit",
+    *_OWNER_PARAMS,
 }
 
 
@@ -112,7 +159,9 @@ def dumps(obj: object) -> str:
 class Lister:
     """List and get over an :class:`Inventory`, with a small cache of ordered results."""
 
-    def __init__(self, inventory: Inventory, rules: Mapping[str, ResourceRule] | None = None) -> None:
+    def __init__(
+        self, inventory: Inventory, rules: Mapping[str, ResourceRule] | None = None
+    ) -> None:
         self.inv = inventory
         self.rules = dict(rules or {})
         self._cache: OrderedDict[tuple, list[int]] = OrderedDict()
@@ -130,7 +179,9 @@ class Lister:
         try:
             limit = int(raw)
         except ValueError:
-            raise Fault(500, "UnclassifiedError", f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
+            raise Fault(
+                500, "UnclassifiedError", f'strconv.ParseInt: parsing "{raw}": invalid syntax'
+            ) from None
         return default if limit <= 0 else limit
 
     @staticmethod
@@ -141,10 +192,14 @@ class Lister:
         try:
             return max(int(raw), 0)
         except ValueError:
-            raise Fault(500, "UnclassifiedError", f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
+            raise Fault(
+                500, "UnclassifiedError", f'strconv.ParseInt: parsing "{raw}": invalid syntax'
+            ) from None
 
     # -- access control ------------------------------------------------------------
-    def query_scope(self, plural: str, params: Mapping[str, list[str]], caller: Caller) -> int | None:
+    def query_scope(
+        self, plural: str, params: Mapping[str, list[str]], caller: Caller
+    ) -> int | None:
         """The scope the query runs at, or ``None`` for an unknown scope name (empty result, D9)."""
         rule = self.rules[plural]
         raw = (first(params, "scope") or "").strip().lower()
@@ -167,11 +222,19 @@ class Lister:
     @staticmethod
     def _refuse(plural: str, rule: ResourceRule, caller: Caller, scope: int) -> None:
         name = _SCOPE_NAMES[scope]
-        raise forbidden("ListItems: listItemQueryFiltersRaw:", rule.service, plural, "list", name,
-                        _SCOPE_NAMES[caller.allowed], name)
+        raise forbidden(
+            "ListItems: listItemQueryFiltersRaw:",
+            rule.service,
+            plural,
+            "list",
+            name,
+            _SCOPE_NAMES[caller.allowed],
+            name,
+        )
 
-    def _owner_filter(self, table: Table, params: Mapping[str, list[str]], scope: int,
-                      caller: Caller) -> Callable[[int], bool] | None:
+    def _owner_filter(
+        self, table: Table, params: Mapping[str, list[str]], scope: int, caller: Caller
+    ) -> Callable[[int], bool] | None:
         owner = table.owner
         wanted = next((v for k in _OWNER_PARAMS for v in multi(params, k)), None)
         if wanted is not None and owner is not None:
@@ -180,27 +243,59 @@ class Lister:
             except KeyError:
                 raise Fault(404, "ResourceNotFoundError", f"project {wanted} not found") from None
             if caller.allowed < SCOPES["domain"] and p != caller.project:
-                raise forbidden("ListItems: listItemQueryFiltersRaw:", self.rules[table.plural].service,
-                                table.plural, "list", "system", _SCOPE_NAMES[caller.allowed], "project")
+                raise forbidden(
+                    "ListItems: listItemQueryFiltersRaw:",
+                    self.rules[table.plural].service,
+                    table.plural,
+                    "list",
+                    "system",
+                    _SCOPE_NAMES[caller.allowed],
+                    "project",
+                )
             return lambda i: owner[i] == p
         if owner is None or table.owner_kind == "shared" or scope >= SCOPES["system"]:
             return None
         if scope == SCOPES["domain"]:
-            projects = {i for i, pr in enumerate(self.inv.projects) if pr.domain_id == caller.domain_id}
+            projects = {
+                i for i, pr in enumerate(self.inv.projects) if pr.domain_id == caller.domain_id
+            }
             return lambda i: owner[i] in projects
         me = caller.project
         return lambda i: owner[i] == me
 
     # -- selection -------------------------------------------------------------------
-    def select(self, table: Table, region: str, params: Mapping[str, list[str]], caller: Caller) -> list[int] | None:
+    def select(
+        self, table: Table, region: str, params: Mapping[str, list[str]], caller: Caller
+    ) -> list[int] | None:
         """Ordered row indices matching the query, or ``None`` for an invalid scope (empty)."""
         scope = self.query_scope(table.plural, params, caller)
         if scope is None:
             return None
-        key = (table.plural, table.version, region, scope, caller.project, caller.domain_id,
-               tuple(sorted((k, tuple(v)) for k, v in params.items()
-                            if k not in ("limit", "offset", "field", "details", "with_meta", "summary_stats",
-                                         "paging_marker", "scope"))))
+        key = (
+            table.plural,
+            table.version,
+            region,
+            scope,
+            caller.project,
+            caller.domain_id,
+            tuple(
+                sorted(
+                    (k, tuple(v))
+                    for k, v in params.items()
+                    if k
+                    not in (
+                        "limit",
+                        "offset",
+                        "field",
+                        "details",
+                        "with_meta",
+                        "summary_stats",
+                        "paging_marker",
+                        "scope",
+                    )
+                )
+            ),
+        )
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
@@ -213,8 +308,9 @@ class Lister:
                 self._cache.popitem(last=False)
         return rows
 
-    def _compute(self, table: Table, region: str, params: Mapping[str, list[str]], scope: int,
-                 caller: Caller) -> list[int]:
+    def _compute(
+        self, table: Table, region: str, params: Mapping[str, list[str]], scope: int, caller: Caller
+    ) -> list[int]:
         with table.lock:
             deleted = set(table.deleted)
             count = table.count
@@ -229,7 +325,9 @@ class Lister:
             rows = [i for i in rows if all(p(rec) for rec in (build(i),) for p in predicates)]
         return self._order(table, rows, params)
 
-    def _predicates(self, table: Table, params: Mapping[str, list[str]]) -> list[Callable[[dict], bool]]:
+    def _predicates(
+        self, table: Table, params: Mapping[str, list[str]]
+    ) -> list[Callable[[dict], bool]]:
         preds: list[Callable[[dict], bool]] = []
         bases = dict.fromkeys(_INDEXED.sub("", key) for key in params)
         for base in bases:
@@ -239,7 +337,9 @@ class Lister:
             if base in _RELATED:
                 id_field, name_field = _RELATED[base]
                 wanted = set(values)
-                preds.append(lambda r, f=id_field, n=name_field, w=wanted: r.get(f) in w or r.get(n) in w)
+                preds.append(
+                    lambda r, f=id_field, n=name_field, w=wanted: r.get(f) in w or r.get(n) in w
+                )
             elif base in _PLAIN:
                 preds.append(exact_predicate(base, values))
             elif base.startswith("@"):
@@ -248,8 +348,11 @@ class Lister:
         if filters:
             known = frozenset(table.record(0)) if table.count else frozenset()
             try:
-                preds.append(compile_filters(filters, filter_any=truthy(first(params, "filter_any")),
-                                             known_fields=known))
+                preds.append(
+                    compile_filters(
+                        filters, filter_any=truthy(first(params, "filter_any")), known_fields=known
+                    )
+                )
             except FilterArgumentError as e:  # the real server panics and recovers with a 500
                 raise Fault(500, "InternalServerError", f"Internal server error: {e}") from None
         search = first(params, "search")
@@ -267,7 +370,10 @@ class Lister:
             return sorted(rows, key=lambda i: table.record(i)["id"], reverse=desc)
         if not keys:
             created = table.created
-            if all(created[a] < created[b] for a, b in zip(rows, rows[1:], strict=False)) and not table.patches:
+            if (
+                all(created[a] < created[b] for a, b in zip(rows, rows[1:], strict=False))
+                and not table.patches
+            ):
                 return rows[::-1] if desc else rows
             keys = ["created_at", "name", "id"]
         recs = {i: table.record(i) for i in rows}
@@ -339,7 +445,11 @@ class Lister:
                 m = int(marker)
             except ValueError:
                 raise Fault(400, "InputParameterError", f"invalid paging_marker {marker}") from None
-            rows = [i for i in rows if (table.record(i)["id"] <= m if desc else table.record(i)["id"] >= m)]
+            rows = [
+                i
+                for i in rows
+                if (table.record(i)["id"] <= m if desc else table.record(i)["id"] >= m)
+            ]
         chosen, rest = rows[:limit], rows[limit:]
         env = {
             table.plural: "[" + ",".join(self.record_json(table, i, params) for i in chosen) + "]",
@@ -359,7 +469,9 @@ class Lister:
             by_status[st] = by_status.get(st, 0) + 1
         return {"count": len(rows), "status": dict(sorted(by_status.items()))}
 
-    def get(self, table: Table, region: str, key: str, params: Mapping[str, list[str]], caller: Caller) -> bytes:
+    def get(
+        self, table: Table, region: str, key: str, params: Mapping[str, list[str]], caller: Caller
+    ) -> bytes:
         """``GET /<plural>/<id-or-name>`` → ``{"<keyword>": {...}}``; 404 before RBAC (D15)."""
         i = table.find(key)
         if i is None or (table.region is not None and table.region[i] != region):
@@ -369,8 +481,15 @@ class Lister:
             raise forbidden("fetchItem:", rule.service, table.plural, "get", "none", "none", "none")
         own = self._owner_filter(table, {}, max(caller.allowed, rule.require), caller)
         if caller.allowed < rule.require or (own is not None and not own(i)):
-            raise forbidden("fetchItem:", rule.service, table.plural, "get", _SCOPE_NAMES[rule.default_scope],
-                            _SCOPE_NAMES[caller.allowed], _SCOPE_NAMES[rule.default_scope])
+            raise forbidden(
+                "fetchItem:",
+                rule.service,
+                table.plural,
+                "get",
+                _SCOPE_NAMES[rule.default_scope],
+                _SCOPE_NAMES[caller.allowed],
+                _SCOPE_NAMES[rule.default_scope],
+            )
         return f'{{"{table.keyword}":{self.record_json(table, i, params)}}}'.encode()
 
 

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import secrets
+import socket
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,18 +34,27 @@ P, D, S = SCOPES["project"], SCOPES["domain"], SCOPES["system"]
 
 # service path prefix → resources it serves, with their RBAC rule
 COMPUTE = {
-    "servers": ResourceRule("compute", P, P), "disks": ResourceRule("compute", P, P),
-    "eips": ResourceRule("compute", P, P), "secgroups": ResourceRule("compute", P, P),
-    "networks": ResourceRule("compute", P, P), "events": ResourceRule("compute", P, P),
-    "hosts": ResourceRule("compute", D, D), "storages": ResourceRule("compute", D, D),
-    "wires": ResourceRule("compute", P, P), "vpcs": ResourceRule("compute", P, P),
-    "zones": ResourceRule("compute", P, P), "cloudregions": ResourceRule("compute", P, P),
+    "servers": ResourceRule("compute", P, P),
+    "disks": ResourceRule("compute", P, P),
+    "eips": ResourceRule("compute", P, P),
+    "secgroups": ResourceRule("compute", P, P),
+    "networks": ResourceRule("compute", P, P),
+    "events": ResourceRule("compute", P, P),
+    "hosts": ResourceRule("compute", D, D),
+    "storages": ResourceRule("compute", D, D),
+    "wires": ResourceRule("compute", P, P),
+    "vpcs": ResourceRule("compute", P, P),
+    "zones": ResourceRule("compute", P, P),
+    "cloudregions": ResourceRule("compute", P, P),
     "serverskus": ResourceRule("compute", P, P),
 }
 IDENTITY = {
-    "projects": ResourceRule("identity", D, D), "users": ResourceRule("identity", D, D),
-    "roles": ResourceRule("identity", D, D), "domains": ResourceRule("identity", S, S),
-    "regions": ResourceRule("identity", S, S), "services": ResourceRule("identity", S, S),
+    "projects": ResourceRule("identity", D, D),
+    "users": ResourceRule("identity", D, D),
+    "roles": ResourceRule("identity", D, D),
+    "domains": ResourceRule("identity", S, S),
+    "regions": ResourceRule("identity", S, S),
+    "services": ResourceRule("identity", S, S),
     "endpoints": ResourceRule("identity", S, S),
 }
 IMAGE = {"images": ResourceRule("image", P, P)}
@@ -59,8 +69,16 @@ class SandboxServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], identity: Identity | None, lister: Lister | None,
-                 *, latency: float = 0.0, faults: FaultPlan | None = None, retry_after: int = 1) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        identity: Identity | None,
+        lister: Lister | None,
+        *,
+        latency: float = 0.0,
+        faults: FaultPlan | None = None,
+        retry_after: int = 1,
+    ) -> None:
         super().__init__(address, _Handler)
         self.identity = identity
         self.lister = lister
@@ -79,11 +97,17 @@ class _Handler(BaseHTTPRequestHandler):
         # The request line holds no secret (tokens travel in headers), but keep it at DEBUG.
         log.debug("%s %s", self.address_string(), format % args)
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def version_string(self) -> str:
         return SERVER_NAME
 
     # -- plumbing ---------------------------------------------------------------------
-    def _send(self, status: int, body: bytes, *, ctype: str | None = JSON_OK, extra: dict | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, *, ctype: str | None = JSON_OK, extra: dict | None = None
+    ) -> None:
         self.send_response_only(status)
         headers: list[tuple[str, str]] = []
         if ctype == JSON_OK:
@@ -104,12 +128,14 @@ class _Handler(BaseHTTPRequestHandler):
         headers += [("X-Xss-Protection", "1; mode=block"), ("Date", formatdate(usegmt=True))]
         if ctype != JSON_OK and status != 204:
             headers.append(("Content-Length", str(len(body))))
-        log.debug("%s %s -> %d (%d bytes)", self.command, urlsplit(self.path).path, status, len(body))
+        log.debug(
+            "%s %s -> %d (%d bytes)", self.command, urlsplit(self.path).path, status, len(body)
+        )
         for k, v in headers:
             self.send_header(k, v)
-        self.end_headers()
-        if body and self.command != "HEAD":
-            self.wfile.write(body)
+        # headers and body in one write: two small writes meet the client's delayed ACK (40 ms)
+        self._headers_buffer.append(b"\r\n" + (body if self.command != "HEAD" else b""))
+        self.flush_headers()
 
     def _fault(self, fault: Fault) -> None:
         self._send(fault.status, fault.body(), ctype=JSON_ERR)
@@ -135,9 +161,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.close()
                 return
             if kind:
-                status, cls = (429, "TooManyRequests") if kind == "429" else (503, "ServiceUnavailable")
+                status, cls = (
+                    (429, "TooManyRequests") if kind == "429" else (503, "ServiceUnavailable")
+                )
                 err = Fault(status, cls, "sandbox fault injection")
-                self._send(status, err.body(), ctype=JSON_ERR, extra={"Retry-After": str(srv.retry_after)})
+                self._send(
+                    status, err.body(), ctype=JSON_ERR, extra={"Retry-After": str(srv.retry_after)}
+                )
                 return
         try:
             self._route(path, params, body)
@@ -164,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
         region = CATALOG_REGIONS[0]
         for prefix, reg in PREFIX_REGIONS.items():
             if path.startswith(prefix + "/"):
-                path, region = path[len(prefix):], reg
+                path, region = path[len(prefix) :], reg
         service, rest = _split_service(path, region)
         if service is None or self.command not in ("GET", "HEAD") or self.command == "HEAD":
             raise Fault(404, "NotFoundError", f"Handler {path} not found")
@@ -188,13 +218,23 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "GET":
             tok = idy.lookup(subject)
             if tok is None:
-                raise Fault(401, "InvalidCredentialError",
-                            f'invalid token: token "{subject}" not found: [auth] token not found')
-            return self._send(200, dumps({"token": idy.token_body(tok)}).encode(), extra={"X-Subject-Token": tok.id})
+                raise Fault(
+                    401,
+                    "InvalidCredentialError",
+                    f'invalid token: token "{subject}" not found: [auth] token not found',
+                )
+            return self._send(
+                200,
+                dumps({"token": idy.token_body(tok)}).encode(),
+                extra={"X-Subject-Token": tok.id},
+            )
         if self.command == "DELETE":
             if not idy.revoke(subject):
-                raise Fault(401, "InvalidCredentialError",
-                            f'invalid token: token "{subject}" not found: [auth] token not found')
+                raise Fault(
+                    401,
+                    "InvalidCredentialError",
+                    f'invalid token: token "{subject}" not found: [auth] token not found',
+                )
             return self._send(204, b"", ctype=None)
         raise Fault(404, "NotFoundError", "Handler /v3/auth/tokens not found")
 
@@ -207,9 +247,15 @@ class _Handler(BaseHTTPRequestHandler):
             raise Fault(401, "UnauthorizedError", "InvalidToken")
         inv = self.server.lister.inv
         servers = inv.tables["servers"]
-        usage = {"all.servers": servers.count - len(servers.deleted), "all.hosts": inv.tables["hosts"].count}
+        usage = {
+            "all.servers": servers.count - len(servers.deleted),
+            "all.hosts": inv.tables["hosts"].count,
+        }
         if path == "/capabilities":
-            usage = {"hypervisors": sorted({c["hypervisor"] for c in inv.cloudregions}), "usable": True}
+            usage = {
+                "hypervisors": sorted({c["hypervisor"] for c in inv.cloudregions}),
+                "usable": True,
+            }
             return self._send(200, dumps(usage).encode())
         self._send(200, dumps({"usage": usage}).encode())
 

@@ -83,8 +83,11 @@ def test_every_aksk_vector_body_and_tampered_variant_gets_keystones_verdict(vect
             if outcome["accepted"]:
                 assert resp.status_code == 200, label
             else:
-                assert error(resp) == (401, "UnauthorizedError",
-                                       "unauthorized authUserByAccessKeyV3: Verify: signature mismatch"), label
+                assert error(resp) == (
+                    401,
+                    "UnauthorizedError",
+                    "unauthorized authUserByAccessKeyV3: Verify: signature mismatch",
+                ), label
 
 
 def test_the_final_post_body_of_each_vector_is_accepted_byte_for_byte(vectors):
@@ -102,24 +105,40 @@ def test_the_final_post_body_of_each_vector_is_accepted_byte_for_byte(vectors):
 def test_the_seed_documents_captured_climc_body_is_accepted(shared):
     text = (shared / "reference" / "api-call-process.md").read_text()
     body = re.search(r"curl -X 'POST' -d '(\{.*?\})' -H", text).group(1)
-    with Sandbox(servers=5, access_key="ba92f912922044268d4ad1dc70aafe57",
-                 secret_key="OGVmTXNKQWpBWHpUejZTWDNKcndSdXlHQUNFeXhLVWI=") as sb:
+    with Sandbox(
+        servers=5,
+        access_key="ba92f912922044268d4ad1dc70aafe57",
+        secret_key="OGVmTXNKQWpBWHpUejZTWDNKcndSdXlHQUNFeXhLVWI=",
+    ) as sb:
         assert login(sb, body).status_code == 200
-    with Sandbox(servers=5, access_key="ba92f912922044268d4ad1dc70aafe57", secret_key="other") as sb:
+    with Sandbox(
+        servers=5, access_key="ba92f912922044268d4ad1dc70aafe57", secret_key="other"
+    ) as sb:
         assert error(login(sb, body))[0] == 401
 
 
 def test_an_unknown_access_key_is_401_with_keystones_details():
     with Sandbox(servers=5) as sb:
         resp = login(sb, aksk_auth_body(sb.auth_url, "f" * 32, sb.secret_key))
-        assert error(resp) == (401, "UnauthorizedError",
-                               "unauthorized authUserByAccessKeyV3: [auth] invalid access key id")
+        assert error(resp) == (
+            401,
+            "UnauthorizedError",
+            "unauthorized authUserByAccessKeyV3: [auth] invalid access key id",
+        )
 
 
 # -- password and token logins ----------------------------------------------------------------
 def test_password_login_scoped_gives_a_64_hex_token_with_catalog_and_access_key(sandbox):
-    resp = login(sandbox, password_auth_body(sandbox.username, sandbox.password, domain="Default",
-                                             project="system", project_domain="Default"))
+    resp = login(
+        sandbox,
+        password_auth_body(
+            sandbox.username,
+            sandbox.password,
+            domain="Default",
+            project="system",
+            project_domain="Default",
+        ),
+    )
     assert resp.status_code == 200
     token_id = resp.headers["X-Subject-Token"]
     assert re.fullmatch(r"[0-9a-f]{64}", token_id)
@@ -130,7 +149,9 @@ def test_password_login_scoped_gives_a_64_hex_token_with_catalog_and_access_key(
     assert tok["methods"] == ["password"]
     assert tok["policies"] == {"system": ["sysadmin"]}
     assert tok["roles"][0]["name"] == "admin"
-    assert {"expires_at", "issued_at", "is_domain", "context", "user", "project", "catalog"} <= set(tok)
+    assert {"expires_at", "issued_at", "is_domain", "context", "user", "project", "catalog"} <= set(
+        tok
+    )
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", tok["expires_at"])
     types = {svc["type"] for svc in tok["catalog"]}
     assert {"identity", "compute_v2", "image", "log"} <= types
@@ -144,7 +165,9 @@ def test_an_unscoped_token_has_projects_but_no_catalog(sandbox):
 
 
 def test_token_rescope_records_the_old_token_in_audit_ids(sandbox):
-    first = login(sandbox, password_auth_body(sandbox.username, sandbox.password)).headers["X-Subject-Token"]
+    first = login(sandbox, password_auth_body(sandbox.username, sandbox.password)).headers[
+        "X-Subject-Token"
+    ]
     resp = login(sandbox, token_auth_body(first, project="system"))
     assert resp.status_code == 200
     tok = resp.json()["token"]
@@ -154,50 +177,107 @@ def test_token_rescope_records_the_old_token_in_audit_ids(sandbox):
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (lambda sb: password_auth_body(sb.username, "wrong"),
-         (401, "WrongPassword", "Authenticate: usrExt.VerifyPassword: WrongPassword")),
+        (
+            lambda sb: password_auth_body(sb.username, "wrong"),
+            (401, "WrongPassword", "Authenticate: usrExt.VerifyPassword: WrongPassword"),
+        ),
         (lambda sb: password_auth_body("nobody", "x"), (404, "UserNotFound", "UserNotFound")),
-        (lambda sb: password_auth_body(sb.username, sb.password, domain="NoSuchDomain"),
-         (404, "UserNotFound", "domain NoSuchDomain: UserNotFound")),
-        (lambda sb: password_auth_body(sb.username, sb.password, project="nope"),
-         (401, "UnauthorizedError", "unauthorized ProjectManager.FetchProject: sql: no rows in result set")),
-        (lambda sb: password_auth_body(sb.member_username, sb.member_password, project="system"),
-         (401, "UnauthorizedError", 'unauthorized getTokenV3: project "system": [auth] user not in project')),
+        (
+            lambda sb: password_auth_body(sb.username, sb.password, domain="NoSuchDomain"),
+            (404, "UserNotFound", "domain NoSuchDomain: UserNotFound"),
+        ),
+        (
+            lambda sb: password_auth_body(sb.username, sb.password, project="nope"),
+            (
+                401,
+                "UnauthorizedError",
+                "unauthorized ProjectManager.FetchProject: sql: no rows in result set",
+            ),
+        ),
+        (
+            lambda sb: password_auth_body(sb.member_username, sb.member_password, project="system"),
+            (
+                401,
+                "UnauthorizedError",
+                'unauthorized getTokenV3: project "system": [auth] user not in project',
+            ),
+        ),
         (lambda sb: "{not json", (400, "InputParameterError", "fail to decode request body")),
         (lambda sb: "{}", (401, "UnauthorizedError", "unauthorized [auth] invalid auth methods")),
-        (lambda sb: json.dumps({"auth": {"identity": {"methods": ["password", "token"]}}}),
-         (401, "UnauthorizedError", "unauthorized [auth] invalid auth methods")),
-        (lambda sb: json.dumps({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": sb.username, "password": sb.password}}}, "scope": {"domain": {"id": "default"}}}}),
-         (401, "UnauthorizedError", 'unauthorized getTokenV3: domain "Default": [auth] user not in project')),
-        (lambda sb: token_auth_body("0" * 64, project="system"),
-         (401, "UnauthorizedError", "unauthorized authUserByTokenV3: [auth] invalid token")),
+        (
+            lambda sb: json.dumps({"auth": {"identity": {"methods": ["password", "token"]}}}),
+            (401, "UnauthorizedError", "unauthorized [auth] invalid auth methods"),
+        ),
+        (
+            lambda sb: json.dumps(
+                {
+                    "auth": {
+                        "identity": {
+                            "methods": ["password"],
+                            "password": {"user": {"name": sb.username, "password": sb.password}},
+                        },
+                        "scope": {"domain": {"id": "default"}},
+                    }
+                }
+            ),
+            (
+                401,
+                "UnauthorizedError",
+                'unauthorized getTokenV3: domain "Default": [auth] user not in project',
+            ),
+        ),
+        (
+            lambda sb: token_auth_body("0" * 64, project="system"),
+            (401, "UnauthorizedError", "unauthorized authUserByTokenV3: [auth] invalid token"),
+        ),
     ],
-    ids=["wrong-password", "unknown-user", "unknown-domain", "unknown-project", "not-in-project",
-         "malformed-json", "empty-body", "two-methods", "domain-scope", "bad-token"],
+    ids=[
+        "wrong-password",
+        "unknown-user",
+        "unknown-domain",
+        "unknown-project",
+        "not-in-project",
+        "malformed-json",
+        "empty-body",
+        "two-methods",
+        "domain-scope",
+        "bad-token",
+    ],
 )
 def test_login_errors_match_keystone(sandbox, body, expected):
     assert error(login(sandbox, body(sandbox))) == expected
 
 
 def test_token_validation_needs_only_the_subject_and_omits_the_top_level_id(sandbox):
-    token_id = login(sandbox, aksk_auth_body(sandbox.auth_url, sandbox.access_key, sandbox.secret_key)
-                     ).headers["X-Subject-Token"]
-    resp = requests.get(f"{sandbox.auth_url}/auth/tokens", headers={"X-Subject-Token": token_id}, timeout=10)
+    token_id = login(
+        sandbox, aksk_auth_body(sandbox.auth_url, sandbox.access_key, sandbox.secret_key)
+    ).headers["X-Subject-Token"]
+    resp = requests.get(
+        f"{sandbox.auth_url}/auth/tokens", headers={"X-Subject-Token": token_id}, timeout=10
+    )
     assert resp.status_code == 200
     assert set(resp.json()) == {"token"}
     assert resp.headers["X-Subject-Token"] == token_id
-    bad = requests.get(f"{sandbox.auth_url}/auth/tokens", headers={"X-Subject-Token": "nope"}, timeout=10)
-    assert error(bad) == (401, "InvalidCredentialError",
-                          'invalid token: token "nope" not found: [auth] token not found')
+    bad = requests.get(
+        f"{sandbox.auth_url}/auth/tokens", headers={"X-Subject-Token": "nope"}, timeout=10
+    )
+    assert error(bad) == (
+        401,
+        "InvalidCredentialError",
+        'invalid token: token "nope" not found: [auth] token not found',
+    )
 
 
 def test_a_revoked_token_is_refused_with_403_allow_none(fresh_sandbox):
     sb = fresh_sandbox
-    token_id = login(sb, aksk_auth_body(sb.auth_url, sb.access_key, sb.secret_key)).headers["X-Subject-Token"]
+    token_id = login(sb, aksk_auth_body(sb.auth_url, sb.access_key, sb.secret_key)).headers[
+        "X-Subject-Token"
+    ]
     h = {"X-Auth-Token": token_id}
     assert requests.get(f"{sb.base_url}/servers", headers=h, timeout=10).status_code == 200
-    resp = requests.delete(f"{sb.auth_url}/auth/tokens", headers={**h, "X-Subject-Token": token_id}, timeout=10)
+    resp = requests.delete(
+        f"{sb.auth_url}/auth/tokens", headers={**h, "X-Subject-Token": token_id}, timeout=10
+    )
     assert resp.status_code == 204 and resp.content == b""
     status, cls, details = error(requests.get(f"{sb.base_url}/servers", headers=h, timeout=10))
     assert (status, cls) == (403, "ForbiddenError")
@@ -217,7 +297,10 @@ def test_the_catalog_has_two_regions_a_zone_endpoint_and_in_cluster_internal_url
     assert {"region0", "region1", "region1-zone1"} <= set(cat["region_id"])
     assert set(cat["interface"]) == {"public", "internal", "admin"}
     internal = cat[cat["interface"] == "internal"]["url"]
-    assert internal.str.startswith("https://").all() and internal.str.contains("default-region:30888").any()
+    assert (
+        internal.str.startswith("https://").all()
+        and internal.str.contains("default-region:30888").any()
+    )
     public = cat[cat["interface"] == "public"]["url"]
     assert public.str.startswith(sandbox.base_url).all()
     # every public URL answers like a Cloudpods service (a JSON body, never a hang or HTML)

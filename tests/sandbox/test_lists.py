@@ -12,30 +12,47 @@ from cpexplore.signing import aksk_auth_body, password_auth_body
 
 
 def _token(sb: Sandbox, body: str) -> str:
-    resp = requests.post(f"{sb.auth_url}/auth/tokens", data=body, headers={"Content-Type": "application/json"},
-                         timeout=10)
+    resp = requests.post(
+        f"{sb.auth_url}/auth/tokens",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     resp.raise_for_status()
     return resp.headers["X-Subject-Token"]
 
 
 @pytest.fixture(scope="module")
 def admin(sandbox):
-    token = _token(sandbox, aksk_auth_body(sandbox.auth_url, sandbox.access_key, sandbox.secret_key))
+    token = _token(
+        sandbox, aksk_auth_body(sandbox.auth_url, sandbox.access_key, sandbox.secret_key)
+    )
 
     def get(path: str, params=None, **kw) -> requests.Response:
-        return requests.get(sandbox.base_url + path, params=params, headers={"X-Auth-Token": token}, timeout=30,
-                            **kw)
+        return requests.get(
+            sandbox.base_url + path,
+            params=params,
+            headers={"X-Auth-Token": token},
+            timeout=30,
+            **kw,
+        )
 
     return get
 
 
 @pytest.fixture(scope="module")
 def member(sandbox):
-    token = _token(sandbox, password_auth_body(sandbox.member_username, sandbox.member_password,
-                                               project=sandbox.member_project))
+    token = _token(
+        sandbox,
+        password_auth_body(
+            sandbox.member_username, sandbox.member_password, project=sandbox.member_project
+        ),
+    )
 
     def get(path: str, params=None) -> requests.Response:
-        return requests.get(sandbox.base_url + path, params=params, headers={"X-Auth-Token": token}, timeout=30)
+        return requests.get(
+            sandbox.base_url + path, params=params, headers={"X-Auth-Token": token}, timeout=30
+        )
 
     return get
 
@@ -55,19 +72,30 @@ def test_limit_above_2048_is_clamped_only_when_the_total_exceeds_it(admin):
 
 
 def test_offset_slices_and_appears_only_when_positive(admin, sandbox):
-    everything = [r["id"] for r in admin("/servers", {"scope": "system", "details": "false"}).json()["servers"]]
-    body = admin("/servers", {"scope": "system", "limit": 10, "offset": 20, "details": "false"}).json()
+    everything = [
+        r["id"]
+        for r in admin("/servers", {"scope": "system", "details": "false"}).json()["servers"]
+    ]
+    body = admin(
+        "/servers", {"scope": "system", "limit": 10, "offset": 20, "details": "false"}
+    ).json()
     assert [r["id"] for r in body["servers"]] == everything[20:30]
-    assert body["offset"] == 20 and body["limit"] == 10 and body["total"] == sandbox.count("servers")
+    assert (
+        body["offset"] == 20 and body["limit"] == 10 and body["total"] == sandbox.count("servers")
+    )
 
 
 def test_past_the_end_keeps_limit_offset_and_total(admin):
     body = admin("/zones", {"limit": 2, "offset": 100}).json()
-    assert body["zones"] == [] and body["limit"] == 2 and body["offset"] == 100 and body["total"] > 0
+    assert (
+        body["zones"] == [] and body["limit"] == 2 and body["offset"] == 100 and body["total"] > 0
+    )
 
 
 def test_an_empty_result_is_exactly_the_bare_key(admin):
-    resp = admin("/servers", {"scope": "system", "limit": 20, "filter": "name.contains('zzz-none')"})
+    resp = admin(
+        "/servers", {"scope": "system", "limit": 20, "filter": "name.contains('zzz-none')"}
+    )
     assert resp.text == '{"servers":[]}'
     assert resp.headers["Content-Type"] == "application/json;charset=utf-8"
 
@@ -84,7 +112,9 @@ def test_force_no_paging_drops_limit_but_keeps_total(admin):
 
 def test_details_false_drops_joined_fields(admin):
     full = admin("/servers", {"limit": 1, "scope": "system"}).json()["servers"][0]
-    bare = admin("/servers", {"limit": 1, "scope": "system", "details": "false"}).json()["servers"][0]
+    bare = admin("/servers", {"limit": 1, "scope": "system", "details": "false"}).json()["servers"][
+        0
+    ]
     assert {"host", "zone", "ips", "can_delete", "tenant"} <= set(full)
     assert not {"host", "zone", "ips", "can_delete", "tenant"} & set(bare)
     assert bare["id"] == full["id"] and "host_id" in bare
@@ -102,12 +132,17 @@ def test_default_order_is_newest_first_and_order_by_name_asc_works(admin):
     recs = admin("/servers", {"scope": "system", "limit": 200}).json()["servers"]
     created = [r["created_at"] for r in recs]
     assert created == sorted(created, reverse=True)
-    names = [r["name"] for r in admin("/hosts", {"order_by": "name", "order": "asc", "limit": 50}).json()["hosts"]]
+    names = [
+        r["name"]
+        for r in admin("/hosts", {"order_by": "name", "order": "asc", "limit": 50}).json()["hosts"]
+    ]
     assert names == sorted(names, key=str.lower)
 
 
 def test_field_returns_only_the_fields_asked_for(admin):
-    recs = admin("/servers", [("scope", "system"), ("field", "id"), ("field", "status"), ("limit", 5)]).json()
+    recs = admin(
+        "/servers", [("scope", "system"), ("field", "id"), ("field", "status"), ("limit", 5)]
+    ).json()
     assert all(set(r) == {"id", "status"} for r in recs["servers"])
 
 
@@ -115,14 +150,33 @@ def test_filters_are_anded_or_ored_with_filter_any_in_both_key_forms(admin):
     base = {"scope": "system", "details": "true", "limit": 2048}
     running = admin("/servers", {**base, "filter": "status.equals('running')"}).json()
     assert running["total"] > 0 and all(r["status"] == "running" for r in running["servers"])
-    both = admin("/servers", [*base.items(), ("filter", "status.equals('running')"),
-                              ("filter", "hypervisor.equals('kvm')")]).json()
+    both = admin(
+        "/servers",
+        [
+            *base.items(),
+            ("filter", "status.equals('running')"),
+            ("filter", "hypervisor.equals('kvm')"),
+        ],
+    ).json()
     assert all(r["status"] == "running" and r["hypervisor"] == "kvm" for r in both["servers"])
-    indexed = admin("/servers", [*base.items(), ("filter.0", "status.equals('running')"),
-                                 ("filter.1", "hypervisor.equals('kvm')")]).json()
+    indexed = admin(
+        "/servers",
+        [
+            *base.items(),
+            ("filter.0", "status.equals('running')"),
+            ("filter.1", "hypervisor.equals('kvm')"),
+        ],
+    ).json()
     assert indexed["total"] == both["total"]
-    anyof = admin("/servers", [*base.items(), ("filter", "status.equals('running')"),
-                               ("filter", "hypervisor.equals('kvm')"), ("filter_any", "true")]).json()
+    anyof = admin(
+        "/servers",
+        [
+            *base.items(),
+            ("filter", "status.equals('running')"),
+            ("filter", "hypervisor.equals('kvm')"),
+            ("filter_any", "true"),
+        ],
+    ).json()
     assert anyof["total"] > both["total"]
     assert all(r["status"] == "running" or r["hypervisor"] == "kvm" for r in anyof["servers"])
 
@@ -138,16 +192,25 @@ def test_search_and_exact_filters(admin):
     some = admin("/servers", {"scope": "system", "limit": 3}).json()["servers"]
     name = some[0]["name"]
     assert admin("/servers", {"scope": "system", "name": name}).json()["servers"][0]["name"] == name
-    by_id = admin("/servers", [("scope", "system"), ("id", some[0]["id"]), ("id", some[1]["id"])]).json()
+    by_id = admin(
+        "/servers", [("scope", "system"), ("id", some[0]["id"]), ("id", some[1]["id"])]
+    ).json()
     assert by_id["total"] == 2
     hits = admin("/servers", {"scope": "system", "search": "-prod-"}).json()
     assert hits["total"] > 0 and all("-prod-" in r["name"].lower() for r in hits["servers"])
-    for key, field in (("status", "status"), ("hypervisor", "hypervisor"), ("zone", "zone"),
-                       ("host", "host"), ("cloudregion", "cloudregion")):
+    for key, field in (
+        ("status", "status"),
+        ("hypervisor", "hypervisor"),
+        ("zone", "zone"),
+        ("host", "host"),
+        ("cloudregion", "cloudregion"),
+    ):
         value = some[0][field]
         recs = admin("/servers", {"scope": "system", key: value}).json()["servers"]
         assert recs and all(r[field] == value for r in recs), key
-    by_zone_id = admin("/servers", {"scope": "system", "zone_id": some[0]["zone_id"]}).json()["servers"]
+    by_zone_id = admin("/servers", {"scope": "system", "zone_id": some[0]["zone_id"]}).json()[
+        "servers"
+    ]
     assert all(r["zone"] == some[0]["zone"] for r in by_zone_id)
 
 
@@ -161,7 +224,10 @@ def test_summary_stats_adds_totals_and_with_meta_adds_tags(admin):
 
 
 def test_hostile_names_exist_and_survive_the_wire(admin, sandbox):
-    names = {r["name"] for r in admin("/servers", {"scope": "system", "force_no_paging": "true"}).json()["servers"]}
+    names = {
+        r["name"]
+        for r in admin("/servers", {"scope": "system", "force_no_paging": "true"}).json()["servers"]
+    }
     for hostile in ("+SUM(1,2)", "-2+3", "@import", "db-line1\nline2", "测试服务器-北京"):
         assert hostile in names
 
@@ -173,12 +239,16 @@ def test_marker_paging_on_events_and_actions(admin, sandbox):
     assert isinstance(first["next_marker"], str) and isinstance(first["events"][0]["id"], int)
     ids = [e["id"] for e in first["events"]]
     assert ids == sorted(ids, reverse=True)
-    second = admin("/events", {"scope": "system", "limit": 3, "paging_marker": first["next_marker"]}).json()
+    second = admin(
+        "/events", {"scope": "system", "limit": 3, "paging_marker": first["next_marker"]}
+    ).json()
     assert second["events"][0]["id"] == int(first["next_marker"]) < ids[-1]
     assert admin("/events").json()["limit"] == 20  # log tables default to 20 rows
     seen, marker = [], None
     while True:
-        page = admin("/actions", {"limit": 1000, **({"paging_marker": marker} if marker else {})}).json()
+        page = admin(
+            "/actions", {"limit": 1000, **({"paging_marker": marker} if marker else {})}
+        ).json()
         seen += [a["id"] for a in page["actions"]]
         marker = page.get("next_marker")
         if not marker:
@@ -211,13 +281,18 @@ def test_images_live_under_v1_and_region1_compute_under_its_own_prefix(admin, sa
 def test_scope_absent_means_the_tokens_project_even_for_admin(admin, sandbox):
     mine = admin("/servers", {"limit": 1}).json()
     assert mine["total"] == sandbox.count("servers", project="system") < sandbox.count("servers")
-    assert admin("/servers", {"scope": "max", "limit": 1}).json()["total"] == sandbox.count("servers")
+    assert admin("/servers", {"scope": "max", "limit": 1}).json()["total"] == sandbox.count(
+        "servers"
+    )
 
 
 def test_a_member_sees_its_project_and_is_refused_more(member, sandbox):
-    assert member("/servers").json()["total"] == sandbox.count("servers", project=sandbox.member_project)
+    assert member("/servers").json()["total"] == sandbox.count(
+        "servers", project=sandbox.member_project
+    )
     assert member("/servers", {"scope": "max", "limit": 1}).json()["total"] == sandbox.count(
-        "servers", project=sandbox.member_project)
+        "servers", project=sandbox.member_project
+    )
     resp = member("/servers", {"scope": "system"})
     assert resp.status_code == 403
     inner = resp.json()["details"]
@@ -235,10 +310,23 @@ def test_an_invalid_scope_gives_an_empty_list(admin):
 def test_no_token_gives_403_allow_none_on_lists_and_401_on_usages(sandbox):
     resp = requests.get(sandbox.base_url + "/servers", timeout=10)
     body = resp.json()
-    assert resp.status_code == 403 and body["class"] == "ForbiddenError" and "allow:none" in body["details"]
+    assert (
+        resp.status_code == 403
+        and body["class"] == "ForbiddenError"
+        and "allow:none" in body["details"]
+    )
     inner = json.loads(body["details"].split(": ", 2)[2])
-    assert inner["error"]["data"]["fields"] == ["compute", "servers", "list", "project", "none", "project"]
-    assert requests.get(sandbox.base_url + "/usages", timeout=10).json()["details"] == "Unauthorized"
+    assert inner["error"]["data"]["fields"] == [
+        "compute",
+        "servers",
+        "list",
+        "project",
+        "none",
+        "project",
+    ]
+    assert (
+        requests.get(sandbox.base_url + "/usages", timeout=10).json()["details"] == "Unauthorized"
+    )
     bad = requests.get(sandbox.base_url + "/usages", headers={"X-Auth-Token": "x"}, timeout=10)
     assert bad.status_code == 401 and bad.json()["details"] == "InvalidToken"
 
@@ -247,8 +335,13 @@ def test_response_headers_match_the_real_services(admin):
     resp = admin("/zones")
     assert resp.headers["Server"] == "Yunion AppServer/Go/2018.4"
     assert len(resp.headers["X-Request-Id"]) == 6
-    for h in ("X-Request-Host-Id", "Vary", "Strict-Transport-Security", "X-Frame-Options",
-              "X-Content-Type-Options"):
+    for h in (
+        "X-Request-Host-Id",
+        "Vary",
+        "Strict-Transport-Security",
+        "X-Frame-Options",
+        "X-Content-Type-Options",
+    ):
         assert h in resp.headers
     assert "Content-Encoding" not in resp.headers
 
@@ -258,13 +351,17 @@ def test_a_deep_page_of_100k_servers_is_the_right_slice():
         token = _token(sb, aksk_auth_body(sb.auth_url, sb.access_key, sb.secret_key))
         h = {"X-Auth-Token": token}
         total = sb.count("servers")
-        resp = requests.get(f"{sb.base_url}/servers", params={"scope": "system", "limit": 2048, "offset": 98000},
-                            headers=h, timeout=60)
+        resp = requests.get(
+            f"{sb.base_url}/servers",
+            params={"scope": "system", "limit": 2048, "offset": 98000},
+            headers=h,
+            timeout=60,
+        )
         body = resp.json()
         assert body["total"] == total and body["offset"] == 98000
         assert len(body["servers"]) == max(0, min(2048, total - 98000))
         # the slice is the default order: newest first
         table = sb.inventory.tables["servers"]
         live = [i for i in range(table.count) if table.region[i] == "region0"][::-1]
-        expected = [table.record(i)["id"] for i in live[98000:98000 + 2048]]
+        expected = [table.record(i)["id"] for i in live[98000 : 98000 + 2048]]
         assert [r["id"] for r in body["servers"]] == expected
