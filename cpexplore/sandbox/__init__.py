@@ -180,6 +180,57 @@ class Sandbox:
             if i not in table.deleted and (table.region is None or table.region[i] == region)
         }
 
+    # -- changing the inventory while serving (drift tests, snapshot diffs) --------------------
+    def update(self, resource: str, id_or_name: str, **fields: Any) -> None:
+        """Change fields of one row, e.g. ``sb.update("servers", sid, status="ready")``."""
+        table = self.inventory.tables[resource]
+        i = self._row(resource, id_or_name)
+        table.patch(i, **fields)
+
+    def delete(self, resource: str, id_or_name: str) -> None:
+        """Delete one row; lists no longer show it and its GET answers 404."""
+        self.inventory.tables[resource].delete(self._row(resource, id_or_name))
+
+    def create_servers(
+        self, n: int, *, project: str = "system", region: str = "region0"
+    ) -> list[str]:
+        """Create ``n`` servers (copies of existing ones with new ids and names, created now)."""
+        from datetime import datetime, timezone
+
+        from .inventory import fmt_time, make_id
+
+        table = self.inventory.tables["servers"]
+        p = self.inventory.project_index(project)
+        proj = self.inventory.projects[p]
+        template = next(
+            i for i in range(table.count) if table.region[i] == region and i not in table.deleted
+        )
+        now = fmt_time(datetime.now(timezone.utc).timestamp())
+        ids = []
+        for _ in range(n):
+            k = table.count
+            rec = table.record(template)
+            rec.update(
+                id=make_id(self.inventory.seed, "new-server", k),
+                name=f"new-server-{k:07d}",
+                created_at=now,
+                updated_at=now,
+                status="running",
+                tenant=proj.name,
+                tenant_id=proj.id,
+                project=proj.name,
+                project_id=proj.id,
+            )
+            table.create(rec, owner=p, region=region)
+            ids.append(rec["id"])
+        return ids
+
+    def _row(self, resource: str, id_or_name: str) -> int:
+        i = self.inventory.tables[resource].find(id_or_name)
+        if i is None:
+            raise KeyError(f"no {resource} {id_or_name!r} in the sandbox")
+        return i
+
     def rc(self) -> str:
         """An rc file like ``~/.onecloud_rcadmin`` for this sandbox (contains the secrets)."""
         lines = {
