@@ -34,7 +34,11 @@ DIFFERENCES = {
     "summary_stats": "totals is {'count': N, 'status': {status: count}}; the real shape was not observed.",
     "next_marker": "the last marker page leaves next_marker out (jsonutils omits empty strings).",
     "limit=abc": "answers 500 UnclassifiedError like the real service; the details text is Go's strconv message.",
-    "writes": "POST/PUT/DELETE on resources are not served (404); the inventory changes through Sandbox.inventory.",
+    "writes": "POST/PUT/DELETE on resources are not served (404); the inventory changes through "
+    "Sandbox.update/delete/create_servers.",
+    "v2.0": "the keystone v2.0 API (/v2.0/tokens) is not served.",
+    "domain roles": "no user holds a domain role, so a domain-scoped login is refused (as real keystone "
+    "refused sysadmin's, spec §8.2 D11).",
 }
 
 

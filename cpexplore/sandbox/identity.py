@@ -266,6 +266,26 @@ class Identity:
             for r in inv.roles
         ]
         rows_table("roles", "role", roles, "domain", set())
+        assignments = [self._assignment(u, p, r) for u in inv.users for p, r in u.project_roles]
+        rows_table("role_assignments", "role_assignment", assignments, "domain", set())
+        inv.tables["role_assignments"].always_counts = True
+        credentials = [
+            {
+                "id": c.access_key,
+                "name": f"aksk-{c.user.name}",
+                "type": "aksk",
+                "enabled": c.enabled,
+                "blob": json.dumps({"expire": c.expire, "secret": c.secret}, separators=(",", ":")),
+                "user_id": c.user.id,
+                "user": c.user.name,
+                "domain_id": DOMAIN_DEFAULT,
+                "domain": "Default",
+                "project_id": inv.projects[c.project].id if c.project is not None else None,
+                "is_emulated": False,
+            }
+            for c in self.credentials.values()
+        ]
+        rows_table("credentials", "credential", credentials, "domain", set())
 
     # -- who is calling --------------------------------------------------------------------
     def caller(self, token_id: str | None) -> Caller:
@@ -455,8 +475,7 @@ class Identity:
             "id": tok.user.id,
             "name": tok.user.name,
         }
-        if tok.user is self.admin:
-            user["is_system_account"] = True
+        user["is_system_account"] = tok.user is self.admin
         body = {
             "access_key": tok.access_key,
             "audit_ids": tok.audit_ids,
@@ -480,12 +499,7 @@ class Identity:
                 for p, _r in tok.user.project_roles
             ]
             body["role_assignments"] = [
-                {
-                    "role": {"id": self._role(r)["id"], "name": r},
-                    "scope": {"project": {"id": inv.projects[p].id}},
-                    "user": {"id": tok.user.id},
-                }
-                for p, r in tok.user.project_roles
+                self._assignment(tok.user, p, r) for p, r in tok.user.project_roles
             ]
             return body
         p = inv.projects[tok.project]
@@ -503,6 +517,19 @@ class Identity:
             roles=[{"id": self._role(role)["id"], "name": role}],
         )
         return body
+
+    def _assignment(self, user: User, p: int, role: str) -> dict:
+        inv = self.inv
+        proj = inv.projects[p]
+
+        def dom(domain_id: str) -> dict:
+            return {"id": domain_id, "name": inv.domain_name(domain_id)}
+
+        return {
+            "role": {"domain": dom(DOMAIN_DEFAULT), "id": self._role(role)["id"], "name": role},
+            "scope": {"project": {"domain": dom(proj.domain_id), "id": proj.id, "name": proj.name}},
+            "user": {"domain": dom(user.domain_id), "id": user.id, "name": user.name},
+        }
 
     def _role(self, name: str) -> dict:
         return next(r for r in self.inv.roles if r["name"] == name)

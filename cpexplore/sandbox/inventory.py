@@ -170,6 +170,7 @@ class Table:
     searchable: tuple[str, ...] = ("name",)
     meta: Callable[[int], dict] | None = None
     marker_paged: bool = False
+    always_counts: bool = False  # role_assignments: offset and total even when 0 (spec §8.2 D4)
     version: int = 0
     patches: dict[int, dict] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)
@@ -701,6 +702,28 @@ class Inventory:
             marker_paged=True,
             detail_fields={"can_delete", "can_update"},
         )
+        accounts = [c for c in cregions if c["provider"] != "OneCloud"]
+        self._accounts = accounts
+        for plural, keyword in (
+            ("cloudaccounts", "cloudaccount"),
+            ("cloudproviders", "cloudprovider"),
+        ):
+            self._table(
+                plural,
+                keyword,
+                len(accounts),
+                lambda i, k=keyword: self._account(k, i),
+                [t0 + 300 + i for i in range(len(accounts))],
+                region=[a["catalog_region"] for a in accounts],
+                owner_kind="domain",
+                detail_fields={"can_delete", "can_update"},
+            )
+        for plural, keyword in (
+            ("snapshots", "snapshot"),
+            ("isolated_devices", "isolated_device"),
+            ("keypairs", "keypair"),
+        ):
+            self._table(plural, keyword, 0, dict, [], region=[], owner=[])
         self._table(
             "images",
             "image",
@@ -1249,6 +1272,28 @@ class Inventory:
             "can_update": True,
         }
         return self._owned(rec, self.tables["actions"].owner[i])
+
+    def _account(self, keyword: str, i: int) -> dict:
+        c = self._accounts[i]
+        rec = self._base(keyword, keyword + "s", i)
+        name = f"{c['provider'].lower()}-account"
+        rec.update(
+            id=make_id(self.seed, keyword, i),
+            name=name,
+            status="connected",
+            enabled=True,
+            provider=c["provider"],
+            brand=c["brand"],
+            cloud_env=c["cloud_env"],
+            health_status="normal",
+            sync_status="idle",
+            domain_id=DOMAIN_DEFAULT,
+            last_sync=fmt_time(EPOCH_END),
+        )
+        if keyword == "cloudprovider":
+            rec["cloudaccount_id"] = make_id(self.seed, "cloudaccount", i)
+            rec["cloudaccount"] = name
+        return rec
 
     def _image(self, i: int) -> dict:
         os_type, os_name = _OS[i % len(_OS)]

@@ -426,7 +426,9 @@ class Lister:
             chosen = rows[offset : offset + limit]
         body = "[" + ",".join(self.record_json(table, i, params) for i in chosen) + "]"
         env: dict[str, str] = {table.plural: body}
-        if total > 0:
+        if table.always_counts:
+            env.update(total=str(total), limit=str(limit), offset=str(offset))
+        elif total > 0:
             env["total"] = str(total)
             if not no_paging:
                 env["limit"] = str(limit)

@@ -17,7 +17,7 @@ import socket
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from .errors import Fault
 from .faults import FaultPlan
@@ -47,6 +47,11 @@ COMPUTE = {
     "zones": ResourceRule("compute", P, P),
     "cloudregions": ResourceRule("compute", P, P),
     "serverskus": ResourceRule("compute", P, P),
+    "cloudaccounts": ResourceRule("compute", D, D),
+    "cloudproviders": ResourceRule("compute", D, D),
+    "snapshots": ResourceRule("compute", P, P),
+    "isolated_devices": ResourceRule("compute", D, D),
+    "keypairs": ResourceRule("compute", P, P),
 }
 IDENTITY = {
     "projects": ResourceRule("identity", D, D),
@@ -56,6 +61,8 @@ IDENTITY = {
     "regions": ResourceRule("identity", S, S),
     "services": ResourceRule("identity", S, S),
     "endpoints": ResourceRule("identity", S, S),
+    "role_assignments": ResourceRule("identity", D, D),
+    "credentials": ResourceRule("identity", D, D),
 }
 IMAGE = {"images": ResourceRule("image", P, P)}
 LOG = {"actions": ResourceRule("log", P, P)}
@@ -128,9 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers += [("X-Xss-Protection", "1; mode=block"), ("Date", formatdate(usegmt=True))]
         if ctype != JSON_OK and status != 204:
             headers.append(("Content-Length", str(len(body))))
-        log.debug(
-            "%s %s -> %d (%d bytes)", self.command, urlsplit(self.path).path, status, len(body)
-        )
+        log.debug("%s %s -> %d (%d bytes)", self.command, raw_path_of(self.path), status, len(body))
         for k, v in headers:
             self.send_header(k, v)
         # headers and body in one write: two small writes meet the client's delayed ACK (40 ms)
@@ -138,7 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.flush_headers()
 
     def _fault(self, fault: Fault) -> None:
-        self._send(fault.status, fault.body(), ctype=JSON_ERR)
+        # real services echo the details of a 400 in a Location header
+        extra = {"Location": fault.details} if fault.status == 400 else None
+        self._send(fault.status, fault.body(), ctype=JSON_ERR, extra=extra)
 
     def _read_body(self) -> bytes:
         n = int(self.headers.get("Content-Length") or 0)
@@ -149,10 +156,12 @@ class _Handler(BaseHTTPRequestHandler):
         srv.requests += 1
         if srv.latency:
             time.sleep(srv.latency)
-        split = urlsplit(self.path)
-        path = re.sub(r"/{2,}", "/", split.path)
+        raw_path, _, query = self.path.partition(
+            "?"
+        )  # not urlsplit: "//zones" is a path, not a host
+        path = re.sub(r"/{2,}", "/", raw_path)
         path = path.rstrip("/") if path != "/" else path
-        params = parse_qs(split.query, keep_blank_values=True)
+        params = parse_qs(query, keep_blank_values=True)
         body = self._read_body() if self.command in ("POST", "PUT", "PATCH", "DELETE") else b""
         if self.command == "GET" and not path.startswith("/v3/auth"):
             kind = srv.faults.next()
@@ -174,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Fault as f:
             self._fault(f)
         except Exception:  # a bug in the sandbox must still answer like a server, not hang
-            log.exception("sandbox error on %s %s", self.command, split.path)
+            log.exception("sandbox error on %s %s", self.command, raw_path)
             self._fault(Fault(500, "InternalServerError", "internal error"))
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = _dispatch  # noqa: N815
@@ -258,6 +267,10 @@ class _Handler(BaseHTTPRequestHandler):
             }
             return self._send(200, dumps(usage).encode())
         self._send(200, dumps({"usage": usage}).encode())
+
+
+def raw_path_of(target: str) -> str:
+    return target.partition("?")[0]
 
 
 def _split_service(path: str, region: str) -> tuple[dict | None, str]:
