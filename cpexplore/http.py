@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -240,9 +241,8 @@ def decode_json(resp: requests.Response, *, what: str = "answer") -> Any:
     """The JSON body of a successful answer, or the right exception for a bad one."""
     if resp.status_code >= 400:
         raise error_from(resp)
-    text = resp.text
     try:
-        return json.loads(text)
+        return orjson.loads(resp.content)
     except ValueError:
         raise ProtocolError(
             f"{_describe_body(resp)} instead of JSON in the {what} from {_strip_query(resp.url)}",

@@ -14,6 +14,8 @@ one page at a time.
 
 from __future__ import annotations
 
+import copy
+import gc
 import sys
 import threading
 import time
@@ -29,7 +31,9 @@ import pandas as pd
 from .errors import CpExploreError, ProtocolError
 
 PAGE_SIZE = 2048  # the server maximum (spec §3.1)
-DEFAULT_WORKERS = 4
+DEFAULT_WORKERS = (
+    6  # see README, "Performance": enough to hide 0.25 s of latency, polite to servers
+)
 
 GetPage = Callable[[dict[str, Any]], Mapping[str, Any]]
 
@@ -270,6 +274,39 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
+class _GcPause:
+    """Pause Python's cyclic garbage collector while a list is decoded and framed.
+
+    Decoding 100 000 records creates millions of dicts; with the collector on, its
+    full collections walk every record already decoded, again and again, which makes
+    decoding about four times slower (measured: 2.1 s against 0.53 s for 131 MB of pages).
+    Decoded JSON holds no reference cycles, so nothing is lost by waiting. The collector is
+    process-wide, so this guard is too: nested and concurrent pauses are counted, and the
+    collector is switched back on by the last one out, only if it was on before.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_enabled = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0 and self._was_enabled:
+                gc.enable()
+
+
+gc_paused = _GcPause()
+
+
 # -- cache ------------------------------------------------------------------------------
 @dataclass
 class _Entry:
@@ -344,7 +381,7 @@ def _copy(frame: pd.DataFrame) -> pd.DataFrame:
     # Copy-on-write (pandas ≥ 3) makes a shallow copy safe and nearly free.
     deep = int(pd.__version__.split(".")[0]) < 3
     out = frame.copy(deep=deep)
-    out.attrs = dict(frame.attrs)
+    out.attrs = copy.deepcopy(frame.attrs)
     return out
 
 

@@ -28,7 +28,7 @@ from .config import Settings, read_rc, resolve_settings, settings_summary
 from .errors import AuthError, ConfigError, Forbidden, NotFound, ProtocolError
 from .frames import records_to_frame
 from .http import Transport, decode_json, error_from, mask_token
-from .listing import DEFAULT_WORKERS, PAGE_SIZE, ListCache, fetch_all, now_utc
+from .listing import DEFAULT_WORKERS, PAGE_SIZE, ListCache, fetch_all, gc_paused, now_utc
 from .resources import resource_spec, resources_frame
 from .signing import join_url
 
@@ -388,19 +388,20 @@ class Session:
                 return frame
         base = self.url_for(spec.service_type, region=reg, interface=iface)
         url = join_url(base, spec.path)
-        result = fetch_all(
-            lambda p: self.get_json(url, _encode(p)),
-            spec.list_key,
-            query,
-            marker_paged=spec.marker_paged,
-            limit=limit,
-            page_size=self.page_size,
-            max_workers=max_workers or self.max_workers,
-            progress=self.progress if progress is None else progress,
-            on_error=on_error,
-        )
-        fetched_at = now_utc()
-        frame = records_to_frame(result.records, columns=wanted)
+        with gc_paused:
+            result = fetch_all(
+                lambda p: self.get_json(url, _encode(p)),
+                spec.list_key,
+                query,
+                marker_paged=spec.marker_paged,
+                limit=limit,
+                page_size=self.page_size,
+                max_workers=max_workers or self.max_workers,
+                progress=self.progress if progress is None else progress,
+                on_error=on_error,
+            )
+            fetched_at = now_utc()
+            frame = records_to_frame(result.records, columns=wanted)
         frame.attrs.update(
             resource=spec.name,
             params=copy.deepcopy(query),
