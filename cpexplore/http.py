@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 import warnings
 from collections.abc import Mapping
@@ -157,10 +158,14 @@ class Transport:
                     data=data.encode() if data is not None else None,
                     headers=hdrs,
                     timeout=self.timeout,
+                    # explicit: requests lets REQUESTS_CA_BUNDLE override a session's verify
+                    verify=self.verify,
                 )
         except requests.exceptions.SSLError as e:
+            reason = re.search(r"certificate verify failed: ([^(']+)", str(e))
             raise TransportError(
-                f"TLS verification failed for {_origin(url)}: {_short(e)}",
+                f"TLS verification failed for {_origin(url)}: "
+                f"{reason.group(1).strip() if reason else _short(e)}",
                 hint="pass ca_bundle='/path/to/ca.pem' for a private CA, or insecure=True to skip the check",
             ) from None
         except requests.exceptions.ConnectTimeout:
@@ -181,6 +186,11 @@ class Transport:
             ) from None
         except requests.exceptions.ConnectionError as e:
             text = _short(e)
+            if "Read timed out" in text:
+                raise TransportError(
+                    f"{_origin(url)} did not answer within {self.timeout[1]:g}s",
+                    hint="the server is overloaded; retry later or raise timeout=",
+                ) from None
             if (
                 "RemoteDisconnected" in text
                 or "Connection aborted" in text
@@ -263,12 +273,19 @@ def error_from(resp: requests.Response) -> Exception:
         details = body.get("details", "")
         status = resp.status_code
         kind = Forbidden if status == 403 else NotFound if status == 404 else ApiError
+        hint = None
+        if status in RETRY_STATUSES:
+            hint = (
+                f"the server still answered {status} after the retries; try again later, or pass "
+                "on_error='partial' to keep the pages that did arrive"
+            )
         return kind(
             status,
             cls,
             details if isinstance(details, str) else json.dumps(details),
             method=method or "GET",
             url=url,
+            hint=hint,
         )
     if isinstance(body, dict) and isinstance(body.get("error"), dict):  # OpenStack-style wrapper
         err = body["error"]

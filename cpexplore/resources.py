@@ -102,13 +102,12 @@ def resource_spec(name: str) -> ResourceSpec:
     key = _ALIASES.get(key, key)
     spec = _BY_NAME.get(key)
     if spec is None:
-        close = difflib.get_close_matches(key, list(_BY_NAME) + list(_ALIASES), n=3, cutoff=0.6)
-        suggestion = (
-            f"did you mean {', '.join(repr(_ALIASES.get(c, c)) for c in close)}? " if close else ""
-        )
+        close = difflib.get_close_matches(key, list(_BY_NAME) + list(_ALIASES), n=4, cutoff=0.6)
+        names = list(dict.fromkeys(_ALIASES.get(c, c) for c in close))[:3]
+        guess = f"did you mean {' or '.join(repr(n) for n in names)}? " if names else ""
         raise UnknownResource(
             f"unknown resource {name!r}",
-            hint=f"{suggestion}known: {', '.join(sorted(_BY_NAME))}",
+            hint=f"{guess}session.resources() lists all {len(RESOURCES)}",
         )
     return spec
 

@@ -310,13 +310,23 @@ class Session:
         >>> s.url_for("compute", interface="publicURL")          # doctest: +SKIP
         'https://10.0.0.1:30888'
         """
-        iface = normalize_interface(interface) if interface else self.settings.interface
+        iface = self._interface(interface)
         return self._catalog.url_for(
             service_type,
             region=region or self.settings.region,
             zone=self.settings.zone if not region else None,
             interface=iface,
         )
+
+    def _interface(self, interface: str | None) -> str:
+        if not interface:
+            return self.settings.interface
+        try:
+            return normalize_interface(interface)
+        except ValueError as e:
+            raise ConfigError(
+                str(e), hint="use public, internal or admin (publicURL etc. also work)"
+            ) from None
 
     def resources(self) -> pd.DataFrame:
         """What can be listed: name, service type, path, paging and whether this cloud has it."""
@@ -341,6 +351,7 @@ class Session:
         interface: str | None = None,
         columns: Iterable[str] | None = None,
         max_workers: int | None = None,
+        page_size: int | None = None,
         progress: bool | None = None,
         refresh: bool = False,
         on_error: str = "raise",
@@ -357,8 +368,11 @@ class Session:
         """
         spec = resource_spec(resource)
         if limit is not None and limit < 1:
-            raise ConfigError(f"limit must be a positive number of rows, not {limit!r}")
-        iface = normalize_interface(interface) if interface else self.settings.interface
+            raise ConfigError(
+                f"limit must be a positive number of rows, not {limit!r}",
+                hint="leave it out to fetch every row",
+            )
+        iface = self._interface(interface)
         reg = region or self.settings.region
         wanted = list(columns) if columns is not None else None
         query: dict[str, Any] = {"details": "true" if details else "false"}
@@ -395,7 +409,7 @@ class Session:
                 query,
                 marker_paged=spec.marker_paged,
                 limit=limit,
-                page_size=self.page_size,
+                page_size=page_size or self.page_size,
                 max_workers=max_workers or self.max_workers,
                 progress=self.progress if progress is None else progress,
                 on_error=on_error,
@@ -438,7 +452,7 @@ class Session:
         'running'
         """
         spec = resource_spec(resource)
-        iface = normalize_interface(interface) if interface else self.settings.interface
+        iface = self._interface(interface)
         base = self.url_for(spec.service_type, region=region, interface=iface)
         url = join_url(base, f"{spec.path}/{quote(str(id_or_name), safe='')}")
         try:

@@ -273,7 +273,9 @@ def test_every_resource_the_sandbox_serves_lists(session, sandbox):
     assert len(served) >= 20
     for name in served:
         df = session.list(name, scope="max")
-        assert len(df) > 0, name
+        assert isinstance(df, pd.DataFrame), name
+        if sandbox.inventory.tables[name].count:
+            assert len(df) > 0, name
 
 
 def test_resources_lists_what_can_be_listed(session):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import ssl
 import threading
 from typing import Any
 
@@ -49,7 +50,8 @@ def _random_secret() -> str:
 class Sandbox:
     """Run the sandbox in a background thread; use as a context manager.
 
-    Credentials are random unless given. The default user is an admin in project
+    Credentials are random unless given. ``tls`` (a server-side ``ssl.SSLContext``)
+    serves HTTPS, for tests of certificate verification. The default user is an admin in project
     ``system``; ``member_username``/``member_password`` log in as a non-admin member of
     project ``web``.
     """
@@ -69,6 +71,7 @@ class Sandbox:
         token_ttl: float = 86400,
         *,
         retry_after: int = 1,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.access_key = access_key or secrets.token_hex(16)
         self.secret_key = secret_key or _random_secret()
@@ -89,11 +92,12 @@ class Sandbox:
             latency=latency,
             faults=self.faults,
             retry_after=retry_after,
+            tls=tls,
         )
         bound_host, bound_port = self._server.server_address[:2]
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
         self.host, self.port = str(bound_host), int(bound_port)
-        self.base_url = f"http://{shown}:{bound_port}"
+        self.base_url = f"{'https' if tls else 'http'}://{shown}:{bound_port}"
         self.auth_url = f"{self.base_url}/v3"
         self.identity = Identity(
             self.inventory,

@@ -14,9 +14,11 @@ import logging
 import re
 import secrets
 import socket
+import ssl
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs
 
 from .errors import Fault
@@ -85,8 +87,10 @@ class SandboxServer(ThreadingHTTPServer):
         latency: float = 0.0,
         faults: FaultPlan | None = None,
         retry_after: int = 1,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__(address, _Handler)
+        self.tls = tls
         self.identity = identity
         self.lister = lister
         self.latency = latency
@@ -94,6 +98,18 @@ class SandboxServer(ThreadingHTTPServer):
         self.retry_after = retry_after
         self.host_id = secrets.token_urlsafe(20)[:27] + "="
         self.requests = 0
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that fails the TLS handshake or hangs up is the client's business
+        log.debug("connection from %s ended with an error", client_address[0], exc_info=True)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        if (
+            self.tls is not None
+        ):  # the handshake happens in the handler's thread, not the accept loop
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -105,6 +121,10 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
     def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            self.request.do_handshake()  # a failure ends this connection only (handle_error)
+            self.request.settimeout(None)
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
