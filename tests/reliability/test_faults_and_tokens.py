@@ -36,28 +36,30 @@ def test_r1_listing_100k_servers_under_faults_loses_and_doubles_nothing(faulty, 
 
 
 def test_r1_exhausted_retries_raise_a_clear_error_or_give_a_partial_result():
-    with Sandbox(servers=20_000, seed=5, fault_rate=0.6, retry_after=0) as sb:
-        with Session(**sb.settings(), env={}, progress=False, retries=1, cache_ttl=0) as s:
-            with pytest.raises((ApiError, TransportError)) as info:
-                for _ in range(5):  # the first page may get through; some later page will not
-                    s.list("servers", scope="system", page_size=500, max_workers=1)
-            text = str(info.value)
-            assert "\n" not in text and ("retries" in text or "closed the connection" in text)
-            for _ in range(10):
-                try:
-                    part = s.list("servers", scope="system", page_size=500, on_error="partial")
-                except CpExploreError:
-                    continue  # the first page failed: nothing to be partial about
-                if part.attrs["failed_pages"]:
-                    break
-            failed = part.attrs["failed_pages"]
-            assert part.attrs["partial"] is True and failed
-            assert all({"offset", "limit", "error"} <= set(f) for f in failed)
-            assert part["id"].is_unique
-            assert len(part) + sum(f["limit"] for f in failed) == part.attrs["total"]
-            assert set(part["id"]) <= sb.ids("servers")
-            # a partial result is never cached
-            assert s.cache_info().empty
+    with (
+        Sandbox(servers=20_000, seed=5, fault_rate=0.6, retry_after=0) as sb,
+        Session(**sb.settings(), env={}, progress=False, retries=1, cache_ttl=0) as s,
+    ):
+        with pytest.raises((ApiError, TransportError)) as info:
+            for _ in range(5):  # the first page may get through; some later page will not
+                s.list("servers", scope="system", page_size=500, max_workers=1)
+        text = str(info.value)
+        assert "\n" not in text and ("retries" in text or "closed the connection" in text)
+        for _ in range(10):
+            try:
+                part = s.list("servers", scope="system", page_size=500, on_error="partial")
+            except CpExploreError:
+                continue  # the first page failed: nothing to be partial about
+            if part.attrs["failed_pages"]:
+                break
+        failed = part.attrs["failed_pages"]
+        assert part.attrs["partial"] is True and failed
+        assert all({"offset", "limit", "error"} <= set(f) for f in failed)
+        assert part["id"].is_unique
+        assert len(part) + sum(f["limit"] for f in failed) == part.attrs["total"]
+        assert set(part["id"]) <= sb.ids("servers")
+        # a partial result is never cached
+        assert s.cache_info().empty
 
 
 def test_r2_a_token_expiring_mid_list_is_renewed_the_minimum_number_of_times():
