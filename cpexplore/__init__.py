@@ -21,6 +21,7 @@ from .errors import (  # noqa: E402
     TransportError,
     UnknownResource,
 )
+from .gather import Gathered, gather  # noqa: E402, F401  (public: cpexplore.gather)
 from .session import Session, connect  # noqa: E402
 
 __all__ = [

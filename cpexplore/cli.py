@@ -1,23 +1,83 @@
-"""The ``cpexplore`` command.
+"""The ``cpexplore`` command: the catalog, lists, records, reports, snapshots and diffs.
 
 Examples::
 
-    cpexplore sandbox --servers 100000          # a local Cloudpods; prints an rc block
-    cpexplore demo                              # the sandbox, a login, the catalog, an inventory
+    cpexplore demo                                   # a sandbox, a login, tables, a report, a diff
+    cpexplore catalog                                # endpoints of the cloud in $OS_AUTH_URL
+    cpexplore --profile prod list servers --scope system -c name -c status \\
+        --filter "status.equals('running')" --sort-column name
+    cpexplore show servers web-prod-0000001
+    cpexplore report --out report/                   # CSVs, charts and index.html
+    cpexplore snapshot --store snaps/ && cpexplore diff --store snaps/
+    cpexplore sandbox --servers 100000               # a local Cloudpods; prints an rc block
+
+Settings come from ``--profile``, ``--rc FILE`` or the ``OS_*`` variables climc reads.
+Errors are one line on stderr with a hint (exit 2: what was typed or configured is wrong;
+1: the cloud or the disk refused); ``--debug`` adds HTTP logs (tokens masked) and tracebacks.
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import logging
+import math
+import os
 import signal
 import sys
+import tempfile
 import threading
+import time
+import traceback
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
-from .errors import CpExploreError
+from .errors import (
+    ConfigError,
+    CpExploreError,
+    EndpointNotFound,
+    MissingColumns,
+    NotFound,
+    UnknownResource,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .session import Session
+
+FORMATS = ("table", "csv", "json")
+_CELL_WIDTH = 40  # table cells are cut to this many characters (csv/json are never cut)
+_TABLE_COLUMNS = {
+    "servers": (
+        "id",
+        "name",
+        "status",
+        "vcpu_count",
+        "vmem_size",
+        "hypervisor",
+        "zone",
+        "tenant",
+        "created_at",
+    ),
+    "hosts": (
+        "id",
+        "name",
+        "status",
+        "host_type",
+        "zone",
+        "cpu_count",
+        "mem_size",
+        "guests",
+        "running_guests",
+    ),
+}
+_DEFAULT_TABLE_WIDTH = 8  # other resources: the first 8 columns unless -c says otherwise
+_USAGE_ERRORS = (ConfigError, UnknownResource, MissingColumns, EndpointNotFound)
 
 
 def _loopback(host: str) -> bool:
@@ -71,42 +131,637 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+# --------------------------------------------------------------------------- output helpers
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _safe_text(text: str) -> str:
+    """Text with control characters made visible, so a name cannot break a table or a terminal.
+
+    >>> _safe_text("db-line1\\nline2\\x1b[31m")
+    'db-line1\\\\nline2\\\\x1b[31m'
+    """
+    out = []
+    for ch in text:
+        if ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _cell(value: Any, width: int | None = _CELL_WIDTH) -> str:
+    """One value as table text: ISO times, compact JSON, control characters escaped, cut."""
+    import pandas as pd
+
+    from .reports import _iso, _json_dumps, _missing
+
+    if isinstance(value, dict | list | tuple):
+        text = _json_dumps(value)
+    elif _missing(value):
+        return ""
+    elif isinstance(value, pd.Timestamp):
+        text = _iso(value)
+    elif isinstance(value, float):
+        text = f"{value:g}" if math.isfinite(value) else str(value)
+    else:
+        text = str(value)
+    text = _safe_text(text)
+    if width is not None and len(text) > width:
+        text = text[: width - 1] + "…"
+    return text
+
+
+def _table(df: pd.DataFrame, *, width: int | None = _CELL_WIDTH, out: TextIO) -> None:
+    """Print ``df`` with tabulate: numbers right-aligned, text exactly as it is (escaped)."""
+    import pandas as pd
     from tabulate import tabulate
 
+    headers = [_safe_text(str(c)) for c in df.columns]
+    align = [
+        "right"
+        if pd.api.types.is_numeric_dtype(df[c].dtype)
+        and not pd.api.types.is_bool_dtype(df[c].dtype)
+        else "left"
+        for c in df.columns
+    ]
+    rows = [[_cell(v, width) for v in row] for row in df.itertuples(index=False, name=None)]
+    if not rows:
+        out.write("(no rows)\n")
+        return
+    out.write(
+        tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=align)
+        + "\n"
+    )
+
+
+def _emit(
+    df: pd.DataFrame, fmt: str, *, escape: bool, out: TextIO, width: int | None = _CELL_WIDTH
+) -> None:
+    from .reports import csv_text, json_text
+
+    if fmt == "csv":
+        out.write(csv_text(df, escape_formulas=escape, index=False))
+    elif fmt == "json":
+        out.write(json_text(df, escape_formulas=escape, index=False, indent=1) + "\n")
+    else:
+        _table(df, width=width, out=out)
+
+
+def _session(args: argparse.Namespace) -> Session:
+    """Log in with the global options (``--rc`` applies over the environment, like ``source``)."""
+    from .session import Session
+
+    kw: dict[str, Any] = {
+        "profile": args.profile,
+        "region": args.region,
+        "interface": args.interface,
+        "insecure": True if args.insecure else None,
+    }
+    if args.rc:
+        return Session.from_rc(args.rc, **kw)
+    return Session(**kw)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _cmd_catalog(args: argparse.Namespace) -> int:
+    from .catalog import normalize_interface
+
+    with _session(args) as s:
+        cat = s.catalog
+    if args.region:
+        region = str(args.region)
+        cat = cat[(cat["region_id"] == region) | cat["region_id"].str.startswith(region + "-")]
+    if args.interface:
+        cat = cat[cat["interface"] == normalize_interface(args.interface)]
+    cat = cat.sort_values(["service_type", "region_id", "interface"], kind="stable")
+    if args.format == "table":
+        cat = cat[["service_type", "service_name", "interface", "region_id", "url"]]
+    _emit(
+        cat.reset_index(drop=True),
+        args.format,
+        escape=not args.no_escape_formulas,
+        out=sys.stdout,
+        width=None,
+    )
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from .resources import resource_spec
+
+    spec = resource_spec(args.resource)  # before logging in: a typo costs no round trip
+    columns = list(dict.fromkeys(args.column)) if args.column else None
+    sort = list(args.sort_column or [])
+    params: dict[str, Any] = {
+        "scope": args.scope,
+        "details": args.details,
+        "filters": args.filter or None,
+        "search": args.search,
+        "limit": args.limit,
+        # sort columns are fetched too, even when -c does not show them
+        "columns": None if columns is None else columns + [c for c in sort if c not in columns],
+    }
+    if sort and args.limit:  # the server picks the first N rows in this order
+        params["order_by"] = [c for c in sort if "." not in c] or None
+        params["order"] = "desc" if args.sort_descending else "asc"
+    with _session(args) as s:
+        df = s.list(spec.name, **params)
+    if sort:
+        missing = [c for c in sort if c not in df.columns]
+        if missing:
+            raise ConfigError(
+                f"cannot sort by {', '.join(missing)}: {spec.name} has no such column",
+                hint=f"columns include {', '.join(map(str, list(df.columns)[:10]))}",
+            )
+        df = df.sort_values(
+            sort, ascending=not args.sort_descending, kind="stable", na_position="last"
+        )
+        df = df.reset_index(drop=True)
+    shown = df if columns is None else df[columns]
+    if args.format == "table" and columns is None:
+        preferred = [c for c in _TABLE_COLUMNS.get(spec.name, ()) if c in df.columns]
+        shown = df[preferred or list(df.columns[:_DEFAULT_TABLE_WIDTH])]
+    _emit(shown, args.format, escape=not args.no_escape_formulas, out=sys.stdout)
+    if args.format == "table":
+        where = df.attrs.get("region") or "the default region"
+        more = (
+            f"; {shown.shape[1]} of {df.shape[1]} columns shown (-c NAME to choose, -f csv for all)"
+            if shown.shape[1] < df.shape[1]
+            else ""
+        )
+        total = df.attrs.get("total")
+        of = f" of {total}" if isinstance(total, int) and total > len(df) else ""
+        print(f"{len(df)}{of} {spec.name} in {where}{more}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .reports import escape_formula
+    from .resources import resource_spec
+
+    spec = resource_spec(args.resource)
+    with _session(args) as s:
+        try:
+            rec = s.get(spec.name, args.id)
+        except NotFound as e:
+            e.hint = f"see what exists with: cpexplore list {spec.name} --search TEXT"
+            raise
+    record = {str(k): v for k, v in rec.items()}
+    escape = not args.no_escape_formulas
+    if args.format == "json":
+        from .reports import _jsonable
+
+        data = {
+            (escape_formula(k) if escape else k): (
+                escape_formula(v) if escape and isinstance(v, str) else _jsonable(v)
+            )
+            for k, v in record.items()
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+    elif args.format == "csv":
+        _emit(pd.DataFrame([record]), "csv", escape=escape, out=sys.stdout)
+    else:
+        table = pd.DataFrame(
+            {"field": list(record), "value": [_cell(v, None) for v in record.values()]}
+        )
+        _table(table, width=None, out=sys.stdout)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .reports import inventory_report
+
+    with _session(args) as s:
+        paths = inventory_report(
+            s,
+            args.out,
+            scope=args.scope,
+            charts=not args.no_charts,
+            bom=args.bom,
+            escape_formulas=not args.no_escape_formulas,
+        )
+    _print_paths(paths)
+    return 0
+
+
+def _print_paths(paths: dict[str, Path]) -> None:
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {
+            "file": [str(p) for p in paths.values()],
+            "bytes": [p.stat().st_size for p in paths.values()],
+        }
+    )
+    _table(df, width=None, out=sys.stdout)
+    print(f"open {paths['index.html']} in a browser")
+
+
+def _cmd_snapshot(args: argparse.Namespace) -> int:
+    from .reports import snapshot, snapshots
+
+    with _session(args) as s:
+        path = snapshot(
+            s,
+            args.store,
+            resources=args.resource or ("servers", "hosts"),
+            scope=args.scope,
+            format=args.format,
+        )
+    info = snapshots(args.store).set_index("id").loc[path.name]
+    rows = ", ".join(f"{k} {v}" for k, v in info["rows"].items())
+    print(f"snapshot {path.name} ({info['format']}): {rows} rows in {path}")
+    return 0
+
+
+def _diff_frame(diffs: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
+    parts = []
+    for name, d in diffs.items():
+        part = d.to_frame()
+        part.insert(0, "resource", name)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _print_diff(diffs: dict[str, Any], *, max_rows: int, out: TextIO) -> None:
+    for name, d in diffs.items():
+        head = (
+            f"{name}: {len(d.added)} added, {len(d.removed)} removed, "
+            f"{len(d.changed_keys)} changed ({len(d.changed)} cells)"
+        )
+        if d.old_id and d.new_id:
+            head += f"  [{d.old_id} → {d.new_id}]"
+        out.write(head + "\n")
+        if d.columns_added or d.columns_removed:
+            out.write(
+                f"  columns added: {', '.join(d.columns_added) or '-'}; "
+                f"removed: {', '.join(d.columns_removed) or '-'}\n"
+            )
+        if d.empty:
+            continue
+        frame = d.to_frame()
+        _table(frame.head(max_rows), out=out)
+        if len(frame) > max_rows:
+            out.write(f"... {len(frame) - max_rows} more lines (--max-rows N, or -f csv for all)\n")
+        out.write("\n")
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from .reports import diff_snapshots
+
+    diffs = diff_snapshots(
+        args.store, args.old, args.new, resources=args.resource, ignore=args.ignore or ()
+    )
+    if args.format == "table":
+        _print_diff(diffs, max_rows=args.max_rows, out=sys.stdout)
+    else:
+        _emit(_diff_frame(diffs), args.format, escape=not args.no_escape_formulas, out=sys.stdout)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .reports import diff_snapshots, inventory_report, snapshot, summary_table
     from .sandbox import Sandbox
     from .session import Session
 
+    started = time.monotonic()
+    out = (
+        Path(args.out).expanduser()
+        if args.out
+        else Path(tempfile.mkdtemp(prefix="cpexplore-demo-"))
+    )
+    report_dir, store = out / "report", out / "snapshots"
+    say = sys.stdout.write
+
     with Sandbox(servers=args.servers, seed=args.seed) as sb:
-        print(f"Started a sandbox Cloudpods at {sb.auth_url} with {args.servers} servers.")
-        with Session(**sb.settings(), env={}) as s:
-            print(f"Logged in with AK/SK: {s!r}\n")
+        say(f"Started a sandbox Cloudpods at {sb.auth_url} with {args.servers} servers.\n")
+        # the variables a user exports (or puts in an rc file), given without touching os.environ
+        env = {
+            "OS_AUTH_URL": sb.auth_url,
+            "OS_ACCESS_KEY": sb.access_key,
+            "OS_SECRET_KEY": sb.secret_key,
+            "OS_REGION_NAME": sb.region,
+        }
+        with Session(env=env) as s:
+            tok = s.token
+            say(
+                f"Logged in with AK/SK as {tok.user}, project {tok.project}, "
+                f"region {s.region}, interface {s.interface}.\n\n"
+            )
             cat = s.catalog
             pub = cat[cat["interface"] == "public"][["service_type", "region_id", "url"]]
-            print(tabulate(pub, headers="keys", tablefmt="github", showindex=False))
-            servers = s.list("servers", scope="system")
-            print(f"\n{len(servers)} servers in catalog region {s.region}:")
+            say("== Catalog (public endpoints)\n")
+            _table(
+                pub.sort_values(["service_type", "region_id"]).reset_index(drop=True),
+                width=None,
+                out=sys.stdout,
+            )
+
+            servers = s.list("servers", scope="max")
+            say(f"\n== Inventory: {len(servers)} servers in catalog region {s.region}\n")
             counts = (
                 servers.groupby(["cloudregion", "status"], observed=True)
                 .size()
                 .unstack(fill_value=0)
             )
-            print(tabulate(counts, headers="keys", tablefmt="github"))
+            counts = counts.loc[:, counts.sum().sort_values(ascending=False).index]
+            counts.insert(0, "cloud region", counts.index.astype(str))
+            counts["total"] = counts.iloc[:, 1:].sum(axis=1)
+            _table(counts.reset_index(drop=True), out=sys.stdout)
+            by_hyper = summary_table(servers)
+            by_hyper = by_hyper[by_hyper["by"] == "hypervisor"].drop(columns="by")
+            say("\n")
+            _table(
+                by_hyper.rename(columns={"value": "hypervisor"}).reset_index(drop=True),
+                out=sys.stdout,
+            )
+
+            say("\n== Report\n")
+            paths = inventory_report(s, report_dir)
+            say(f"wrote {len(paths)} files to {report_dir}\n")
+
+            say("\n== Snapshots and what changed\n")
+            first = snapshot(s, store)
+            say(f"snapshot {first.name} taken\n")
+            ordered = servers.sort_values("id", kind="stable")
+            ids = [str(i) for i in ordered.loc[ordered["status"] == "running", "id"]]
+            stopped, deleted, resized = ids[:3], ids[3:5], ids[5]
+            for sid in stopped:
+                sb.update("servers", sid, status="ready")
+            old_cpu = int(servers.loc[servers["id"] == resized, "vcpu_count"].iloc[0])
+            sb.update("servers", resized, vcpu_count=old_cpu * 2)
+            for sid in deleted:
+                sb.delete("servers", sid)
+            created = sb.create_servers(3)
+            say(
+                f"the sandbox then changed: {len(stopped)} servers stopped, 1 resized "
+                f"({old_cpu} → {old_cpu * 2} vCPUs), {len(deleted)} deleted, {len(created)} created\n"
+            )
+            second = snapshot(s, store)
+            say(f"snapshot {second.name} taken\n\n")
+        diffs = diff_snapshots(store, first.name, second.name)
+        _print_diff(diffs, max_rows=30, out=sys.stdout)
+
+    elapsed = time.monotonic() - started
+    say("\n== Where everything is\n")
+    csvs = [n for n in paths if n.endswith(".csv")]
+    pngs = [n for n in paths if n.endswith(".png")]
+    rows = [
+        ("report", str(paths["index.html"])),
+        ("tables", f"{report_dir}/{{{','.join(n[:-4] for n in csvs)}}}.csv"),
+        ("charts", f"{report_dir}/{{{','.join(n[:-4] for n in pngs)}}}.png"),
+        ("snapshots", str(store)),
+        ("diff again", f"cpexplore diff --store {store}"),
+    ]
+    _table(pd.DataFrame(rows, columns=["what", "where"]), width=None, out=sys.stdout)
+    say(f"done in {elapsed:.1f} s\n")
     return 0
 
 
+# --------------------------------------------------------------------------- the parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that say where help is."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see '{self.prog} --help')\n")
+
+
+def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """The global options; on subcommands they default to SUPPRESS so either place works."""
+    d = None if top else argparse.SUPPRESS
+    g = parser.add_argument_group("connection options (also accepted before the command)")
+    g.add_argument("--profile", default=d, help="profile in ~/.config/cpexplore/config.ini")
+    g.add_argument(
+        "--rc",
+        metavar="FILE",
+        default=d,
+        help="rc file such as ~/.onecloud_rcadmin (parsed, not run)",
+    )
+    g.add_argument("--region", default=d, help="catalog region (default: OS_REGION_NAME)")
+    g.add_argument(
+        "--interface",
+        default=d,
+        help="endpoint interface: public, internal, admin (default public)",
+    )
+    g.add_argument(
+        "--insecure",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="do not verify TLS certificates (warns)",
+    )
+
+
+def _debug_option(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="log HTTP at DEBUG (tokens masked) and show tracebacks",
+    )
+
+
+def _format_option(parser: argparse.ArgumentParser, default: str = "table") -> None:
+    parser.add_argument(
+        "-f",
+        "--format",
+        choices=FORMATS,
+        default=default,
+        help=f"output format (default {default})",
+    )
+    parser.add_argument(
+        "--no-escape-formulas",
+        action="store_true",
+        help="csv/json: write cells starting with = + - @ as they are (for machines, not spreadsheets)",
+    )
+
+
+def _sub(
+    sub: Any, name: str, help: str, example: str, *, connect: bool = True
+) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n" + "\n".join(f"  {line}" for line in example.strip().splitlines()),
+    )
+    if connect:
+        _connection_options(p, top=False)
+    _debug_option(p, top=False)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The ``cpexplore`` argument parser (every command's ``--help`` shows an example)."""
+    parser = _Parser(
         prog="cpexplore",
         description="Explore a Cloudpods cloud from the shell.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__,
+        epilog=(__doc__ or "").replace("``", "").replace("Examples::", "examples:"),
     )
     parser.add_argument("--version", action="version", version=f"cpexplore {__version__}")
-    parser.add_argument(
-        "--debug", action="store_true", help="log HTTP at DEBUG (tokens masked) and show tracebacks"
-    )
+    _debug_option(parser, top=True)
+    _connection_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = _sub(
+        sub,
+        "catalog",
+        "print the service catalog: one row per endpoint",
+        "cpexplore catalog\ncpexplore --rc ~/.onecloud_rcadmin catalog -f csv > endpoints.csv",
+    )
+    _format_option(p)
+    p.set_defaults(func=_cmd_catalog)
+
+    p = _sub(
+        sub,
+        "list",
+        "list every row of a resource (all pages)",
+        "cpexplore list servers --scope system -c name -c status -c vcpu_count --sort-column name\n"
+        "cpexplore list servers --filter \"status.equals('running')\" --filter 'vcpu_count.ge(8)' -f csv > big.csv\n"
+        "cpexplore list hosts --search zone0 --limit 10 -f json",
+    )
+    p.add_argument(
+        "resource",
+        metavar="RESOURCE",
+        help="servers, hosts, zones, networks, disks, images, projects, ...",
+    )
+    p.add_argument(
+        "-c",
+        "--column",
+        action="append",
+        metavar="NAME",
+        help="a column to show (repeatable; dotted names like metadata.env pick nested keys)",
+    )
+    p.add_argument(
+        "--sort-column", action="append", metavar="NAME", help="sort by this column (repeatable)"
+    )
+    p.add_argument("--sort-descending", action="store_true", help="sort from largest to smallest")
+    p.add_argument(
+        "--filter",
+        action="append",
+        metavar="EXPR",
+        help="climc filter field.op(args), e.g. \"name.contains('web')\" (repeatable, all must hold)",
+    )
+    p.add_argument("--search", help="rows whose name contains this text")
+    p.add_argument("--scope", help="project (server default), domain, system, or max")
+    p.add_argument("--limit", type=_positive_int, help="at most this many rows")
+    p.add_argument(
+        "--details",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="ask for detail fields (default: --details)",
+    )
+    _format_option(p)
+    p.set_defaults(func=_cmd_list)
+
+    p = _sub(
+        sub,
+        "show",
+        "show one record by id or name",
+        "cpexplore show servers web-prod-0000001\ncpexplore show hosts host-zone0-00001 -f json",
+    )
+    p.add_argument("resource", metavar="RESOURCE", help="servers, hosts, ...")
+    p.add_argument("id", metavar="ID", help="id or name")
+    _format_option(p)
+    p.set_defaults(func=_cmd_show)
+
+    p = _sub(
+        sub,
+        "report",
+        "write the inventory report: CSVs, charts and index.html",
+        "cpexplore report --out report/ && xdg-open report/index.html",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the report (created)")
+    p.add_argument(
+        "--scope",
+        default="max",
+        help="list scope (default max: an admin sees all, a member its project)",
+    )
+    p.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    p.add_argument("--bom", action="store_true", help="start CSVs with a UTF-8 BOM (older Excel)")
+    p.add_argument(
+        "--no-escape-formulas",
+        action="store_true",
+        help="do not neutralise cells starting with = + - @",
+    )
+    p.set_defaults(func=_cmd_report)
+
+    p = _sub(
+        sub,
+        "snapshot",
+        "store servers and hosts as a timestamped snapshot",
+        "cpexplore snapshot --store ~/cloud-snapshots        # e.g. daily from cron\ncpexplore snapshot --store snaps --resource servers --resource disks",
+    )
+    p.add_argument("--store", required=True, metavar="DIR", help="snapshot folder (created)")
+    p.add_argument(
+        "--resource",
+        action="append",
+        metavar="NAME",
+        help="what to store (repeatable; default servers and hosts)",
+    )
+    p.add_argument("--scope", default="max", help="list scope (default max)")
+    p.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default=None,
+        help="gzip CSV or Parquet (default: Parquet when pyarrow is installed)",
+    )
+    p.set_defaults(func=_cmd_snapshot)
+
+    p = _sub(
+        sub,
+        "diff",
+        "show what was added, removed and changed between two snapshots",
+        "cpexplore diff --store snaps                       # the latest two\n"
+        "cpexplore diff --store snaps 20261120 20261127     # ids or unique prefixes\n"
+        "cpexplore diff --store snaps -f csv --ignore updated_at > changes.csv",
+        connect=False,
+    )
+    p.add_argument("--store", required=True, metavar="DIR", help="snapshot folder")
+    p.add_argument(
+        "old",
+        nargs="?",
+        metavar="OLD",
+        help="older snapshot id or prefix (default: the one before NEW)",
+    )
+    p.add_argument(
+        "new", nargs="?", metavar="NEW", help="newer snapshot id or prefix (default: the latest)"
+    )
+    p.add_argument(
+        "--resource", action="append", metavar="NAME", help="only this resource (repeatable)"
+    )
+    p.add_argument(
+        "--ignore",
+        action="append",
+        metavar="COLUMN",
+        help="do not compare this column (repeatable)",
+    )
+    p.add_argument(
+        "--max-rows", type=_positive_int, default=50, help="table lines per resource (default 50)"
+    )
+    _format_option(p)
+    p.set_defaults(func=_cmd_diff)
 
     sp = sub.add_parser(
         "sandbox",
@@ -133,35 +788,82 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.set_defaults(func=_cmd_sandbox)
 
-    dp = sub.add_parser(
+    p = _sub(
+        sub,
         "demo",
-        help="start a sandbox, log in with AK/SK and show the catalog and inventory",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  cpexplore demo",
+        "start a sandbox, log in with AK/SK, print tables, write a report, snapshot, change, diff",
+        "cpexplore demo\ncpexplore demo --out demo/ --servers 5000",
+        connect=False,
     )
-    dp.add_argument("--servers", type=int, default=2000, help="servers in the demo sandbox")
-    dp.add_argument("--seed", type=int, default=0)
-    dp.set_defaults(func=_cmd_demo)
+    p.add_argument("--out", metavar="DIR", help="where to write (default: a new temporary folder)")
+    p.add_argument(
+        "--servers",
+        type=_positive_int,
+        default=2000,
+        help="servers in the demo sandbox (default 2000)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="inventory seed (default 0)")
+    p.set_defaults(func=_cmd_demo)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s %(levelname)s %(message)s")
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+def _positive_int(text: str) -> int:
     try:
-        return int(args.func(args) or 0)
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    print(f"cpexplore: warning: {_one_line(message)}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``cpexplore`` command; return its exit code (0 ok, 1 failed, 2 bad input)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a usage error already printed
+        return e.code if isinstance(e.code, int) else 2
+    debug = bool(getattr(args, "debug", False))
+    if debug:
+        logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s %(message)s")
+        logging.getLogger("cpexplore").setLevel(logging.DEBUG)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    for name in ("profile", "rc", "region", "interface", "insecure"):
+        if not hasattr(args, name):
+            setattr(args, name, None)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except CpExploreError as e:
-        if args.debug:
-            raise
-        print(f"cpexplore: error: {e}", file=sys.stderr)
-        return 1
+        if debug:
+            traceback.print_exc()
+        more = "" if e.hint or debug else " (add --debug for details)"
+        print(f"cpexplore: error: {_one_line(e)}{more}", file=sys.stderr)
+        return 2 if isinstance(e, _USAGE_ERRORS) else 1
     except KeyboardInterrupt:
+        print("cpexplore: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `cpexplore list servers -f csv | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except Exception as e:
+        if debug:
+            traceback.print_exc()
+        print(
+            f"cpexplore: error: unexpected {type(e).__name__}: {_one_line(e)} "
+            "(add --debug for a traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,306 @@
+"""List one resource from many clouds (profiles, Sessions, or regions of one cloud) at once.
+
+:func:`gather` lists concurrently, concatenates the frames with provenance columns
+``source`` and ``region`` in front, and reports failures per source in a table next to
+the frame instead of failing all-or-nothing.
+
+Example:
+    >>> import cpexplore                                              # doctest: +SKIP
+    >>> got = cpexplore.gather(["prod", "staging"], "servers", scope="system")
+    >>> got.frame.groupby(["source", "region"]).size()
+    >>> got.errors                  # source, region, error, message: one row per failure
+    >>> servers, errors = got       # or unpack it like a tuple
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from .errors import CpExploreError
+from .resources import resource_spec
+from .session import Session, check_filter
+
+__all__ = ["gather", "Gathered", "PROVENANCE"]
+
+#: The provenance columns :func:`gather` puts in front of every row.
+PROVENANCE = ("source", "region")
+_ERROR_COLUMNS = ["source", "region", "error", "message"]
+_SOURCE_COLUMNS = ["source", "region", "rows", "seconds", "ok", "error"]
+
+SourceLike = Session | str
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What :func:`gather` returns: the rows, and what went wrong where.
+
+    Attributes:
+        frame: every row from every source that answered, with ``source`` and ``region``
+            first. A record's own ``source``/``region`` fields (servers have both) are
+            kept as ``<keyword>.source``/``<keyword>.region``, e.g. ``server.region``.
+        errors: one row per failed (source, region): ``source``, ``region``, ``error``
+            (the exception class) and ``message`` (one line, with a hint). Empty if all
+            sources answered.
+        sources: one row per (source, region) asked: ``rows``, ``seconds``, ``ok``, ``error``.
+
+    It unpacks like a tuple: ``frame, errors = gather(...)``.
+
+    Example:
+        >>> frame, errors = gather(["prod", "lab"], "hosts")          # doctest: +SKIP
+    """
+
+    frame: pd.DataFrame
+    errors: pd.DataFrame
+    sources: pd.DataFrame
+
+    @property
+    def ok(self) -> bool:
+        """True when every source answered."""
+        return self.errors.empty
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return iter((self.frame, self.errors))
+
+    def __repr__(self) -> str:
+        n_src = len(self.sources)
+        return (
+            f"Gathered({len(self.frame)} rows from {n_src - len(self.errors)} of {n_src} "
+            f"sources; {len(self.errors)} failed)"
+        )
+
+
+def _label(session: Session) -> str:
+    """A readable name for a Session: its profile, else ``host:port`` of its auth URL."""
+    if session.settings.profile:
+        return session.settings.profile
+    parts = urlsplit(session.settings.auth_url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+def _normalise(sources: Any) -> list[tuple[str | None, SourceLike]]:
+    """(label or None, Session or profile name) pairs, in the order given."""
+    if isinstance(sources, Session | str):
+        return [(None, sources)]
+    if isinstance(sources, Mapping):
+        items = [(str(k), v) for k, v in sources.items()]
+    elif isinstance(sources, Iterable):
+        items = [(None, v) for v in sources]
+    else:
+        raise TypeError(
+            "sources must be a Session, a profile name, or a list or dict of them, "
+            f"not {type(sources).__name__}"
+        )
+    for _, v in items:
+        if not isinstance(v, Session | str):
+            raise TypeError(
+                f"each source must be a Session or a profile name, not {type(v).__name__}"
+            )
+    if not items:
+        raise ValueError("gather needs at least one source (a Session or a profile name)")
+    return items
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _provenance(frame: pd.DataFrame, source: str, region: str | None, keyword: str) -> pd.DataFrame:
+    clash = {c: f"{keyword}.{c}" for c in PROVENANCE if c in frame.columns}
+    out = frame.rename(columns=clash) if clash else frame.copy()
+    out.insert(0, "region", region)
+    out.insert(0, "source", source)
+    return out
+
+
+def _concat(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate frames, keeping ``category`` for columns that were categories."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=list(PROVENANCE))
+    cats = {c for p in parts for c in p.columns if isinstance(p[c].dtype, pd.CategoricalDtype)}
+    plain = [p.astype({c: object for c in p.columns if c in cats}) for p in parts]
+    out = pd.concat(plain, ignore_index=True, sort=False)
+    for c in [*PROVENANCE, *sorted(cats, key=str)]:
+        if c in out.columns:
+            out[c] = out[c].astype("category")
+    return out
+
+
+def gather(
+    sources: SourceLike | Iterable[SourceLike] | Mapping[str, SourceLike],
+    resource: str,
+    *,
+    regions: str | Sequence[str] | None = None,
+    max_workers: int = 8,
+    session_options: Mapping[str, Any] | None = None,
+    **params: Any,
+) -> Gathered:
+    """List ``resource`` from several sources concurrently and stack the rows.
+
+    Args:
+        sources: Sessions and/or profile names (a list), or a dict ``{label: Session or
+            profile}`` to choose the ``source`` labels. Profiles are logged in here, in
+            parallel, with ``session_options`` (e.g. ``env=...``), and closed afterwards.
+        resource: what to list, as for :meth:`Session.list`.
+        regions: ``None`` lists each source's own region; a region name or a list lists
+            each source in each of them; ``"all"`` lists every catalog region of each
+            source that has its own endpoint for the resource (a ``region-zone`` entry
+            pointing at the same URL as its region is not listed twice).
+        max_workers: how many lists run at once (each list also fetches pages in parallel).
+        **params: passed to :meth:`Session.list` (``scope``, ``filters``, ``limit``, ...).
+
+    Returns:
+        A :class:`Gathered`: ``.frame`` (rows with ``source`` and ``region`` first),
+        ``.errors`` (one row per failed source and region) and ``.sources``.
+        A source that fails (login refused, unreachable, 403, no endpoint in a region)
+        becomes a row of ``.errors``; the others still count. An unknown ``resource`` or a
+        malformed filter raises at once, since every source would fail the same way.
+
+    Example:
+        >>> got = gather({"prod": s1, "lab": "lab"}, "servers", scope="system")  # doctest: +SKIP
+        >>> got.frame["source"].value_counts()                                   # doctest: +SKIP
+    """
+    spec = resource_spec(resource)
+    if params.get("filters") is not None:
+        flt = params["filters"]
+        for f in [flt] if isinstance(flt, str) else list(flt):
+            check_filter(f)
+    items = _normalise(sources)
+    params = {"progress": False, **params}
+    opts = {"progress": False, **(session_options or {})}
+    workers = max(1, int(max_workers))
+
+    # 1. sessions: profiles log in concurrently; a failed login is that source's error
+    def connect(
+        item: tuple[str | None, SourceLike],
+    ) -> tuple[str, Session | None, Exception | None, float, bool]:
+        label, src = item
+        t0 = time.monotonic()
+        if isinstance(src, Session):
+            return label or _label(src), src, None, 0.0, False
+        try:
+            return label or src, Session(profile=src, **opts), None, time.monotonic() - t0, True
+        except Exception as e:  # one source's failure is a row of .errors
+            return label or src, None, e, time.monotonic() - t0, False
+
+    with ThreadPoolExecutor(
+        max_workers=min(workers, len(items)), thread_name_prefix="cpexplore-gather"
+    ) as pool:
+        connected = list(pool.map(connect, items))
+    labels = _unique([c[0] for c in connected])
+
+    # 2. one task per (source, region)
+    tasks: list[tuple[str, Session, str | None]] = []
+    outcomes: list[tuple[str, str | None, pd.DataFrame | None, Exception | None, float]] = []
+    asked = regions if isinstance(regions, str) and regions != "all" else None
+    for (_, sess, err, secs, _owned), label in zip(connected, labels, strict=True):
+        if sess is None:
+            outcomes.append((label, asked, None, err, secs))
+            continue
+        for reg in _regions_for(sess, regions, spec.service_type):
+            tasks.append((label, sess, reg))
+
+    def run(
+        task: tuple[str, Session, str | None],
+    ) -> tuple[str, str | None, pd.DataFrame | None, Exception | None, float]:
+        label, sess, reg = task
+        region = reg or sess.region
+        t0 = time.monotonic()
+        try:
+            df = sess.list(spec.name, region=reg, **params)
+        except Exception as e:  # one source's failure is a row of .errors
+            return label, region, None, e, time.monotonic() - t0
+        return label, df.attrs.get("region") or region, df, None, time.monotonic() - t0
+
+    try:
+        if tasks:
+            with ThreadPoolExecutor(
+                max_workers=min(workers, len(tasks)), thread_name_prefix="cpexplore-gather"
+            ) as pool:
+                listed = list(pool.map(run, tasks))
+        else:
+            listed = []
+    finally:
+        for _, sess, _, _, owned in connected:
+            if owned and sess is not None:
+                sess.close()
+
+    # in the order the sources were given, each source's regions in task order
+    order = {label: i for i, label in enumerate(labels)}
+    outcomes = sorted(outcomes + listed, key=lambda r: order[r[0]])
+
+    frames, source_rows, error_rows = [], [], []
+    for label, region, df, err, secs in outcomes:
+        if df is not None:
+            frames.append(_provenance(df, label, region, spec.keyword))
+        source_rows.append(
+            {
+                "source": label,
+                "region": region,
+                "rows": len(df) if df is not None else 0,
+                "seconds": round(secs, 3),
+                "ok": err is None,
+                "error": None if err is None else type(err).__name__,
+            }
+        )
+        if err is not None:
+            error_rows.append(
+                {
+                    "source": label,
+                    "region": region,
+                    "error": type(err).__name__,
+                    "message": _one_line(err),
+                }
+            )
+    frame = _concat(frames)
+    frame.attrs.update(
+        resource=spec.name,
+        params={k: v for k, v in params.items() if k != "progress"},
+        sources=labels,
+        failed=len(error_rows),
+    )
+    return Gathered(
+        frame=frame,
+        errors=pd.DataFrame(error_rows, columns=_ERROR_COLUMNS),
+        sources=pd.DataFrame(source_rows, columns=_SOURCE_COLUMNS),
+    )
+
+
+def _unique(labels: Sequence[str]) -> list[str]:
+    """Make labels unique by suffixing ``#2``, ``#3``... to repeats."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        n = seen.get(label, 0) + 1
+        seen[label] = n
+        out.append(label if n == 1 else f"{label}#{n}")
+    return out
+
+
+def _regions_for(
+    session: Session, regions: str | Sequence[str] | None, service_type: str
+) -> list[str | None]:
+    if regions is None:
+        return [None]
+    if isinstance(regions, str) and regions != "all":
+        return [regions]
+    if regions != "all":
+        return list(dict.fromkeys(regions))
+    out: list[str | None] = []
+    seen_urls: set[str] = set()
+    for reg in session.regions:
+        try:
+            url = session.url_for(service_type, region=reg)
+        except CpExploreError:
+            continue
+        if url not in seen_urls:
+            seen_urls.add(url)
+            out.append(reg)
+    return out or [None]

@@ -1,0 +1,638 @@
+"""Inventory plots: a DataFrame in, matplotlib Axes out.
+
+Every function here takes the DataFrames that :class:`~cpexplore.Session` returns (or any
+frame with the same columns), draws on ``ax`` (a new figure sized to the data when
+``ax=None``) and returns the Axes. Nothing here talks HTTP or knows about widgets, and
+the input frames are never modified.
+
+Defaults aim to be readable in a narrow notebook cell: horizontal bars (long names stay
+on one line), value labels, titles, axis labels with units, and the Okabe-Ito
+colour-blind-safe palette. A frame lacking a column a plot needs raises
+:class:`~cpexplore.errors.MissingColumns` naming what is missing and what exists.
+
+>>> import pandas as pd
+>>> servers = pd.DataFrame({"status": ["running", "running", "ready"]})
+>>> ax = plot_inventory(servers, by="status")          # doctest: +SKIP
+>>> [p.get_width() for p in ax.patches]                # doctest: +SKIP
+[2.0, 1.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import MissingColumns
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "PALETTE",
+    "OTHER_COLOR",
+    "plot_endpoints",
+    "plot_inventory",
+    "plot_capacity",
+    "plot_timeline",
+    "inventory_counts",
+]
+
+#: Okabe & Ito's colour-blind-safe palette (black left out; it is used for text).
+PALETTE: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+)
+#: The colour of the folded long tail ("other") and of physical capacity.
+OTHER_COLOR = "#999999"
+_OVER_COLOR = "#D55E00"  # vermillion: over-committed
+_MISSING = "(none)"
+_LABEL_CHARS = 32
+
+_NICE_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "status": "status",
+        "hypervisor": "hypervisor",
+        "zone": "zone",
+        "host": "host",
+        "cloudregion": "cloud region",
+        "region_id": "catalog region",
+        "service_type": "service type",
+        "service_name": "service name",
+        "interface": "interface",
+        "tenant": "project",
+        "os_type": "OS type",
+        "catalog_region": "catalog region",
+    }
+)
+
+# Period aliases accepted by plot_timeline, mapped to what ``Series.dt.to_period`` wants.
+_PERIODS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "D": ("D", "day"),
+        "W": ("W", "week"),
+        "M": ("M", "month"),
+        "ME": ("M", "month"),
+        "MS": ("M", "month"),
+        "Q": ("Q", "quarter"),
+        "QE": ("Q", "quarter"),
+        "QS": ("Q", "quarter"),
+        "Y": ("Y", "year"),
+        "YE": ("Y", "year"),
+        "YS": ("Y", "year"),
+        "A": ("Y", "year"),
+    }
+)
+
+
+# --------------------------------------------------------------------------- public
+
+
+def plot_endpoints(
+    catalog: pd.DataFrame,
+    by: str = "service_type",
+    hue: str | None = "interface",
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw how many catalog endpoints each ``by`` value has, split by ``hue``.
+
+    One horizontal bar per ``by`` value (most endpoints on top), stacked by ``hue``
+    (``None`` for plain bars), with the total at the end of each bar.
+
+    Args:
+        catalog: ``session.catalog`` or a filtered part of it.
+        by: the column giving one bar each (``service_type``, ``region_id``, ...).
+        hue: the column splitting each bar into coloured segments, or ``None``.
+        ax: the Axes to draw on; a new figure sized to the data if ``None``.
+        title: the title; a description of the data by default.
+
+    Example:
+        >>> ax = plot_endpoints(session.catalog)                      # doctest: +SKIP
+        >>> ax = plot_endpoints(session.catalog, by="region_id", hue=None)  # doctest: +SKIP
+    """
+    need = [by] + ([hue] if hue else [])
+    _require(catalog, need, "plot_endpoints")
+    counts = _count_table(catalog, by, hue)
+    noun = "endpoint"
+    default = f"Catalog endpoints by {_nice(by)}" + (f" and {_nice(hue)}" if hue else "")
+    return _draw_counts(
+        counts,
+        ax=ax,
+        title=title or f"{default} ({len(catalog):,})",
+        xlabel=f"{noun}s (count)",
+        ylabel=_nice(by),
+        legend_title=_nice(hue) if hue else None,
+        empty=f"no {noun}s match",
+    )
+
+
+def inventory_counts(
+    servers: pd.DataFrame,
+    by: str = "status",
+    stack: str | None = None,
+    top: int = 20,
+) -> pd.DataFrame:
+    """Count rows per ``by`` value (columns split by ``stack``), folding the tail into "other".
+
+    The result is what :func:`plot_inventory` draws: one row per bar in drawing order
+    (largest first), one column per stack segment (a single ``count`` column without
+    ``stack``). Beyond ``top`` bars the rest are summed into one row labelled
+    ``other (N more)``; missing values are counted as ``(none)``.
+
+    Example:
+        >>> df = pd.DataFrame({"status": ["running", "running", "ready", "stopped"]})
+        >>> inventory_counts(df, top=1)["count"].to_dict()
+        {'running': 2, 'other (2 more)': 2}
+    """
+    _require(servers, [by] + ([stack] if stack else []), "inventory_counts")
+    if top < 1:
+        raise ValueError(f"top must be at least 1, not {top!r}")
+    counts = _count_table(servers, by, stack)
+    return _fold(counts, top)
+
+
+def plot_inventory(
+    servers: pd.DataFrame,
+    by: str = "status",
+    stack: str | None = None,
+    top: int = 20,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw how many servers (or any rows) fall in each ``by`` group.
+
+    One horizontal bar per group, largest on top, labelled with its count; groups beyond
+    the ``top`` largest are folded into one grey ``other (N more)`` bar. With ``stack``
+    (e.g. ``"status"``), each bar is split into coloured segments by that column (its
+    seven largest values get colours, the rest are folded into ``other``).
+
+    Args:
+        servers: ``session.list("servers")`` or a filtered part of it (any frame works).
+        by: ``status``, ``hypervisor``, ``zone``, ``host``, ``cloudregion``, ``tenant``, ...
+        stack: a second column splitting each bar, or ``None``.
+        top: how many bars to show before folding the rest into "other".
+        ax: the Axes to draw on; a new figure sized to the data if ``None``.
+        title: the title; ``Servers by <by> (<rows>)`` by default.
+
+    Example:
+        >>> ax = plot_inventory(servers, by="hypervisor", stack="status")  # doctest: +SKIP
+    """
+    counts = inventory_counts(servers, by, stack, top)
+    if stack and counts.shape[1] > len(PALETTE):
+        counts = _fold_columns(counts, len(PALETTE))
+    default = f"Servers by {_nice(by)}" + (f" and {_nice(stack)}" if stack else "")
+    return _draw_counts(
+        counts,
+        ax=ax,
+        title=title or f"{default} ({len(servers):,})",
+        xlabel="servers (count)",
+        ylabel=_nice(by),
+        legend_title=_nice(stack) if stack else None,
+        empty="no servers match",
+    )
+
+
+def plot_capacity(
+    hosts: pd.DataFrame,
+    servers: pd.DataFrame | None = None,
+    *,
+    top: int = 20,
+    ax: Sequence[Axes] | None = None,
+    title: str | None = None,
+) -> tuple[Axes, Axes]:
+    """Draw allocated against physical vCPU and memory per host, over-commit in vermillion.
+
+    Two panels share the host axis: vCPUs on the left, memory (GiB) on the right. The grey
+    bar is the host's physical capacity (memory less ``mem_reserved`` when present), the
+    narrow bar on it what is allocated to VMs: blue when it fits, vermillion when the host
+    is over-committed; the label at its end is allocated ÷ physical. The ``top`` hosts
+    with the highest commit rate are shown.
+
+    Allocation is summed from ``servers`` (``vcpu_count``, ``vmem_size`` by ``host_id``
+    or ``host``) when given, else read from the hosts' ``cpu_commit`` and ``mem_commit``.
+
+    Args:
+        hosts: ``session.list("hosts")``: ``name``, ``cpu_count``, ``mem_size`` (MB), ...
+        servers: ``session.list("servers")``, or ``None`` to use the hosts' commit columns.
+        top: how many hosts to show.
+        ax: two Axes to draw on (vCPU, memory); a new figure if ``None``.
+        title: the figure's title.
+
+    Returns:
+        The two Axes ``(vcpu_ax, memory_ax)``.
+
+    Example:
+        >>> cpu_ax, mem_ax = plot_capacity(hosts, servers)            # doctest: +SKIP
+    """
+    table = _capacity_table(hosts, servers)
+    if top < 1:
+        raise ValueError(f"top must be at least 1, not {top!r}")
+    shown = table.head(top)
+    if ax is None:
+        fig = _new_figure(len(shown), ncols=2, width=9.0)
+        axes = fig.subplots(1, 2, sharey=True)
+        cpu_ax, mem_ax = axes[0], axes[1]
+    else:
+        axes_list = list(ax)
+        if len(axes_list) != 2:
+            raise ValueError("plot_capacity draws two panels: pass ax=(vcpu_ax, memory_ax)")
+        cpu_ax, mem_ax = axes_list
+    source = "from servers" if servers is not None else "from host commit columns"
+    for axis, kind, unit in ((cpu_ax, "cpu", "vCPUs"), (mem_ax, "mem", "GiB")):
+        _draw_capacity_panel(axis, shown, kind, unit, source)
+    if len(shown):
+        cpu_ax.set_ylabel("host")
+    mem_ax.set_ylabel("")
+    over = int((table[["cpu_ratio", "mem_ratio"]] > 1).any(axis=1).sum())
+    head = title or "Host capacity: allocated vs. physical"
+    more = (
+        f"top {len(shown)} of {len(table)} hosts by commit rate"
+        if len(table) > len(shown)
+        else (f"{len(table)} hosts")
+    )
+    cpu_ax.figure.suptitle(f"{head} ({more}; {over} over-committed)")
+    return cpu_ax, mem_ax
+
+
+def plot_timeline(
+    servers: pd.DataFrame,
+    freq: str = "M",
+    *,
+    column: str = "created_at",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw how many servers were created per period (``freq``: D, W, M, Q or Y).
+
+    Periods without servers are drawn as zero-height bars, so gaps show. Tick labels are
+    thinned to at most a dozen. Timestamps are read in UTC.
+
+    Example:
+        >>> ax = plot_timeline(servers, freq="Q")                      # doctest: +SKIP
+    """
+    _require(servers, [column], "plot_timeline")
+    try:
+        period, noun = _PERIODS[freq.upper() if isinstance(freq, str) else freq]
+    except (KeyError, AttributeError):
+        raise ValueError(
+            f"unknown freq {freq!r}; use one of D (day), W (week), M (month), Q (quarter), Y (year)"
+        ) from None
+    stamps = pd.to_datetime(servers[column], utc=True, errors="coerce").dropna()
+    axis = ax if ax is not None else _new_axes(0, width=8.0, height=3.2)
+    axis.set_title(title or f"Servers created per {noun} ({len(stamps):,})")
+    axis.set_ylabel(f"servers created (per {noun})")
+    axis.set_xlabel(f"{noun} created (UTC)")
+    if stamps.empty:
+        _empty(axis, "no creation times to plot")
+        return axis
+    periods = stamps.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period(period)
+    counts = periods.value_counts().sort_index()
+    full = pd.period_range(counts.index.min(), counts.index.max(), freq=period)
+    counts = counts.reindex(full, fill_value=0)
+    x = np.arange(len(counts))
+    axis.bar(x, counts.to_numpy(), width=0.85, color=PALETTE[0])
+    labels = [str(p) for p in counts.index]
+    step = max(1, int(np.ceil(len(labels) / 12)))
+    axis.set_xticks(x[::step], labels[::step])
+    if max(len(s) for s in labels) > 7:
+        for tick in axis.get_xticklabels():
+            tick.set_rotation(35)
+            tick.set_horizontalalignment("right")
+    axis.set_xlim(-0.6, len(x) - 0.4)
+    axis.yaxis.get_major_locator().set_params(integer=True)
+    axis.grid(axis="y", alpha=0.3)
+    axis.set_axisbelow(True)
+    return axis
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Raise :class:`MissingColumns` if ``frame`` lacks any of ``columns``.
+
+    Example:
+        >>> _require(pd.DataFrame({"a": [1]}), ["a"], "a plot")
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what} takes a pandas DataFrame, not {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        have = ", ".join(map(str, frame.columns[:20])) or "none"
+        more = ", ..." if len(frame.columns) > 20 else ""
+        raise MissingColumns(
+            f"{what} needs column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(c) for c in missing)}; the frame has {have}{more}",
+            hint="list with details=True and without columns=... that leave them out",
+        )
+
+
+def _nice(column: str | None) -> str:
+    """A readable name for a column in titles and labels.
+
+    Example:
+        >>> _nice("cloudregion")
+        'cloud region'
+    """
+    if column is None:
+        return ""
+    return _NICE_NAMES.get(column, column.replace("_", " "))
+
+
+def _labels(series: pd.Series) -> pd.Series:
+    """The values of ``series`` as strings, missing ones as ``(none)``.
+
+    Example:
+        >>> _labels(pd.Series(["a", None], dtype="category")).tolist()
+        ['a', '(none)']
+    """
+    values = series.astype(object)
+    return values.where(values.notna(), _MISSING).map(str)
+
+
+def _count_table(frame: pd.DataFrame, by: str, hue: str | None) -> pd.DataFrame:
+    """Rows per ``by`` value (and ``hue`` column), largest total first.
+
+    Example:
+        >>> _count_table(pd.DataFrame({"s": ["a", "b", "b"]}), "s", None)["count"].tolist()
+        [2, 1]
+    """
+    keys = _labels(frame[by]) if len(frame) else pd.Series([], dtype=object)
+    if hue is None:
+        counts = keys.value_counts().to_frame("count")
+    else:
+        segs = _labels(frame[hue]) if len(frame) else pd.Series([], dtype=object)
+        counts = pd.crosstab(keys.to_numpy(), segs.to_numpy())
+        counts = counts[counts.sum().sort_values(ascending=False, kind="stable").index]
+    counts.index = counts.index.map(str)
+    counts.index.name = by
+    counts.columns = counts.columns.map(str)
+    order = sorted(counts.index, key=lambda k: (-int(counts.loc[k].sum()), k))
+    return counts.loc[order].astype("int64")
+
+
+def _fold(counts: pd.DataFrame, top: int) -> pd.DataFrame:
+    """Keep the ``top`` largest rows; sum the rest into ``other (N more)``.
+
+    Example:
+        >>> c = pd.DataFrame({"count": [3, 2, 1]}, index=["a", "b", "c"])
+        >>> _fold(c, 1).index.tolist()
+        ['a', 'other (2 more)']
+    """
+    if len(counts) <= top:
+        return counts
+    head, tail = counts.iloc[:top], counts.iloc[top:]
+    other = tail.sum().to_frame(f"other ({len(tail)} more)").T
+    out = pd.concat([head, other])
+    out.index.name = counts.index.name
+    return out.astype("int64")
+
+
+def _fold_columns(counts: pd.DataFrame, keep: int) -> pd.DataFrame:
+    """Keep the ``keep - 1`` largest segment columns; sum the rest into ``other``.
+
+    Example:
+        >>> c = pd.DataFrame({"a": [3], "b": [2], "c": [1]})
+        >>> _fold_columns(c, 2).columns.tolist()
+        ['a', 'other']
+    """
+    head = counts.iloc[:, : keep - 1].copy()
+    head["other"] = counts.iloc[:, keep - 1 :].sum(axis=1)
+    return head
+
+
+def _figure_height(bars: int) -> float:
+    """A figure height (inches) that gives each horizontal bar room for its label.
+
+    Example:
+        >>> _figure_height(0), _figure_height(40)
+        (2.4, 11.0)
+    """
+    return float(min(11.0, max(2.4, 1.3 + 0.3 * bars)))
+
+
+def _new_figure(bars: int, *, ncols: int = 1, width: float = 7.0) -> Any:
+    """A new pyplot figure (so notebooks show it inline) sized for ``bars`` bars."""
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=(width, _figure_height(bars)), layout="constrained")
+
+
+def _new_axes(bars: int, *, width: float = 7.0, height: float | None = None) -> Axes:
+    """One new Axes on a new pyplot figure sized for ``bars`` bars."""
+    import matplotlib.pyplot as plt
+
+    _fig, axis = plt.subplots(figsize=(width, height or _figure_height(bars)), layout="constrained")
+    return axis
+
+
+def _short(label: str, limit: int = _LABEL_CHARS) -> str:
+    """Shorten a tick label to ``limit`` characters, keeping both ends.
+
+    Example:
+        >>> _short("host-cn-beijing-h-00029-with-a-long-suffix", 20)
+        'host-cn-be…ng-suffix'
+    """
+    if len(label) <= limit:
+        return label
+    keep = limit - 1
+    return label[: (keep + 1) // 2] + "…" + label[len(label) - keep // 2 :]
+
+
+def _empty(axis: Axes, text: str) -> None:
+    """Say on an empty Axes why nothing is drawn."""
+    axis.text(0.5, 0.5, text, ha="center", va="center", transform=axis.transAxes, color="0.35")
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def _segment_colors(columns: Sequence[str]) -> list[str]:
+    """Palette colours for stack segments, grey for ``other``.
+
+    Example:
+        >>> _segment_colors(["a", "other"])
+        ['#0072B2', '#999999']
+    """
+    out, i = [], 0
+    for name in columns:
+        if name == "other" or name.startswith("other ("):
+            out.append(OTHER_COLOR)
+        else:
+            out.append(PALETTE[i % len(PALETTE)])
+            i += 1
+    return out
+
+
+def _draw_counts(
+    counts: pd.DataFrame,
+    *,
+    ax: Axes | None,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    legend_title: str | None,
+    empty: str,
+) -> Axes:
+    """Draw a (stacked) horizontal bar chart of ``counts`` with totals at the bar ends."""
+    axis = ax if ax is not None else _new_axes(len(counts))
+    axis.set_title(title)
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    if counts.empty or int(counts.to_numpy().sum()) == 0:
+        _empty(axis, empty)
+        return axis
+    y = np.arange(len(counts))
+    left = np.zeros(len(counts))
+    labels = [_short(str(k)) for k in counts.index]
+    folded = [str(k).startswith("other (") for k in counts.index]
+    stacked = legend_title is not None
+    colors = _segment_colors(list(counts.columns)) if stacked else None
+    container = None
+    for i, column in enumerate(counts.columns):
+        values = counts[column].to_numpy(dtype=float)
+        if stacked:
+            color: Any = colors[i] if colors else PALETTE[0]
+        else:
+            color = [OTHER_COLOR if f else PALETTE[0] for f in folded]
+        container = axis.barh(
+            y, values, left=left, height=0.7, color=color, label=str(column) if stacked else None
+        )
+        left = left + values
+    totals = counts.sum(axis=1).to_numpy()
+    if container is not None:
+        axis.bar_label(container, labels=[f"{int(t):,}" for t in totals], padding=3, fontsize=9)
+    axis.set_yticks(y, labels)
+    axis.invert_yaxis()  # largest on top
+    axis.set_xlim(0, float(totals.max()) * 1.15)
+    axis.xaxis.get_major_locator().set_params(integer=True)
+    axis.grid(axis="x", alpha=0.3)
+    axis.set_axisbelow(True)
+    if stacked:
+        axis.legend(
+            title=legend_title,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            title_fontsize=8,
+            frameon=False,
+        )
+    return axis
+
+
+def _capacity_table(hosts: pd.DataFrame, servers: pd.DataFrame | None) -> pd.DataFrame:
+    """Per host: physical and allocated vCPU and memory (GiB), and their ratios.
+
+    Sorted by the larger of the two ratios, highest first.
+
+    Example:
+        >>> h = pd.DataFrame({"name": ["h1"], "cpu_count": [4], "mem_size": [8192],
+        ...                   "cpu_commit": [8], "mem_commit": [4096]})
+        >>> _capacity_table(h, None)[["cpu_ratio", "mem_ratio"]].iloc[0].tolist()
+        [2.0, 0.5]
+    """
+    base = ["name", "cpu_count", "mem_size"]
+    if servers is None:
+        _require(hosts, base + ["cpu_commit", "mem_commit"], "plot_capacity (hosts)")
+    else:
+        _require(hosts, base, "plot_capacity (hosts)")
+        _require(servers, ["vcpu_count", "vmem_size"], "plot_capacity (servers)")
+        if "host_id" not in servers.columns and "host" not in servers.columns:
+            _require(servers, ["host"], "plot_capacity (servers)")
+    mem_mb = pd.to_numeric(hosts["mem_size"], errors="coerce").astype(float)
+    if "mem_reserved" in hosts.columns:
+        mem_mb = mem_mb - pd.to_numeric(hosts["mem_reserved"], errors="coerce").fillna(0)
+    table = pd.DataFrame(
+        {
+            "host": _labels(hosts["name"]).to_numpy(),
+            "cpu_physical": pd.to_numeric(hosts["cpu_count"], errors="coerce").to_numpy(float),
+            "mem_physical": (mem_mb / 1024.0).to_numpy(),
+        }
+    )
+    if servers is None:
+        table["cpu_allocated"] = pd.to_numeric(hosts["cpu_commit"], errors="coerce").to_numpy(float)
+        table["mem_allocated"] = (
+            pd.to_numeric(hosts["mem_commit"], errors="coerce").to_numpy(float) / 1024.0
+        )
+    else:
+        use_id = "host_id" in servers.columns and "id" in hosts.columns
+        key_s = _labels(servers["host_id" if use_id else "host"])
+        key_h = _labels(hosts["id" if use_id else "name"]).to_numpy()
+        sums = (
+            pd.DataFrame(
+                {
+                    "key": key_s.to_numpy(),
+                    "cpu": pd.to_numeric(servers["vcpu_count"], errors="coerce").to_numpy(float),
+                    "mem": pd.to_numeric(servers["vmem_size"], errors="coerce").to_numpy(float),
+                }
+            )
+            .groupby("key")[["cpu", "mem"]]
+            .sum()
+        )
+        table["cpu_allocated"] = sums["cpu"].reindex(key_h).fillna(0).to_numpy()
+        table["mem_allocated"] = sums["mem"].reindex(key_h).fillna(0).to_numpy() / 1024.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["cpu_ratio"] = np.where(
+            table["cpu_physical"] > 0, table["cpu_allocated"] / table["cpu_physical"], np.nan
+        )
+        table["mem_ratio"] = np.where(
+            table["mem_physical"] > 0, table["mem_allocated"] / table["mem_physical"], np.nan
+        )
+    worst = table[["cpu_ratio", "mem_ratio"]].max(axis=1).fillna(-1)
+    order = sorted(range(len(table)), key=lambda i: (-worst.iloc[i], table["host"].iloc[i]))
+    return table.iloc[order].reset_index(drop=True)
+
+
+def _draw_capacity_panel(
+    axis: Axes, table: pd.DataFrame, kind: str, unit: str, source: str
+) -> None:
+    """One panel of :func:`plot_capacity`: physical (grey) and allocated bars per host."""
+    axis.set_title("vCPUs" if kind == "cpu" else f"Memory ({unit})", fontsize=10)
+    axis.set_xlabel(unit)
+    if table.empty:
+        _empty(axis, "no hosts")
+        return
+    y = np.arange(len(table))
+    physical = table[f"{kind}_physical"].fillna(0).to_numpy()
+    allocated = table[f"{kind}_allocated"].fillna(0).to_numpy()
+    ratio = table[f"{kind}_ratio"].to_numpy()
+    over = np.nan_to_num(ratio, nan=0.0) > 1.0
+    axis.barh(y, physical, height=0.8, color=OTHER_COLOR, alpha=0.55, label="physical")
+    colors = [_OVER_COLOR if o else PALETTE[0] for o in over]
+    bars = axis.barh(y, allocated, height=0.4, color=colors, label="allocated")
+    labels = ["" if np.isnan(r) else f"{r:.1f}×" for r in ratio]
+    axis.bar_label(bars, labels=labels, padding=3, fontsize=8)
+    axis.set_yticks(y, [_short(h, 28) for h in table["host"]])
+    if not axis.yaxis_inverted():
+        axis.invert_yaxis()
+    top = float(max(physical.max(initial=0), allocated.max(initial=0))) or 1.0
+    axis.set_xlim(0, top * 1.18)
+    axis.grid(axis="x", alpha=0.3)
+    axis.set_axisbelow(True)
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=OTHER_COLOR, alpha=0.55, label="physical"),
+        Patch(color=PALETTE[0], label="allocated"),
+        Patch(color=_OVER_COLOR, label="over-committed"),
+    ]
+    if kind == "mem":
+        axis.legend(
+            handles=handles,
+            title=f"allocated {source}",
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            title_fontsize=8,
+            frameon=False,
+        )

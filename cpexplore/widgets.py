@@ -1,0 +1,1119 @@
+"""Jupyter explorers: the service catalog and the server inventory, without writing code.
+
+>>> from cpexplore.widgets import explore
+>>> explore(cpexplore.connect())        # doctest: +SKIP
+
+Two words that look alike mean different things here, and the labels say which:
+
+* a **catalog region** (``region_id`` in ``session.catalog``) chooses *which endpoint
+  to call*: ``region0``'s compute service, ``region1``'s, ...;
+* a **cloud region** (``cloudregion`` of a server) is *where a VM lives*: ``Default``,
+  ``Aliyun/cn-beijing``, ... One catalog region's compute service may report VMs of
+  many cloud regions.
+
+The logic behind each explorer is a plain function a test can call without a browser
+(:func:`filter_catalog`, :func:`fetch_servers`, :func:`filter_servers`,
+:func:`summarize_servers`, :func:`export_csv`, :func:`frame_to_html`); the widget
+classes only wire controls to them, draw plots into ``Output`` widgets with
+``clear_output(wait=True)`` and show every error inside the widget. Every table cell
+rendered is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import math
+import os
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+from IPython.display import Image, clear_output, display
+
+from .errors import CpExploreError, EndpointNotFound, ExportError, MissingColumns
+from .plots import inventory_counts, plot_endpoints, plot_inventory
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .session import Session
+
+__all__ = [
+    "ALL",
+    "INTERFACE_CHOICES",
+    "GROUP_BY_CHOICES",
+    "catalog_explorer",
+    "inventory_explorer",
+    "explore",
+    "CatalogExplorer",
+    "InventoryExplorer",
+    "filter_catalog",
+    "compute_regions",
+    "fetch_servers",
+    "filter_servers",
+    "filter_options",
+    "summarize_servers",
+    "export_csv",
+    "frame_to_html",
+    "error_html",
+]
+
+_log = logging.getLogger(__name__)
+
+#: The choice that means "no filter" in every dropdown.
+ALL = "all"
+#: The interface buttons of the catalog explorer.
+INTERFACE_CHOICES: tuple[str, ...] = ("public", "internal", "admin", ALL)
+#: Group-by choices of the inventory explorer: (label, column).
+GROUP_BY_CHOICES: tuple[tuple[str, str], ...] = (
+    ("Status", "status"),
+    ("Hypervisor", "hypervisor"),
+    ("Cloud region (where VMs live)", "cloudregion"),
+    ("Zone", "zone"),
+    ("Host", "host"),
+    ("Project", "tenant"),
+    ("OS type", "os_type"),
+    ("Catalog region (endpoint called)", "catalog_region"),
+)
+_NONE = "(none)"
+_CATALOG_COLUMNS = ("service_type", "service_name", "interface", "region_id", "url")
+
+
+# =========================================================================== logic
+
+
+def filter_catalog(
+    catalog: pd.DataFrame,
+    region: str = ALL,
+    interface: str = ALL,
+    service: str = "",
+) -> pd.DataFrame:
+    """The endpoints of one catalog region and interface whose service matches ``service``.
+
+    ``region`` is matched exactly against ``region_id`` (a ``region-zone`` id is its own
+    choice); ``service`` is a case-insensitive substring of the service type or name.
+    ``"all"`` (or an empty string) means no filter. The index is reset.
+
+    Example:
+        >>> cat = pd.DataFrame({"service_type": ["compute_v2", "image"],
+        ...                     "service_name": ["region2", "glance"],
+        ...                     "interface": ["public", "internal"],
+        ...                     "region_id": ["region0", "region0"]})
+        >>> filter_catalog(cat, interface="public")["service_type"].tolist()
+        ['compute_v2']
+        >>> filter_catalog(cat, service="GLA")["service_type"].tolist()
+        ['image']
+    """
+    needed = ["region_id", "interface", "service_type", "service_name"]
+    missing = [c for c in needed if c not in catalog.columns]
+    if missing:
+        raise MissingColumns(
+            f"the catalog frame lacks {', '.join(missing)}",
+            hint="pass session.catalog or a frame with its columns",
+        )
+    keep = pd.Series(True, index=catalog.index)
+    if region and region != ALL:
+        keep &= catalog["region_id"].astype(str) == region
+    if interface and interface != ALL:
+        keep &= catalog["interface"].astype(str) == interface
+    text = (service or "").strip().lower()
+    if text:
+        keep &= catalog["service_type"].astype(str).str.lower().str.contains(
+            text, regex=False
+        ) | catalog["service_name"].astype(str).str.lower().str.contains(text, regex=False)
+    return catalog[keep].reset_index(drop=True)
+
+
+def compute_regions(catalog: pd.DataFrame, interface: str = "public") -> list[str]:
+    """The catalog regions that have a compute endpoint for ``interface``, sorted.
+
+    Example:
+        >>> cat = pd.DataFrame({"service_type": ["compute_v2", "image"],
+        ...                     "interface": ["public", "public"],
+        ...                     "region_id": ["region1", "region0"],
+        ...                     "url": ["http://a", "http://b"]})
+        >>> compute_regions(cat)
+        ['region1']
+    """
+    rows = catalog[
+        (catalog["service_type"].astype(str) == "compute_v2")
+        & (catalog["interface"].astype(str) == interface)
+    ]
+    return sorted(set(rows["region_id"].astype(str)))
+
+
+def _distinct_compute_regions(catalog: pd.DataFrame, interface: str) -> list[str]:
+    """Compute regions, skipping any whose endpoint URLs an earlier region already has.
+
+    A ``region-zone`` entry usually points at its region's URL; listing it again would
+    only fetch the same servers twice.
+
+    Example:
+        >>> cat = pd.DataFrame({"service_type": ["compute_v2"] * 2,
+        ...                     "interface": ["public"] * 2,
+        ...                     "region_id": ["region1", "region1-zone1"],
+        ...                     "url": ["http://a/r1", "http://a/r1"]})
+        >>> _distinct_compute_regions(cat, "public")
+        ['region1']
+    """
+    rows = catalog[
+        (catalog["service_type"].astype(str) == "compute_v2")
+        & (catalog["interface"].astype(str) == interface)
+    ]
+    seen: set[str] = set()
+    out: list[str] = []
+    for region in sorted(set(rows["region_id"].astype(str))):
+        urls = set(rows.loc[rows["region_id"].astype(str) == region, "url"].astype(str))
+        if urls and urls <= seen:
+            continue
+        seen |= urls
+        out.append(region)
+    return out
+
+
+def fetch_servers(
+    session: Session,
+    catalog_region: str = ALL,
+    *,
+    interface: str | None = None,
+    scope: str = "max",
+    refresh: bool = False,
+    progress: bool = False,
+    on_step: Callable[[int, int, str | None], None] | None = None,
+) -> pd.DataFrame:
+    """Every server the compute service of ``catalog_region`` reports, with a ``catalog_region`` column.
+
+    ``catalog_region="all"`` lists the servers of every catalog region that has a compute
+    endpoint (regions sharing an endpoint URL are asked once) and drops duplicate ids.
+    ``refresh=True`` bypasses the session's list cache. ``on_step(done, total, region)``
+    is called before each region is fetched and once at the end (``region=None``).
+
+    ``df.attrs`` holds ``catalog_regions``, ``interface``, ``urls``, ``fetched_at`` (the
+    oldest), ``from_cache`` (all from the cache) and ``partial``.
+
+    Example:
+        >>> servers = fetch_servers(session, "region0", refresh=True)   # doctest: +SKIP
+        >>> servers.attrs["from_cache"]                                 # doctest: +SKIP
+        False
+    """
+    iface = interface or session.interface
+    catalog = session.catalog
+    if catalog_region == ALL:
+        targets = _distinct_compute_regions(catalog, iface)
+        if not targets:
+            raise EndpointNotFound(
+                f"no catalog region has a {iface} compute endpoint",
+                hint=f"the catalog's interfaces are {', '.join(session.interfaces) or 'none'}",
+            )
+    else:
+        targets = [catalog_region]
+    frames: list[pd.DataFrame] = []
+    for i, region in enumerate(targets):
+        if on_step is not None:
+            on_step(i, len(targets), region)
+        df = session.list(
+            "servers",
+            scope=scope,
+            region=region,
+            interface=iface,
+            refresh=refresh,
+            progress=progress,
+        )
+        attrs = dict(df.attrs)
+        df = df.assign(catalog_region=pd.Categorical([region] * len(df)))
+        df.attrs = attrs
+        frames.append(df)
+    if on_step is not None:
+        on_step(len(targets), len(targets), None)
+    if len(frames) == 1:
+        out = frames[0]
+    else:
+        out = pd.concat(frames, ignore_index=True)
+        if "id" in out.columns:
+            out = out.drop_duplicates("id", ignore_index=True)
+    stamps = [f.attrs.get("fetched_at") for f in frames if f.attrs.get("fetched_at")]
+    out.attrs = {
+        "resource": "servers",
+        "catalog_regions": list(targets),
+        "interface": iface,
+        "scope": scope,
+        "urls": [f.attrs.get("url") for f in frames],
+        "fetched_at": min(stamps) if stamps else None,
+        "from_cache": all(bool(f.attrs.get("from_cache")) for f in frames),
+        "partial": any(bool(f.attrs.get("partial")) for f in frames),
+        "rows": len(out),
+    }
+    return out
+
+
+def _match(series: pd.Series, value: str) -> pd.Series:
+    """Rows of ``series`` equal to ``value`` (``(none)`` matches missing values)."""
+    if value == _NONE:
+        return series.isna()
+    return series.astype(object).astype(str).eq(value) & series.notna()
+
+
+def filter_servers(
+    servers: pd.DataFrame,
+    *,
+    cloudregion: str = ALL,
+    zone: str = ALL,
+    status: str = ALL,
+    hypervisor: str = ALL,
+) -> pd.DataFrame:
+    """The servers in one cloud region, zone, status and hypervisor (``"all"``: any).
+
+    A filter on a column the frame lacks raises :class:`~cpexplore.errors.MissingColumns`;
+    ``"(none)"`` selects rows where the column is missing. The input is not modified.
+
+    Example:
+        >>> df = pd.DataFrame({"status": ["running", "ready"], "zone": ["z1", "z2"]})
+        >>> filter_servers(df, status="ready")["zone"].tolist()
+        ['z2']
+    """
+    chosen = {"cloudregion": cloudregion, "zone": zone, "status": status, "hypervisor": hypervisor}
+    active = {k: v for k, v in chosen.items() if v and v != ALL}
+    missing = [k for k in active if k not in servers.columns]
+    if missing:
+        raise MissingColumns(
+            f"cannot filter on {', '.join(missing)}: the servers frame has no such column",
+            hint="list servers with details=True",
+        )
+    keep = pd.Series(True, index=servers.index)
+    for column, value in active.items():
+        keep &= _match(servers[column], value)
+    out = servers[keep].reset_index(drop=True)
+    out.attrs = dict(servers.attrs)
+    return out
+
+
+def filter_options(
+    servers: pd.DataFrame, column: str, *, all_label: str = "all"
+) -> list[tuple[str, str]]:
+    """Dropdown options ``(label, value)`` for a column: ``all`` first, then each value with its count.
+
+    Values are sorted by name; missing values appear as ``(none)``. A column the frame
+    lacks gives only the ``all`` option.
+
+    Example:
+        >>> filter_options(pd.DataFrame({"s": ["b", "a", "b"]}), "s")
+        [('all (3)', 'all'), ('a (1)', 'a'), ('b (2)', 'b')]
+    """
+    first = (f"{all_label} ({len(servers):,})", ALL)
+    if column not in servers.columns:
+        return [first]
+    values = servers[column].astype(object)
+    labels = values.where(values.notna(), _NONE).map(str)
+    counts = labels.value_counts()
+    return [first] + [(f"{v} ({int(counts[v]):,})", v) for v in sorted(counts.index)]
+
+
+def summarize_servers(servers: pd.DataFrame, by: str = "status") -> pd.DataFrame:
+    """Per ``by`` group: servers, share of all, vCPUs and memory (GiB), most servers first.
+
+    Missing groups are ``(none)``; missing vCPU or memory counts as 0.
+
+    Example:
+        >>> df = pd.DataFrame({"status": ["running", "running", "ready"],
+        ...                    "vcpu_count": [2, 4, 1], "vmem_size": [2048, 4096, 1024]})
+        >>> summarize_servers(df).to_dict("list")["vcpus"]
+        [6, 1]
+    """
+    if by not in servers.columns:
+        raise MissingColumns(
+            f"cannot group by {by!r}: the servers frame has no such column",
+            hint=f"choose one of {', '.join(map(str, servers.columns[:12]))}",
+        )
+    keys = servers[by].astype(object)
+    keys = keys.where(keys.notna(), _NONE).map(str)
+
+    def numeric(column: str) -> pd.Series:
+        if column not in servers.columns:
+            return pd.Series(0.0, index=servers.index)
+        return pd.to_numeric(servers[column], errors="coerce").astype(float).fillna(0.0)
+
+    table = pd.DataFrame(
+        {by: keys, "vcpus": numeric("vcpu_count"), "memory_gib": numeric("vmem_size") / 1024.0}
+    )
+    grouped = table.groupby(by, sort=False)
+    out = pd.DataFrame(
+        {
+            "servers": grouped.size(),
+            "vcpus": grouped["vcpus"].sum().round().astype("int64"),
+            "memory_gib": grouped["memory_gib"].sum().round(1),
+        }
+    )
+    total = max(len(servers), 1)
+    out.insert(1, "share_pct", (out["servers"] * 100.0 / total).round(1))
+    out = out.reset_index().rename(columns={"index": by})
+    out = out.sort_values(["servers", by], ascending=[False, True], kind="stable")
+    return out.reset_index(drop=True)
+
+
+def export_csv(
+    frame: pd.DataFrame,
+    directory: str | os.PathLike[str] = ".",
+    *,
+    stem: str = "servers",
+    now: datetime | None = None,
+) -> Path:
+    """Write ``frame`` to a new ``<stem>-<UTC time>.csv`` in ``directory``; return its full path.
+
+    The file is written by :func:`cpexplore.reports.to_csv`: atomically, and safely for
+    spreadsheets (cells that would start a formula are prefixed with ``'``). An existing
+    file is never overwritten: a ``-2``, ``-3``... suffix is added instead.
+
+    Example:
+        >>> path = export_csv(servers, "exports", stem="servers-region0")  # doctest: +SKIP
+        >>> path.name                                                      # doctest: +SKIP
+        'servers-region0-20261127-101500.csv'
+    """
+    folder = Path(directory).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"cannot create the export folder {folder}: {e.strerror or e}") from e
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "export"
+    path = folder / f"{safe}-{stamp}.csv"
+    n = 2
+    while path.exists():
+        path = folder / f"{safe}-{stamp}-{n}.csv"
+        n += 1
+    from .reports import to_csv  # the project's one safe, atomic CSV writer
+
+    return to_csv(frame, path).resolve()
+
+
+# =========================================================================== HTML
+
+
+def _cell_text(value: Any) -> str:
+    """How a value appears in an HTML table (before escaping).
+
+    Example:
+        >>> _cell_text(1234567), _cell_text(2.25), _cell_text(None), _cell_text(True)
+        ('1,234,567', '2.2', '', 'True')
+    """
+    if value is None or value is pd.NaT:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        return "" if math.isnan(value) else f"{float(value):,.1f}"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M")
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+_TABLE_STYLE = (
+    "<style>"
+    ".cpx-table{border-collapse:collapse;font-size:12px;margin:2px 0}"
+    ".cpx-table th,.cpx-table td{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;"
+    "white-space:nowrap}"
+    ".cpx-table td.num,.cpx-table th.num{text-align:right}"
+    ".cpx-table caption{caption-side:top;text-align:left;font-weight:bold;padding:2px 0}"
+    ".cpx-table tfoot td{font-weight:bold;border-top:1px solid #888}"
+    "</style>"
+)
+
+
+def frame_to_html(
+    frame: pd.DataFrame,
+    *,
+    max_rows: int = 100,
+    caption: str | None = None,
+    footer: Sequence[Any] | None = None,
+    css_class: str = "cpx-table",
+    max_height: str = "420px",
+) -> str:
+    """An HTML table of ``frame`` (no index) in which every caption, header and cell is escaped.
+
+    Numbers are right-aligned with thousands separators; at most ``max_rows`` rows are
+    shown, with a last line saying how many were left out. ``footer`` adds one bold row
+    (e.g. totals). The table scrolls inside a box ``max_height`` high.
+
+    Example:
+        >>> "<b>" in frame_to_html(pd.DataFrame({"name": ["<b>x</b>"]}))
+        False
+    """
+    esc = html.escape
+    numeric = [
+        pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+        for c in frame.columns
+    ]
+    align = [' class="num"' if n else "" for n in numeric]
+    head = "".join(f"<th{a}>{esc(str(c))}</th>" for c, a in zip(frame.columns, align, strict=True))
+    body = []
+    for row in frame.head(max_rows).itertuples(index=False, name=None):
+        cells = "".join(
+            f"<td{a}>{esc(_cell_text(v))}</td>" for v, a in zip(row, align, strict=True)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    left = len(frame) - max_rows
+    if left > 0:
+        body.append(
+            f'<tr><td colspan="{max(len(frame.columns), 1)}">… {left:,} more rows not shown</td></tr>'
+        )
+    if not len(frame):
+        body.append(f'<tr><td colspan="{max(len(frame.columns), 1)}">(no rows)</td></tr>')
+    foot = ""
+    if footer is not None:
+        cells = "".join(
+            f"<td{a}>{esc(_cell_text(v))}</td>" for v, a in zip(footer, align, strict=False)
+        )
+        foot = f"<tfoot><tr>{cells}</tr></tfoot>"
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (
+        f'{_TABLE_STYLE}<div style="max-height:{esc(max_height)};overflow:auto">'
+        f'<table class="{esc(css_class)}">{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody>{foot}</table></div>"
+    )
+
+
+def error_html(error: BaseException, doing: str) -> str:
+    """A readable, escaped message box for an error met while ``doing`` something.
+
+    Example:
+        >>> "&lt;x&gt;" in error_html(ValueError("<x>"), "drawing")
+        True
+    """
+    kind = type(error).__name__
+    text = str(error) or kind
+    tip = "" if isinstance(error, CpExploreError) else f" ({html.escape(kind)})"
+    return (
+        '<div class="cpx-error" style="border-left:4px solid #D55E00;background:#fff4ec;'
+        'padding:6px 10px;margin:4px 0;white-space:pre-wrap">'
+        f"<b>{html.escape(doing)} failed</b>{tip}: {html.escape(text)}</div>"
+    )
+
+
+def _info_html(text: str) -> str:
+    """An escaped notice box (export results and the like)."""
+    return (
+        '<div class="cpx-info" style="border-left:4px solid #0072B2;background:#eef6fb;'
+        f'padding:6px 10px;margin:4px 0">{html.escape(text)}</div>'
+    )
+
+
+# =========================================================================== drawing
+
+
+def _render(draw: Callable[[Axes], Any], bars: int, width: float = 7.0) -> tuple[Figure, bytes]:
+    """Draw on a new (non-pyplot) figure sized for ``bars`` bars; return it and its PNG."""
+    from matplotlib.figure import Figure
+
+    height = float(min(11.0, max(2.6, 1.4 + 0.3 * bars)))
+    fig = Figure(figsize=(width, height), layout="constrained")
+    draw(fig.add_subplot())
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=96)
+    return fig, buf.getvalue()
+
+
+def _alt_text(counts: pd.DataFrame, title: str) -> str:
+    """A text description of a bar chart's data, for the image's ``alt``.
+
+    Example:
+        >>> _alt_text(pd.DataFrame({"count": [2]}, index=["running"]), "Servers")
+        'Servers: running 2'
+    """
+    parts = [f"{k} {int(v):,}" for k, v in counts.sum(axis=1).items()]
+    return f"{title}: " + ("; ".join(parts) if parts else "nothing to draw")
+
+
+def _show_png(output: widgets.Output, png: bytes, alt: str) -> None:
+    """Replace what ``output`` shows by one PNG (``clear_output(wait=True)``: no flicker)."""
+    with output:
+        clear_output(wait=True)
+        display(Image(data=png, format="png", alt=alt))
+
+
+def _plural(n: int, noun: str) -> str:
+    """``1 endpoint``, ``2 endpoints``.
+
+    Example:
+        >>> _plural(1, "endpoint"), _plural(1234, "server")
+        ('1 endpoint', '1,234 servers')
+    """
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _wide() -> dict[str, str]:
+    """A fresh widget style whose description is as wide as its text."""
+    return {"description_width": "initial"}
+
+
+def _dropdown_value(options: Sequence[tuple[str, str]], wanted: str) -> str:
+    """``wanted`` if it is one of the options' values, else ``all``."""
+    return wanted if any(v == wanted for _, v in options) else ALL
+
+
+# =========================================================================== widgets
+
+
+class CatalogExplorer(widgets.VBox):
+    """Pick a catalog region, an interface and a service; see the endpoints and a plot.
+
+    Build it with :func:`catalog_explorer`. The controls are ``region_dropdown``,
+    ``interface_buttons`` and ``service_text``; ``filtered`` is the endpoint table shown,
+    ``figure`` the matplotlib Figure last drawn.
+    """
+
+    def __init__(
+        self,
+        catalog: pd.DataFrame,
+        *,
+        region: str = ALL,
+        interface: str = ALL,
+        service: str = "",
+        max_rows: int = 200,
+    ) -> None:
+        self.catalog = catalog.copy()
+        self.max_rows = max_rows
+        self.filtered = self.catalog.iloc[0:0]
+        self.figure: Figure | None = None
+        counts = self.catalog["region_id"].astype(str).value_counts()
+        regions = sorted(counts.index)
+        options = [(f"all ({_plural(len(self.catalog), 'endpoint')})", ALL)] + [
+            (f"{r} ({_plural(int(counts[r]), 'endpoint')})", r) for r in regions
+        ]
+        self.region_dropdown = widgets.Dropdown(
+            options=options,
+            value=region if region in regions else ALL,
+            description="Catalog region (which endpoint to call):",
+            style=_wide(),
+            layout=widgets.Layout(width="auto"),
+        )
+        self.interface_buttons = widgets.ToggleButtons(
+            options=list(INTERFACE_CHOICES),
+            value=interface if interface in INTERFACE_CHOICES else ALL,
+            description="Interface:",
+            tooltips=[
+                "endpoints clients outside the cluster can reach",
+                "endpoints inside the cluster network",
+                "administrative endpoints",
+                "every interface",
+            ],
+            style={"button_width": "80px", "description_width": "initial"},
+        )
+        self.service_text = widgets.Text(
+            value=service,
+            placeholder="type or name, e.g. compute",
+            description="Service:",
+            continuous_update=True,
+            style=_wide(),
+        )
+        self.summary_html = widgets.HTML()
+        self.message_html = widgets.HTML()
+        self.table_html = widgets.HTML()
+        self.table_html.add_class("cpx-endpoint-table")
+        self.plot_output = widgets.Output(
+            layout=widgets.Layout(min_width="360px", flex="1 1 420px")
+        )
+        self.plot_output.add_class("cpx-endpoint-plot")
+        for control in (self.region_dropdown, self.interface_buttons, self.service_text):
+            control.observe(self._on_change, names="value")
+        intro = widgets.HTML(
+            "<b>Service catalog</b>: the endpoints your token can call. A <i>catalog region</i> "
+            "chooses which endpoint is called; it is not where VMs live."
+        )
+        table_box = widgets.Box(
+            [self.table_html], layout=widgets.Layout(flex="1 1 480px", overflow="auto")
+        )
+        super().__init__(
+            [
+                intro,
+                widgets.HBox(
+                    [self.region_dropdown, self.service_text],
+                    layout=widgets.Layout(flex_flow="row wrap"),
+                ),
+                self.interface_buttons,
+                self.summary_html,
+                self.message_html,
+                widgets.Box(
+                    [self.plot_output, table_box],
+                    layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"),
+                ),
+            ]
+        )
+        self.add_class("cpx-catalog-explorer")
+        self.update()
+
+    def _on_change(self, _change: Any = None) -> None:
+        self.update()
+
+    def update(self) -> None:
+        """Filter the catalog with the controls' values and redraw the table and the plot."""
+        try:
+            region = self.region_dropdown.value
+            interface = self.interface_buttons.value
+            df = filter_catalog(self.catalog, region, interface, self.service_text.value)
+            self.filtered = df
+            where = "every catalog region" if region == ALL else f"catalog region {region}"
+            how = "any interface" if interface == ALL else f"the {interface} interface"
+            self.summary_html.value = html.escape(
+                f"{len(df)} of {len(self.catalog)} endpoints: {where}, {how}"
+                + (
+                    f", service matching {self.service_text.value.strip()!r}"
+                    if self.service_text.value.strip()
+                    else ""
+                )
+            )
+            shown = [c for c in _CATALOG_COLUMNS if c in df.columns]
+            self.table_html.value = frame_to_html(df[shown], max_rows=self.max_rows)
+            title = f"Endpoints in {where}, {how} ({len(df)})"
+            counts = inventory_counts(df, "service_type", "interface", top=100) if len(df) else df
+            fig, png = _render(lambda ax: plot_endpoints(df, ax=ax, title=title), bars=len(counts))
+            self.figure = fig
+            _show_png(self.plot_output, png, _alt_text(counts, title) if len(df) else title)
+            self.message_html.value = ""
+        except Exception as e:  # shown in the widget, never lost in a callback
+            _log.debug("catalog explorer update failed", exc_info=True)
+            self.message_html.value = error_html(e, "Showing the endpoints")
+
+
+class InventoryExplorer(widgets.VBox):
+    """The server inventory by status, hypervisor, zone, host...: filters, plot, summary, CSV.
+
+    Build it with :func:`inventory_explorer`. ``servers`` holds what was fetched,
+    ``filtered`` what the filters keep, ``summary`` the table shown and ``figure`` the
+    matplotlib Figure last drawn; ``last_export`` is the path of the last CSV written.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        catalog_region: str | None = None,
+        scope: str = "max",
+        group_by: str = "status",
+        top: int = 15,
+        export_dir: str | os.PathLike[str] = ".",
+        progress: bool = True,
+        load: bool = True,
+    ) -> None:
+        self.session = session
+        self.scope = scope
+        self.top = top
+        self.export_dir = Path(export_dir)
+        self.progress = progress
+        self.servers: pd.DataFrame = pd.DataFrame()
+        self.filtered: pd.DataFrame = pd.DataFrame()
+        self.summary: pd.DataFrame = pd.DataFrame()
+        self.figure: Figure | None = None
+        self.last_export: Path | None = None
+        self.loaded = False
+        self._quiet = 0
+
+        iface = session.interface
+        regions = compute_regions(session.catalog, iface)
+        start = catalog_region or (session.region if session.region in regions else ALL)
+        self.catalog_region_dropdown = widgets.Dropdown(
+            options=[(f"all ({len(regions)} with compute)", ALL)] + [(r, r) for r in regions],
+            value=start if start in regions else ALL,
+            description="Catalog region (which endpoint to call):",
+            style=_wide(),
+            layout=widgets.Layout(width="auto"),
+        )
+        self.refresh_button = widgets.Button(
+            description="Refresh",
+            icon="refresh",
+            tooltip="Fetch the servers again from the API, bypassing the cache",
+        )
+        self.cloudregion_dropdown = self._filter_dropdown("Cloud region (where VMs live):")
+        self.zone_dropdown = self._filter_dropdown("Zone:")
+        self.status_dropdown = self._filter_dropdown("Status:")
+        self.hypervisor_dropdown = self._filter_dropdown("Hypervisor:")
+        self.group_by_dropdown = widgets.Dropdown(
+            options=list(GROUP_BY_CHOICES),
+            value=group_by if group_by in dict(GROUP_BY_CHOICES).values() else "status",
+            description="Group by:",
+            style=_wide(),
+        )
+        self.stack_dropdown = widgets.Dropdown(
+            options=[("(nothing)", "")] + list(GROUP_BY_CHOICES[:3]),
+            value="",
+            description="Colour by:",
+            style=_wide(),
+        )
+        self.export_button = widgets.Button(
+            description="Export CSV",
+            icon="download",
+            tooltip="Write the filtered servers to a CSV file",
+        )
+        self.progress_bar = widgets.IntProgress(
+            value=0,
+            min=0,
+            max=1,
+            description="Fetching:",
+            style=_wide(),
+            layout=widgets.Layout(display="none"),
+        )
+        self.progress_output = widgets.Output()
+        self.status_html = widgets.HTML()
+        self.message_html = widgets.HTML()
+        self.count_html = widgets.HTML()
+        self.plot_output = widgets.Output(
+            layout=widgets.Layout(min_width="360px", flex="1 1 480px")
+        )
+        self.plot_output.add_class("cpx-inventory-plot")
+        self.summary_html = widgets.HTML(layout=widgets.Layout(flex="1 1 360px"))
+        self.summary_html.add_class("cpx-inventory-summary")
+
+        self.catalog_region_dropdown.observe(self._on_catalog_region, names="value")
+        self.refresh_button.on_click(self._on_refresh)
+        self.export_button.on_click(self._on_export)
+        self.cloudregion_dropdown.observe(self._on_cloudregion, names="value")
+        for control in (
+            self.zone_dropdown,
+            self.status_dropdown,
+            self.hypervisor_dropdown,
+            self.group_by_dropdown,
+            self.stack_dropdown,
+        ):
+            control.observe(self._on_filter, names="value")
+
+        wrap = widgets.Layout(flex_flow="row wrap", align_items="center")
+        intro = widgets.HTML(
+            "<b>Server inventory</b>: the <i>catalog region</i> chooses which compute endpoint "
+            "is asked; the <i>cloud region</i> filter is where the VMs live."
+        )
+        super().__init__(
+            [
+                intro,
+                widgets.HBox([self.catalog_region_dropdown, self.refresh_button], layout=wrap),
+                self.status_html,
+                widgets.HBox(
+                    [
+                        self.cloudregion_dropdown,
+                        self.zone_dropdown,
+                        self.status_dropdown,
+                        self.hypervisor_dropdown,
+                    ],
+                    layout=wrap,
+                ),
+                widgets.HBox(
+                    [self.group_by_dropdown, self.stack_dropdown, self.export_button], layout=wrap
+                ),
+                self.progress_bar,
+                self.progress_output,
+                self.message_html,
+                self.count_html,
+                widgets.Box(
+                    [self.plot_output, self.summary_html],
+                    layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"),
+                ),
+            ]
+        )
+        self.add_class("cpx-inventory-explorer")
+        if load:
+            self.load()
+        else:
+            self.status_html.value = html.escape(
+                "Not loaded yet: the servers are fetched when this tab is opened or Refresh is pressed."
+            )
+
+    # -- construction helpers -------------------------------------------------------------
+    @staticmethod
+    def _filter_dropdown(label: str) -> widgets.Dropdown:
+        return widgets.Dropdown(
+            options=[("all", ALL)],
+            value=ALL,
+            description=label,
+            style=_wide(),
+            layout=widgets.Layout(width="auto"),
+        )
+
+    # -- callbacks ------------------------------------------------------------------------
+    def _on_catalog_region(self, _change: Any = None) -> None:
+        if not self._quiet:
+            self.load()
+
+    def _on_refresh(self, _button: Any = None) -> None:
+        self.load(refresh=True)
+
+    def _on_cloudregion(self, _change: Any = None) -> None:
+        if self._quiet:
+            return
+        self._quiet += 1
+        try:
+            self._set_zone_options()
+        finally:
+            self._quiet -= 1
+        self.redraw()
+
+    def _on_filter(self, _change: Any = None) -> None:
+        if not self._quiet:
+            self.redraw()
+
+    def _on_export(self, _button: Any = None) -> None:
+        self.export()
+
+    # -- actions ----------------------------------------------------------------------------
+    def _step(self, done: int, total: int, region: str | None) -> None:
+        self.progress_bar.max = max(total, 1)
+        self.progress_bar.value = done
+        if region is not None:
+            self.status_html.value = html.escape(
+                f"Fetching servers from catalog region {region} ({done + 1} of {total})…"
+            )
+
+    def load(self, refresh: bool = False) -> None:
+        """Fetch the servers of the chosen catalog region (``refresh``: bypass the cache), then redraw."""
+        region = self.catalog_region_dropdown.value
+        self.refresh_button.disabled = True
+        self.export_button.disabled = True
+        self.progress_bar.layout.display = None
+        self.message_html.value = ""
+        try:
+            with self.progress_output:
+                servers = fetch_servers(
+                    self.session,
+                    region,
+                    scope=self.scope,
+                    refresh=refresh,
+                    progress=self.progress,
+                    on_step=self._step,
+                )
+        except Exception as e:
+            _log.debug("inventory fetch failed", exc_info=True)
+            self.status_html.value = ""
+            self.message_html.value = error_html(e, f"Fetching the servers of {region}")
+            return
+        finally:
+            self.progress_bar.layout.display = "none"
+            self.refresh_button.disabled = False
+            self.export_button.disabled = False
+            self.progress_output.clear_output()
+        self.servers = servers
+        self.loaded = True
+        self.status_html.value = self._status_text(servers)
+        self._quiet += 1
+        try:
+            self._set_options()
+        finally:
+            self._quiet -= 1
+        self.redraw()
+
+    def _status_text(self, servers: pd.DataFrame) -> str:
+        a = servers.attrs
+        regions = ", ".join(a.get("catalog_regions", [])) or "?"
+        when = a.get("fetched_at")
+        stamp = when.strftime("%H:%M:%S UTC") if isinstance(when, datetime) else "?"
+        cached = " — from the cache; press Refresh to fetch anew" if a.get("from_cache") else ""
+        partial = " — PARTIAL: some pages failed" if a.get("partial") else ""
+        return html.escape(
+            f"{len(servers):,} servers from catalog region {regions} "
+            f"({a.get('interface', '?')} endpoint, scope {a.get('scope', '?')}), "
+            f"fetched {stamp}{cached}{partial}"
+        )
+
+    def _set_options(self) -> None:
+        for dropdown, column in (
+            (self.cloudregion_dropdown, "cloudregion"),
+            (self.status_dropdown, "status"),
+            (self.hypervisor_dropdown, "hypervisor"),
+        ):
+            options = filter_options(self.servers, column)
+            keep = _dropdown_value(options, dropdown.value)
+            dropdown.options = options
+            dropdown.value = keep
+        self._set_zone_options()
+        present = [(label, c) for label, c in GROUP_BY_CHOICES if c in self.servers.columns]
+        for dropdown, extra in (
+            (self.group_by_dropdown, []),
+            (self.stack_dropdown, [("(nothing)", "")]),
+        ):
+            choices = extra + (present if dropdown is self.group_by_dropdown else present[:3])
+            keep = dropdown.value if any(v == dropdown.value for _, v in choices) else choices[0][1]
+            dropdown.options = choices
+            dropdown.value = keep
+
+    def _set_zone_options(self) -> None:
+        within = self.servers
+        region = self.cloudregion_dropdown.value
+        if region != ALL and "cloudregion" in within.columns:
+            within = within[_match(within["cloudregion"], region)]
+        options = filter_options(within, "zone")
+        keep = _dropdown_value(options, self.zone_dropdown.value)
+        self.zone_dropdown.options = options
+        self.zone_dropdown.value = keep
+
+    def current_filters(self) -> dict[str, str]:
+        """The filter values chosen: cloudregion, zone, status, hypervisor."""
+        return {
+            "cloudregion": self.cloudregion_dropdown.value,
+            "zone": self.zone_dropdown.value,
+            "status": self.status_dropdown.value,
+            "hypervisor": self.hypervisor_dropdown.value,
+        }
+
+    def redraw(self) -> None:
+        """Apply the filters to the fetched servers; redraw the plot and the summary table."""
+        if not self.loaded:
+            return
+        try:
+            by = self.group_by_dropdown.value
+            stack = self.stack_dropdown.value or None
+            if stack == by:
+                stack = None
+            df = filter_servers(self.servers, **self.current_filters())
+            self.filtered = df
+            self.summary = (
+                summarize_servers(df, by)
+                if len(df)
+                else summarize_servers(self.servers.iloc[0:0], by)
+            )
+            chosen = [f"{k} {v}" for k, v in self.current_filters().items() if v != ALL]
+            self.count_html.value = html.escape(
+                f"{len(df):,} of {len(self.servers):,} servers"
+                + (f" ({', '.join(chosen)})" if chosen else " (no filter)")
+            )
+            label = dict((c, lbl) for lbl, c in GROUP_BY_CHOICES).get(by, by)
+            footer = [
+                "total",
+                int(self.summary["servers"].sum()),
+                100.0 if len(df) else 0.0,
+                int(self.summary["vcpus"].sum()),
+                float(self.summary["memory_gib"].sum()),
+            ]
+            shown = self.summary.rename(
+                columns={
+                    by: label,
+                    "share_pct": "share %",
+                    "vcpus": "vCPUs",
+                    "memory_gib": "memory GiB",
+                }
+            )
+            self.summary_html.value = frame_to_html(
+                shown, max_rows=60, caption=f"Servers by {label.lower()}", footer=footer
+            )
+            counts = inventory_counts(df, by, stack, self.top) if len(df) else df
+            title = f"Servers by {label.lower()} ({len(df):,})"
+            fig, png = _render(
+                lambda ax: plot_inventory(df, by=by, stack=stack, top=self.top, ax=ax, title=title),
+                bars=len(counts),
+                width=7.5 if stack else 7.0,
+            )
+            self.figure = fig
+            _show_png(self.plot_output, png, _alt_text(counts, title) if len(df) else title)
+            if self.message_html.value.startswith('<div class="cpx-error"'):
+                self.message_html.value = ""
+        except Exception as e:  # shown in the widget, never lost in a callback
+            _log.debug("inventory redraw failed", exc_info=True)
+            self.message_html.value = error_html(e, "Drawing the inventory")
+
+    def export(self) -> Path | None:
+        """Write the filtered servers to a new CSV in ``export_dir``; show and return its path."""
+        try:
+            if not self.loaded:
+                raise CpExploreError(
+                    "nothing to export yet", hint="press Refresh to fetch the servers"
+                )
+            regions = "-".join(self.servers.attrs.get("catalog_regions", [])) or "servers"
+            path = export_csv(self.filtered, self.export_dir, stem=f"servers-{regions}")
+        except Exception as e:
+            _log.debug("export failed", exc_info=True)
+            self.message_html.value = error_html(e, "Exporting CSV")
+            return None
+        self.last_export = path
+        self.message_html.value = _info_html(f"Wrote {len(self.filtered):,} servers to {path}")
+        return path
+
+
+# =========================================================================== entry points
+
+
+def catalog_explorer(
+    session: Session,
+    *,
+    region: str = ALL,
+    interface: str | None = None,
+    service: str = "",
+) -> CatalogExplorer:
+    """A widget to browse ``session.catalog`` by catalog region, interface and service.
+
+    The interface starts at the session's (``public`` unless configured otherwise).
+
+    Example:
+        >>> catalog_explorer(cpexplore.connect())      # doctest: +SKIP
+    """
+    return CatalogExplorer(
+        session.catalog,
+        region=region,
+        interface=interface or session.interface,
+        service=service,
+    )
+
+
+def inventory_explorer(
+    session: Session,
+    *,
+    catalog_region: str | None = None,
+    scope: str = "max",
+    group_by: str = "status",
+    top: int = 15,
+    export_dir: str | os.PathLike[str] = ".",
+    progress: bool = True,
+    load: bool = True,
+) -> InventoryExplorer:
+    """A widget to explore the servers: filters, group-by, plot, summary, Refresh and Export CSV.
+
+    ``catalog_region`` chooses the compute endpoint (the session's region by default, or
+    ``"all"``); ``scope`` is passed to ``session.list`` (``max``: all the token may
+    see). CSV files go to ``export_dir``. ``load=False`` waits for :meth:`~InventoryExplorer.load`
+    (or the Refresh button) before fetching.
+
+    Example:
+        >>> inventory_explorer(s, group_by="hypervisor", export_dir="exports")  # doctest: +SKIP
+    """
+    return InventoryExplorer(
+        session,
+        catalog_region=catalog_region,
+        scope=scope,
+        group_by=group_by,
+        top=top,
+        export_dir=export_dir,
+        progress=progress,
+        load=load,
+    )
+
+
+def explore(session: Session, **inventory_options: Any) -> widgets.Tab:
+    """Both explorers in tabs: the catalog first; the inventory is fetched when its tab opens.
+
+    Keyword arguments go to :func:`inventory_explorer`.
+
+    Example:
+        >>> explore(cpexplore.connect())                # doctest: +SKIP
+    """
+    catalog = catalog_explorer(session)
+    inventory = inventory_explorer(session, **{**inventory_options, "load": False})
+    tabs = widgets.Tab(
+        children=[catalog, inventory],
+        titles=("Catalog (endpoints)", "Inventory (servers)"),
+    )
+    tabs.add_class("cpx-explore")
+
+    def on_tab(change: dict[str, Any]) -> None:
+        if change.get("new") == 1 and not inventory.loaded:
+            inventory.load()
+
+    tabs.observe(on_tab, names="selected_index")
+    return tabs

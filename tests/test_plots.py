@@ -1,0 +1,319 @@
+"""``cpexplore.plots`` draws what the data says: bar lengths, labels, colours, titles.
+
+Small hand-made frames pin exact numbers; the shared sandbox checks the plots on the
+frames a Session really returns.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+
+from cpexplore.errors import CpExploreError, MissingColumns  # noqa: E402
+from cpexplore.plots import (  # noqa: E402
+    OTHER_COLOR,
+    PALETTE,
+    inventory_counts,
+    plot_capacity,
+    plot_endpoints,
+    plot_inventory,
+    plot_timeline,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def bars(ax) -> list[tuple[str, float]]:
+    """(y tick label, total bar length) per bar, top to bottom, for horizontal bar charts."""
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    totals: dict[float, float] = {}
+    for p in ax.patches:
+        y = round(p.get_y() + p.get_height() / 2, 6)
+        totals[y] = totals.get(y, 0.0) + p.get_width()
+    ticks = [round(float(t), 6) for t in ax.get_yticks()]
+    return [(label, totals.get(y, 0.0)) for label, y in zip(labels, ticks, strict=True)]
+
+
+def value_labels(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+def servers_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "status": ["running"] * 5 + ["ready"] * 3 + ["stopped", None],
+            "hypervisor": ["kvm", "kvm", "kvm", "esxi", "esxi", "kvm", "aws", "aws", "kvm", "kvm"],
+            "vcpu_count": [2, 4, 8, 1, 1, 2, 2, 2, 16, 4],
+        }
+    ).astype({"status": "category", "hypervisor": "category"})
+
+
+# --------------------------------------------------------------------- plot_inventory
+
+
+def test_inventory_bars_are_counts_largest_first_with_value_labels():
+    df = servers_frame()
+    ax = plot_inventory(df, by="status")
+    assert bars(ax) == [("running", 5), ("ready", 3), ("(none)", 1), ("stopped", 1)]
+    assert value_labels(ax) == ["5", "3", "1", "1"]
+    assert ax.get_title() == "Servers by status (10)"
+    assert ax.get_xlabel() == "servers (count)"
+    assert ax.get_ylabel() == "status"
+    assert {to_hex(p.get_facecolor()) for p in ax.patches} == {PALETTE[0].lower()}
+
+
+def test_inventory_folds_the_long_tail_into_other():
+    hosts = [f"host-{i:02d}" for i in range(25) for _ in range(30 - i)]
+    df = pd.DataFrame({"host": hosts})
+    ax = plot_inventory(df, by="host", top=20)
+    drawn = bars(ax)
+    assert len(drawn) == 21
+    assert drawn[0] == ("host-00", 30)
+    assert drawn[19] == ("host-19", 11)
+    tail = sum(30 - i for i in range(20, 25))
+    assert drawn[20] == ("other (5 more)", tail)
+    assert value_labels(ax)[-1] == f"{tail}"
+    assert to_hex(ax.patches[-1].get_facecolor()) == OTHER_COLOR.lower()
+    assert sum(w for _, w in drawn) == len(df)
+
+
+def test_inventory_stack_splits_each_bar_into_segments():
+    df = servers_frame()
+    ax = plot_inventory(df, by="hypervisor", stack="status")
+    assert bars(ax) == [("kvm", 6), ("aws", 2), ("esxi", 2)]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["running", "ready", "(none)", "stopped"]
+    assert ax.get_legend().get_title().get_text() == "status"
+    counts = inventory_counts(df, "hypervisor", "status")
+    assert counts.loc["kvm"].to_dict() == {"running": 3, "ready": 1, "(none)": 1, "stopped": 1}
+    # the running segment of kvm is 3 long and blue
+    running = [p for p in ax.containers[0].patches]
+    assert [p.get_width() for p in running] == [3, 0, 2]
+    assert to_hex(running[0].get_facecolor()) == PALETTE[0].lower()
+    assert value_labels(ax) == ["6", "2", "2"]
+
+
+def test_inventory_stack_with_many_values_folds_segments_into_other():
+    df = pd.DataFrame({"zone": ["z"] * 10, "status": [f"s{i}" for i in range(10)]})
+    ax = plot_inventory(df, by="zone", stack="status")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(legend) == len(PALETTE)
+    assert legend[-1] == "other"
+    assert bars(ax) == [("z", 10)]
+
+
+def test_inventory_missing_column_is_a_clear_error():
+    with pytest.raises(MissingColumns) as e:
+        plot_inventory(pd.DataFrame({"name": ["a"]}), by="hypervisor")
+    assert "'hypervisor'" in str(e.value) and "name" in str(e.value)
+    assert isinstance(e.value, CpExploreError) and isinstance(e.value, ValueError)
+    with pytest.raises(MissingColumns, match="'status'"):
+        plot_inventory(servers_frame().drop(columns="status"), by="hypervisor", stack="status")
+
+
+def test_inventory_of_nothing_says_so():
+    ax = plot_inventory(servers_frame().iloc[0:0], by="status")
+    assert len(ax.patches) == 0
+    assert value_labels(ax) == ["no servers match"]
+
+
+def test_inventory_does_not_modify_its_input_and_draws_on_a_given_axes():
+    df = servers_frame()
+    before = df.copy()
+    fig, ax = plt.subplots()
+    assert plot_inventory(df, by="status", ax=ax, title="mine") is ax
+    assert ax.get_title() == "mine"
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_inventory_figure_grows_with_the_bars():
+    df = pd.DataFrame({"host": [f"h{i}" for i in range(40)]})
+    small = plot_inventory(df, by="host", top=3).figure.get_size_inches()[1]
+    large = plot_inventory(df, by="host", top=30).figure.get_size_inches()[1]
+    assert large > small
+
+
+def test_inventory_rejects_a_bad_top():
+    with pytest.raises(ValueError, match="top"):
+        plot_inventory(servers_frame(), top=0)
+
+
+def test_inventory_on_sandbox_servers(session, sandbox):
+    servers = session.list("servers", scope="system")
+    ax = plot_inventory(servers, by="hypervisor")
+    expected = servers["hypervisor"].astype(str).value_counts()
+    assert dict(bars(ax)) == expected.to_dict()
+    assert [label for label, _ in bars(ax)] == list(expected.index)
+    assert sum(w for _, w in bars(ax)) == sandbox.count("servers")
+
+
+# --------------------------------------------------------------------- plot_endpoints
+
+
+def test_endpoints_count_per_service_type_split_by_interface(session):
+    catalog = session.catalog
+    ax = plot_endpoints(catalog)
+    expected = catalog["service_type"].value_counts()
+    assert dict(bars(ax)) == expected.to_dict()
+    assert bars(ax)[0][0] == expected.index[0]
+    legend = {t.get_text() for t in ax.get_legend().get_texts()}
+    assert legend == set(catalog["interface"])
+    assert ax.get_title() == f"Catalog endpoints by service type and interface ({len(catalog)})"
+    assert ax.get_xlabel() == "endpoints (count)"
+
+
+def test_endpoints_by_region_without_hue():
+    catalog = pd.DataFrame(
+        {
+            "region_id": ["r0", "r0", "r1"],
+            "interface": ["public", "internal", "public"],
+            "service_type": ["compute_v2", "compute_v2", "compute_v2"],
+        }
+    )
+    ax = plot_endpoints(catalog, by="region_id", hue=None)
+    assert bars(ax) == [("r0", 2), ("r1", 1)]
+    assert ax.get_legend() is None
+    assert ax.get_ylabel() == "catalog region"
+    with pytest.raises(MissingColumns, match="'service_name'"):
+        plot_endpoints(catalog, by="service_name")
+
+
+def test_endpoints_of_an_empty_catalog():
+    ax = plot_endpoints(pd.DataFrame({"service_type": [], "interface": []}))
+    assert len(ax.patches) == 0 and value_labels(ax) == ["no endpoints match"]
+
+
+# --------------------------------------------------------------------- plot_capacity
+
+
+def capacity_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    hosts = pd.DataFrame(
+        {
+            "id": ["i1", "i2", "i3"],
+            "name": ["h1", "h2", "h3"],
+            "cpu_count": [4, 8, 16],
+            "mem_size": [8192, 17408, 32768],
+            "mem_reserved": [0, 1024, 0],
+            "cpu_commit": [12, 2, 0],
+            "mem_commit": [4096, 32768, 0],
+        }
+    )
+    servers = pd.DataFrame(
+        {
+            "host_id": ["i1", "i1", "i1", "i2"],
+            "host": ["h1", "h1", "h1", "h2"],
+            "vcpu_count": [4, 4, 4, 2],
+            "vmem_size": [1024, 1024, 2048, 32768],
+        }
+    )
+    return hosts, servers
+
+
+def test_capacity_draws_physical_and_allocated_with_overcommit_coloured():
+    hosts, servers = capacity_frames()
+    cpu_ax, mem_ax = plot_capacity(hosts, servers)
+    # order: highest commit rate first (h1 3.0x cpu, h2 2.0x memory, h3 idle)
+    assert [t.get_text() for t in cpu_ax.get_yticklabels()] == ["h1", "h2", "h3"]
+    physical = [p.get_width() for p in cpu_ax.containers[0].patches]
+    allocated = [p.get_width() for p in cpu_ax.containers[1].patches]
+    assert physical == [4, 8, 16] and allocated == [12, 2, 0]
+    colours = [to_hex(p.get_facecolor()) for p in cpu_ax.containers[1].patches]
+    assert colours == ["#d55e00", PALETTE[0].lower(), PALETTE[0].lower()]
+    assert value_labels(cpu_ax) == ["3.0×", "0.2×", "0.0×"]
+    mem_physical = [p.get_width() for p in mem_ax.containers[0].patches]
+    mem_allocated = [p.get_width() for p in mem_ax.containers[1].patches]
+    assert mem_physical == [8.0, 16.0, 32.0]  # GiB, less mem_reserved
+    assert mem_allocated == [4.0, 32.0, 0.0]
+    assert value_labels(mem_ax) == ["0.5×", "2.0×", "0.0×"]
+    assert cpu_ax.get_title() == "vCPUs" and mem_ax.get_title() == "Memory (GiB)"
+    assert mem_ax.get_xlabel() == "GiB"
+    title = cpu_ax.figure.get_suptitle()
+    assert "3 hosts" in title and "2 over-committed" in title
+
+
+def test_capacity_from_host_commit_columns_and_top():
+    hosts, _ = capacity_frames()
+    cpu_ax, _mem = plot_capacity(hosts, top=1)
+    assert [t.get_text() for t in cpu_ax.get_yticklabels()] == ["h1"]
+    assert [p.get_width() for p in cpu_ax.containers[1].patches] == [12]
+    assert "top 1 of 3 hosts" in cpu_ax.figure.get_suptitle()
+
+
+def test_capacity_needs_its_columns_and_two_axes():
+    hosts, servers = capacity_frames()
+    with pytest.raises(MissingColumns, match="'cpu_count'"):
+        plot_capacity(hosts.drop(columns="cpu_count"), servers)
+    with pytest.raises(MissingColumns, match="cpu_commit"):
+        plot_capacity(hosts.drop(columns=["cpu_commit"]))
+    with pytest.raises(MissingColumns, match="vmem_size"):
+        plot_capacity(hosts, servers.drop(columns="vmem_size"))
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match="two panels"):
+        plot_capacity(hosts, servers, ax=[ax])
+    fig, (a, b) = plt.subplots(1, 2)
+    assert plot_capacity(hosts, servers, ax=(a, b)) == (a, b)
+
+
+def test_capacity_on_sandbox_agrees_with_the_hosts_commit(session):
+    hosts = session.list("hosts", scope="system")
+    servers = session.list("servers", scope="system")
+    cpu_ax, _ = plot_capacity(hosts, servers, top=len(hosts))
+    names = [t.get_text() for t in cpu_ax.get_yticklabels()]
+    allocated = dict(zip(names, (p.get_width() for p in cpu_ax.containers[1].patches), strict=True))
+    commit = dict(zip(hosts["name"], hosts["cpu_commit"], strict=True))
+    assert allocated == {n: commit[n] for n in names}
+
+
+# --------------------------------------------------------------------- plot_timeline
+
+
+def test_timeline_counts_per_month_with_empty_months():
+    df = pd.DataFrame(
+        {
+            "created_at": pd.to_datetime(
+                ["2024-01-03T10:00:00Z", "2024-01-31T23:59:59Z", "2024-03-01T00:00:00Z"], utc=True
+            )
+        }
+    )
+    ax = plot_timeline(df)
+    assert [p.get_height() for p in ax.patches] == [2, 0, 1]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2024-01", "2024-02", "2024-03"]
+    assert ax.get_title() == "Servers created per month (3)"
+    assert ax.get_ylabel() == "servers created (per month)"
+    assert ax.get_xlabel() == "month created (UTC)"
+
+
+def test_timeline_quarters_and_thinned_ticks(session):
+    servers = session.list("servers", scope="system")
+    ax = plot_timeline(servers, freq="Q")
+    assert sum(p.get_height() for p in ax.patches) == len(servers)
+    assert all(t.get_text()[4] == "Q" for t in ax.get_xticklabels())
+    monthly = plot_timeline(servers, freq="ME")
+    assert len(monthly.patches) > 12
+    assert len(monthly.get_xticklabels()) <= 12
+
+
+def test_timeline_errors_and_empty():
+    with pytest.raises(MissingColumns, match="created_at"):
+        plot_timeline(pd.DataFrame({"name": ["a"]}))
+    with pytest.raises(ValueError, match="unknown freq"):
+        plot_timeline(pd.DataFrame({"created_at": ["2024-01-01T00:00:00Z"]}), freq="fortnight")
+    ax = plot_timeline(pd.DataFrame({"created_at": pd.Series([], dtype="datetime64[ns, UTC]")}))
+    assert len(ax.patches) == 0 and value_labels(ax) == ["no creation times to plot"]
+
+
+def test_palette_is_the_okabe_ito_set():
+    assert PALETTE[:3] == ("#0072B2", "#E69F00", "#009E73")
+    assert len(set(PALETTE)) == len(PALETTE)
+    assert np.all([c.startswith("#") for c in PALETTE])

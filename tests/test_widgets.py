@@ -1,0 +1,516 @@
+"""The explorers' logic as plain functions, and the widgets driven from Python.
+
+The browser test (test_browser.py) drives the same widgets in Chromium through Voilà;
+here every control is set from Python and what the widget then holds (filtered rows,
+HTML table, matplotlib Figure, messages, files written) is checked.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+from datetime import datetime, timezone
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import ipywidgets  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from cpexplore.errors import MissingColumns, TransportError  # noqa: E402
+from cpexplore.widgets import (  # noqa: E402
+    ALL,
+    CatalogExplorer,
+    InventoryExplorer,
+    _distinct_compute_regions,
+    catalog_explorer,
+    compute_regions,
+    error_html,
+    explore,
+    export_csv,
+    fetch_servers,
+    filter_catalog,
+    filter_options,
+    filter_servers,
+    frame_to_html,
+    inventory_explorer,
+    summarize_servers,
+)
+
+
+def bar_totals(fig) -> dict[str, float]:
+    """Bar label → total length, from the first Axes of a figure of horizontal bars."""
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    ticks = [round(float(t), 6) for t in ax.get_yticks()]
+    totals: dict[float, float] = {}
+    for p in ax.patches:
+        y = round(p.get_y() + p.get_height() / 2, 6)
+        totals[y] = totals.get(y, 0.0) + p.get_width()
+    return {label: totals.get(y, 0.0) for label, y in zip(labels, ticks, strict=True)}
+
+
+def table_rows(markup: str) -> list[list[str]]:
+    """The body rows of the first table in ``markup`` (cells unescaped)."""
+    body = markup.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = []
+    for tr in body.split("<tr>")[1:]:
+        cells = [c.split("</td>", 1)[0] for c in tr.split("<td")[1:]]
+        rows.append([html.unescape(c.split(">", 1)[1]) for c in cells])
+    return rows
+
+
+@pytest.fixture(scope="module")
+def inventory(session, tmp_path_factory):
+    """One inventory explorer over the shared sandbox (progress off; loads region0)."""
+    return inventory_explorer(
+        session, progress=False, export_dir=tmp_path_factory.mktemp("exports")
+    )
+
+
+# ------------------------------------------------------------------- catalog logic
+
+
+def test_filter_catalog_by_region_interface_and_service(session):
+    cat = session.catalog
+    r1 = filter_catalog(cat, region="region1", interface="public")
+    assert r1[["service_type", "region_id", "interface"]].values.tolist() == [
+        ["compute_v2", "region1", "public"]
+    ]
+    # a region-zone id is its own choice: region1 does not include region1-zone1
+    assert set(filter_catalog(cat, region="region1")["region_id"]) == {"region1"}
+    assert len(filter_catalog(cat)) == len(cat)
+    internal = filter_catalog(cat, interface="internal")
+    assert (
+        set(internal["interface"]) == {"internal"}
+        and len(internal) == (cat["interface"] == "internal").sum()
+    )
+    ident = filter_catalog(cat, service="KEYSTONE")
+    assert set(ident["service_type"]) == {"identity"}
+    assert filter_catalog(cat, service="comp")["service_type"].unique().tolist() == ["compute_v2"]
+    assert filter_catalog(cat, region="nowhere").empty
+    before = cat.copy()
+    filter_catalog(cat, region="region0", interface="public", service="image")
+    pd.testing.assert_frame_equal(cat, before)
+    with pytest.raises(MissingColumns, match="service_name"):
+        filter_catalog(cat.drop(columns="service_name"))
+
+
+def test_compute_regions_and_distinct_endpoints(session):
+    cat = session.catalog
+    assert compute_regions(cat) == ["region0", "region1", "region1-zone1"]
+    assert compute_regions(cat, "internal") == ["region0", "region1"]
+    # region1-zone1 has region1's URL: asked once
+    assert _distinct_compute_regions(cat, "public") == ["region0", "region1"]
+
+
+# ------------------------------------------------------------------- catalog widget
+
+
+def test_catalog_explorer_controls_and_labels(session):
+    ex = catalog_explorer(session)
+    assert isinstance(ex, CatalogExplorer) and isinstance(ex, ipywidgets.VBox)
+    values = [v for _, v in ex.region_dropdown.options]
+    assert values == [ALL, *session.regions]
+    assert ex.region_dropdown.value == ALL
+    assert "Catalog region (which endpoint to call)" in ex.region_dropdown.description
+    assert list(ex.interface_buttons.options) == ["public", "internal", "admin", "all"]
+    assert ex.interface_buttons.value == session.interface == "public"
+    assert "cpx-endpoint-table" in ex.table_html._dom_classes
+    assert "cpx-endpoint-plot" in ex.plot_output._dom_classes
+    assert ex.message_html.value == ""
+
+
+def test_catalog_explorer_follows_region_and_interface(session):
+    ex = catalog_explorer(session)
+    public = session.catalog[session.catalog["interface"] == "public"]
+    assert len(ex.filtered) == len(public)
+    assert bar_totals(ex.figure) == public["service_type"].value_counts().to_dict()
+
+    ex.region_dropdown.value = "region1"
+    rows = table_rows(ex.table_html.value)
+    assert [r[3] for r in rows] == ["region1"] and [r[2] for r in rows] == ["public"]
+    assert bar_totals(ex.figure) == {"compute_v2": 1}
+    first = ex.figure
+
+    ex.interface_buttons.value = "internal"
+    rows = table_rows(ex.table_html.value)
+    assert rows == [
+        ["compute_v2", "region2", "internal", "region1", "https://region1-region:30888"]
+    ]
+    assert ex.figure is not first
+    assert [t.get_text() for t in ex.figure.axes[0].get_legend().get_texts()] == ["internal"]
+    assert "1 of 18 endpoints" in ex.summary_html.value
+
+    ex.interface_buttons.value = "all"
+    ex.region_dropdown.value = "region0"
+    ex.service_text.value = "ident"
+    assert sorted(ex.filtered["interface"]) == ["admin", "internal", "public"]
+    assert bar_totals(ex.figure) == {"identity": 3}
+
+
+def test_catalog_explorer_escapes_every_cell():
+    cat = pd.DataFrame(
+        {
+            "service_name": ["<script>alert(1)</script>"],
+            "service_type": ["x&y"],
+            "interface": ["public"],
+            "region_id": ['r"0'],
+            "url": ["http://h/?a=1&b=<2>"],
+        }
+    )
+    ex = CatalogExplorer(cat)
+    markup = ex.table_html.value
+    assert "<script>" not in markup
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
+    assert "x&amp;y" in markup and "http://h/?a=1&amp;b=&lt;2&gt;" in markup
+    assert table_rows(markup)[0][0] == "x&y"
+    assert "<script>" not in ex.summary_html.value
+
+
+def test_catalog_explorer_shows_errors_inside_the_widget(session):
+    ex = catalog_explorer(session)
+    ex.catalog = ex.catalog.drop(columns="service_name")  # breaks the next update
+    ex.interface_buttons.value = "admin"  # must not raise out of the callback
+    assert 'class="cpx-error"' in ex.message_html.value
+    assert "Showing the endpoints failed" in ex.message_html.value
+    assert "service_name" in ex.message_html.value
+
+
+# ------------------------------------------------------------------- HTML
+
+
+def test_frame_to_html_escapes_headers_caption_cells_and_footer():
+    df = pd.DataFrame({"<h>": ["<i>x</i>", None], "n": [1234567, 2]})
+    markup = frame_to_html(df, caption="<cap>", footer=["<tot>", 1234569])
+    for raw in ("<h>", "<i>", "<cap>", "<tot>"):
+        assert raw not in markup
+    assert "&lt;h&gt;" in markup and "&lt;cap&gt;" in markup and "&lt;tot&gt;" in markup
+    assert table_rows(markup) == [["<i>x</i>", "1,234,567"], ["", "2"]]
+    assert '<td class="num">1,234,567</td>' in markup
+
+
+def test_frame_to_html_caps_rows_and_says_so():
+    markup = frame_to_html(pd.DataFrame({"a": range(10)}), max_rows=3)
+    assert len(table_rows(markup)) == 4
+    assert "7 more rows not shown" in markup
+    assert "(no rows)" in frame_to_html(pd.DataFrame({"a": []}))
+
+
+def test_error_html_is_escaped_and_names_what_failed():
+    markup = error_html(TransportError("cannot reach <host>", hint="check & retry"), "Fetching")
+    assert "Fetching failed" in markup
+    assert "&lt;host&gt;" in markup and "check &amp; retry" in markup
+    assert "(ValueError)" in error_html(ValueError("x"), "Drawing")
+
+
+# ------------------------------------------------------------------- inventory logic
+
+
+def small_servers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": list("abcdef"),
+            "status": ["running", "running", "ready", "running", None, "ready"],
+            "hypervisor": ["kvm", "kvm", "kvm", "aws", "aws", "esxi"],
+            "cloudregion": ["Default", "Default", "Default", "AWS/x", "AWS/x", "VMware/y"],
+            "zone": ["z0", "z1", "z1", "x-a", "x-b", "y-1"],
+            "vcpu_count": [2, 4, 8, 1, 1, 2],
+            "vmem_size": [2048, 4096, 8192, 1024, 1024, 3072],
+        }
+    ).astype({"status": "category", "hypervisor": "category"})
+
+
+def test_filter_servers_combines_filters_and_keeps_input():
+    df = small_servers()
+    before = df.copy()
+    assert filter_servers(df)["id"].tolist() == list("abcdef")
+    assert filter_servers(df, cloudregion="Default", status="running")["id"].tolist() == ["a", "b"]
+    assert filter_servers(df, zone="z1", hypervisor="kvm")["id"].tolist() == ["b", "c"]
+    assert filter_servers(df, status="(none)")["id"].tolist() == ["e"]
+    assert filter_servers(df, hypervisor="xen").empty
+    pd.testing.assert_frame_equal(df, before)
+    with pytest.raises(MissingColumns, match="zone"):
+        filter_servers(df.drop(columns="zone"), zone="z1")
+
+
+def test_filter_options_have_all_first_and_counts():
+    df = small_servers()
+    assert filter_options(df, "status") == [
+        ("all (6)", ALL),
+        ("(none) (1)", "(none)"),
+        ("ready (2)", "ready"),
+        ("running (3)", "running"),
+    ]
+    assert filter_options(df, "missing") == [("all (6)", ALL)]
+
+
+def test_summarize_servers_counts_vcpus_and_memory():
+    summary = summarize_servers(small_servers(), "hypervisor")
+    assert summary.to_dict("list") == {
+        "hypervisor": ["kvm", "aws", "esxi"],
+        "servers": [3, 2, 1],
+        "share_pct": [50.0, 33.3, 16.7],
+        "vcpus": [14, 2, 2],
+        "memory_gib": [14.0, 2.0, 3.0],
+    }
+    assert summarize_servers(small_servers(), "status")["status"].tolist() == [
+        "running",
+        "ready",
+        "(none)",
+    ]
+    with pytest.raises(MissingColumns, match="'host'"):
+        summarize_servers(small_servers(), "host")
+
+
+def test_fetch_servers_uses_the_cache_unless_refreshed(session, sandbox):
+    steps = []
+    first = fetch_servers(session, "region0", on_step=lambda *a: steps.append(a))
+    assert steps == [(0, 1, "region0"), (1, 1, None)]
+    assert len(first) == sandbox.count("servers", "region0")
+    assert set(first["catalog_region"]) == {"region0"}
+    again = fetch_servers(session, "region0")
+    assert again.attrs["from_cache"] is True
+    before = sandbox.requests
+    fresh = fetch_servers(session, "region0", refresh=True)
+    assert fresh.attrs["from_cache"] is False and sandbox.requests > before
+    assert fresh.attrs["catalog_regions"] == ["region0"]
+
+
+def test_fetch_servers_from_every_catalog_region(session, sandbox):
+    steps = []
+    every = fetch_servers(session, ALL, on_step=lambda *a: steps.append(a))
+    assert [s[2] for s in steps] == ["region0", "region1", None]
+    assert len(every) == sandbox.count("servers", "region0") + sandbox.count("servers", "region1")
+    assert every["id"].is_unique
+    assert every.attrs["catalog_regions"] == ["region0", "region1"]
+    assert every["catalog_region"].astype(str).value_counts().to_dict() == {
+        "region0": sandbox.count("servers", "region0"),
+        "region1": sandbox.count("servers", "region1"),
+    }
+
+
+# ------------------------------------------------------------------- CSV
+
+
+def test_export_csv_is_formula_safe_and_typed(tmp_path):
+    df = pd.DataFrame(
+        {
+            "name": ["=1+1", "+cmd", "-2", "@sum", "\tx", "-3.5e2", "ok", "-x", "\rr", "\nn"],
+            "delta": [-1, -2, -3, -4, -5, -6, -7, -8, -9, -10],
+            "ips": [["10.0.0.1"]] + [[]] * 9,
+            "created_at": pd.to_datetime(["2026-01-02T03:04:05Z"] * 10, utc=True),
+        }
+    )
+    df.loc[1, "created_at"] = pd.NaT
+    path = export_csv(
+        df, tmp_path, stem="x", now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    )
+    assert path == tmp_path.resolve() / "x-20260102-030405.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+    assert [r["name"] for r in rows] == [
+        "'=1+1",
+        "'+cmd",
+        "-2",
+        "'@sum",
+        "'\tx",
+        "-3.5e2",
+        "ok",
+        "'-x",
+        "'\rr",
+        "'\nn",
+    ]
+    assert [r["delta"] for r in rows] == [str(-i) for i in range(1, 11)]
+    assert rows[0]["ips"] == '["10.0.0.1"]' and rows[1]["ips"] == "[]"
+    assert rows[0]["created_at"].startswith("2026-01-02T03:04:05")
+    assert rows[0]["created_at"].endswith("Z") and rows[1]["created_at"] == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temp file left
+
+
+def test_export_csv_never_overwrites_and_reports_unwritable(tmp_path):
+    df = pd.DataFrame({"a": [1]})
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    first = export_csv(df, tmp_path, stem="../s p", now=now)
+    second = export_csv(df, tmp_path, stem="../s p", now=now)
+    assert first.parent == second.parent == tmp_path.resolve()
+    assert first.name == "s_p-20260101-000000.csv" and second.name == "s_p-20260101-000000-2.csv"
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    from cpexplore.errors import ExportError
+
+    with pytest.raises(ExportError):
+        export_csv(df, blocker / "sub")
+
+
+# ------------------------------------------------------------------- inventory widget
+
+
+def test_inventory_explorer_loads_and_labels_the_two_regions(inventory, session, sandbox):
+    ex = inventory
+    assert isinstance(ex, InventoryExplorer) and ex.loaded
+    assert ex.catalog_region_dropdown.value == session.region == "region0"
+    assert [v for _, v in ex.catalog_region_dropdown.options] == [
+        ALL,
+        *compute_regions(session.catalog),
+    ]
+    assert "Catalog region (which endpoint to call)" in ex.catalog_region_dropdown.description
+    assert "Cloud region (where VMs live)" in ex.cloudregion_dropdown.description
+    n = sandbox.count("servers", "region0")
+    assert len(ex.servers) == len(ex.filtered) == n
+    assert f"{n:,} servers from catalog region region0" in ex.status_html.value
+    assert ex.progress_bar.layout.display == "none"  # shown only while fetching
+    assert ex.message_html.value == ""
+    expected = ex.servers["status"].astype(str).value_counts()
+    assert bar_totals(ex.figure) == expected.to_dict()
+    assert ex.summary["servers"].tolist() == expected.tolist()
+    clouds = [v for _, v in ex.cloudregion_dropdown.options]
+    assert clouds == [ALL, *sorted(ex.servers["cloudregion"].astype(str).unique())]
+
+
+def test_inventory_explorer_filters_group_and_summary(inventory):
+    ex = inventory
+    ex.group_by_dropdown.value = "hypervisor"
+    ex.status_dropdown.value = "running"
+    running = ex.servers[ex.servers["status"] == "running"]
+    assert len(ex.filtered) == len(running)
+    assert bar_totals(ex.figure) == running["hypervisor"].astype(str).value_counts().to_dict()
+    summary = ex.summary.set_index("hypervisor")
+    kvm = running[running["hypervisor"] == "kvm"]
+    assert summary.loc["kvm", "servers"] == len(kvm)
+    assert summary.loc["kvm", "vcpus"] == int(kvm["vcpu_count"].sum())
+    assert summary.loc["kvm", "memory_gib"] == round(kvm["vmem_size"].sum() / 1024, 1)
+    rows = table_rows(ex.summary_html.value)
+    assert rows[0][0] == summary.index[0]
+    assert "<tfoot>" in ex.summary_html.value and f"{len(running):,}" in ex.summary_html.value
+
+    # cloud region narrows the zone choices
+    cloud = "Aliyun/cn-beijing"
+    ex.cloudregion_dropdown.value = cloud
+    zones = {v for _, v in ex.zone_dropdown.options} - {ALL}
+    in_cloud = ex.servers[ex.servers["cloudregion"] == cloud]
+    assert zones == set(in_cloud["zone"].astype(str))
+    zone = sorted(zones)[0]
+    ex.zone_dropdown.value = zone
+    assert set(ex.filtered["zone"].astype(str)) == {zone}
+    assert set(ex.filtered["cloudregion"].astype(str)) == {cloud}
+    assert set(ex.filtered["status"].astype(str)) == {"running"}
+    assert "cloudregion Aliyun/cn-beijing" in ex.count_html.value
+
+    ex.stack_dropdown.value = "status"
+    assert [t.get_text() for t in ex.figure.axes[0].get_legend().get_texts()] == ["running"]
+    for control in (ex.cloudregion_dropdown, ex.zone_dropdown, ex.status_dropdown):
+        control.value = ALL
+    ex.stack_dropdown.value = ""
+    ex.group_by_dropdown.value = "status"
+    assert len(ex.filtered) == len(ex.servers)
+
+
+def test_inventory_explorer_refresh_bypasses_the_cache(inventory, sandbox):
+    ex = inventory
+    before = sandbox.requests
+    ex.refresh_button.click()
+    assert sandbox.requests > before
+    assert ex.servers.attrs["from_cache"] is False
+    assert "from the cache" not in ex.status_html.value
+    # choosing the region again is served from the cache, and says so
+    ex.catalog_region_dropdown.value = "region1"
+    ex.catalog_region_dropdown.value = "region0"
+    assert ex.servers.attrs["from_cache"] is True
+    assert "from the cache; press Refresh" in ex.status_html.value
+
+
+def test_inventory_explorer_every_catalog_region(inventory, sandbox):
+    ex = inventory
+    ex.catalog_region_dropdown.value = ALL
+    total = sandbox.count("servers", "region0") + sandbox.count("servers", "region1")
+    assert len(ex.servers) == total
+    ex.group_by_dropdown.value = "catalog_region"
+    assert bar_totals(ex.figure) == {
+        "region0": sandbox.count("servers", "region0"),
+        "region1": sandbox.count("servers", "region1"),
+    }
+    ex.group_by_dropdown.value = "hypervisor"
+    assert {"aws", "esxi", "kvm", "aliyun"} <= set(bar_totals(ex.figure))
+    ex.group_by_dropdown.value = "status"
+    ex.catalog_region_dropdown.value = "region0"
+
+
+def test_inventory_explorer_exports_the_filtered_rows(inventory, tmp_path):
+    ex = inventory
+    ex.export_dir = tmp_path
+    ex.status_dropdown.value = "ready"
+    try:
+        ex.export_button.click()
+        path = ex.last_export
+        assert path is not None and path.parent == tmp_path.resolve()
+        assert path.name.startswith("servers-region0-") and path.suffix == ".csv"
+        written = pd.read_csv(path)
+        assert len(written) == len(ex.filtered) == (ex.servers["status"] == "ready").sum()
+        assert set(written["status"]) == {"ready"}
+        assert set(written["id"]) == set(ex.filtered["id"])
+        assert f"Wrote {len(written):,} servers to {path}" in html.unescape(ex.message_html.value)
+        # an unwritable folder is an error inside the widget, not an exception
+        blocker = tmp_path / "blocker"
+        blocker.write_text("")
+        ex.export_dir = blocker / "sub"
+        ex.export_button.click()
+        assert "Exporting CSV failed" in ex.message_html.value
+    finally:
+        ex.status_dropdown.value = ALL
+
+
+class _BrokenSession:
+    """Enough of a Session for the inventory explorer, whose lists always fail."""
+
+    def __init__(self, catalog: pd.DataFrame) -> None:
+        self.catalog = catalog
+        self.region = "region0"
+        self.interface = "public"
+        self.interfaces = ["public"]
+        self.calls = 0
+
+    def list(self, resource: str, **kwargs: object) -> pd.DataFrame:
+        self.calls += 1
+        raise TransportError(
+            "cannot reach https://10.0.0.1:30888", hint="check the auth URL's host and port"
+        )
+
+
+def test_inventory_explorer_shows_fetch_errors_inside_the_widget(session):
+    broken = _BrokenSession(session.catalog)
+    ex = inventory_explorer(broken, progress=False)  # must not raise
+    assert broken.calls == 1 and not ex.loaded
+    assert "Fetching the servers of region0 failed" in ex.message_html.value
+    assert "cannot reach https://10.0.0.1:30888" in ex.message_html.value
+    assert ex.progress_bar.layout.display == "none"
+    assert not ex.refresh_button.disabled
+    ex.refresh_button.click()
+    assert broken.calls == 2
+    ex.export_button.click()
+    assert "nothing to export yet" in ex.message_html.value
+
+
+def test_explore_puts_both_in_tabs_and_loads_the_inventory_lazily(session):
+    tabs = explore(session, progress=False)
+    assert isinstance(tabs, ipywidgets.Tab)
+    catalog, inventory = tabs.children
+    assert isinstance(catalog, CatalogExplorer) and isinstance(inventory, InventoryExplorer)
+    assert tuple(tabs.titles) == ("Catalog (endpoints)", "Inventory (servers)")
+    assert not inventory.loaded and "Not loaded yet" in inventory.status_html.value
+    tabs.selected_index = 1
+    assert inventory.loaded and len(inventory.servers) > 0
+
+
+@pytest.mark.parametrize("module", ["cpexplore.widgets", "cpexplore.plots"])
+def test_modules_keep_no_mutable_module_state(module):
+    import importlib
+
+    mod = importlib.import_module(module)
+    mutable = [
+        name
+        for name, value in vars(mod).items()
+        if not name.startswith("__") and isinstance(value, list | dict | set | pd.DataFrame)
+    ]
+    assert mutable == []
