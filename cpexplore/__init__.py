@@ -21,12 +21,14 @@ from .errors import (  # noqa: E402
     TransportError,
     UnknownResource,
 )
-from .gather import Gathered, gather  # noqa: E402, F401  (public: cpexplore.gather)
+from .gather import Gathered, gather  # noqa: E402
 from .session import Session, connect  # noqa: E402
 
 __all__ = [
     "Session",
     "connect",
+    "gather",
+    "Gathered",
     "CpExploreError",
     "ConfigError",
     "AuthError",

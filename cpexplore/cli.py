@@ -110,23 +110,24 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         fault_rate=args.fault_rate,
         token_ttl=args.token_ttl,
     )
+    stopping = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        # Ctrl-C and SIGTERM both stop the server from another thread, then serve_forever returns
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=sb.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     sys.stdout.write(sb.rc())
     sys.stdout.write(
         f"# cpexplore sandbox: {sb.inventory.n_servers} servers (seed {args.seed}) at {sb.auth_url}\n"
         f"# member login: {sb.member_username} in project {sb.member_project}; Ctrl-C stops\n"
     )
     sys.stdout.flush()
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: object) -> None:
-        stop.set()
-        threading.Thread(target=sb.stop, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        sb.serve_forever()
-    except KeyboardInterrupt:
-        sb.stop()
+    sb.serve_forever()  # returns at once if a signal already asked it to stop
+    sb.wait_stopped()
     sys.stderr.write("cpexplore sandbox stopped\n")
     return 0
 

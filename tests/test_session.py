@@ -294,6 +294,8 @@ def test_get_returns_one_record_as_a_series(session):
     rec = session.get("servers", first["id"])
     assert isinstance(rec, pd.Series) and rec["id"] == first["id"]
     assert session.get("zones", "zone1")["name"] == "zone1"
+    for hostile in ("@import", "+SUM(1,2)", "测试服务器-北京", "db-line1\nline2"):
+        assert session.get("servers", hostile)["name"] == hostile  # names are quoted on the way
     with pytest.raises(NotFound, match="not found"):
         session.get("servers", "no-such-server")
 

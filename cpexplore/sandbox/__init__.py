@@ -113,6 +113,7 @@ class Sandbox:
         )
         self._server.identity = self.identity
         self._thread: threading.Thread | None = None
+        self._closed = threading.Event()
 
     def __repr__(self) -> str:
         return (
@@ -135,12 +136,20 @@ class Sandbox:
         """Serve in the calling thread until :meth:`stop` (the CLI's foreground mode)."""
         self._server.serve_forever(poll_interval=0.2)
 
+    def wait_stopped(self, timeout: float = 10) -> None:
+        """Wait until a :meth:`stop` started from another thread has closed the server."""
+        self._closed.wait(timeout)
+
     def stop(self) -> None:
+        """Stop serving and close the socket (from any thread but the serving one)."""
+        if self._closed.is_set():
+            return
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self._closed.set()
 
     def __enter__(self) -> Sandbox:
         return self.start()

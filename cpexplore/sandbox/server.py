@@ -19,7 +19,7 @@ import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from .errors import Fault
 from .faults import FaultPlan
@@ -227,7 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
         service, rest = _split_service(path, region)
         if service is None or self.command not in ("GET", "HEAD") or self.command == "HEAD":
             raise Fault(404, "NotFoundError", f"Handler {path} not found")
-        parts = [p for p in rest.split("/") if p]
+        parts = [unquote(p) for p in rest.split("/") if p]
         if not parts or parts[0] not in service or len(parts) > 2:
             raise Fault(404, "NotFoundError", f"Handler {path} not found")
         table = self.server.lister.inv.tables[parts[0]]
