@@ -3,7 +3,11 @@ R5 transport safety: TLS verified by default, ``insecure`` warns, timeouts alway
 
 from __future__ import annotations
 
+import errno
+import os
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,11 +21,16 @@ from cpexplore import (
     ConfigError,
     CpExploreError,
     EndpointNotFound,
+    ExportError,
+    MissingColumns,
     ProtocolError,
     Session,
     TransportError,
     UnknownResource,
+    plots,
+    reports,
 )
+from cpexplore.config import parse_rc
 from cpexplore.http import InsecureTransportWarning
 from cpexplore.sandbox import Sandbox
 
@@ -184,6 +193,44 @@ def _(sb, s, tmp):
     s.list("servers", limit=0)
 
 
+def _frame():
+    import pandas as pd
+
+    return pd.DataFrame({"id": ["a"], "status": ["running"]})
+
+
+@case("an export path that is a directory", ExportError, "is a directory")
+def _(sb, s, tmp):
+    reports.to_csv(_frame(), tmp)
+
+
+@case("an export path nobody may write to", ExportError, "permission")
+def _(sb, s, tmp):
+    folder = Path("/sys") if os.geteuid() == 0 else tmp / "ro"
+    if folder != Path("/sys"):
+        folder.mkdir()
+        folder.chmod(0o500)
+    reports.to_csv(_frame(), folder / "servers.csv")
+
+
+@case("an export to a full disk (simulated)", ExportError, "disk is full")
+def _(sb, s, tmp):
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    real = os.fsync
+    os.fsync = full
+    try:
+        reports.to_csv(_frame(), tmp / "servers.csv")
+    finally:
+        os.fsync = real
+
+
+@case("a DataFrame without the columns a plot needs", MissingColumns, "hypervisor")
+def _(sb, s, tmp):
+    plots.plot_inventory(_frame(), by="hypervisor")
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_r3_bad_input_gets_a_specific_error_and_one_line_saying_what_to_fix(
     name, sandbox, session, tmp_path
@@ -201,6 +248,50 @@ def test_r3_bad_input_gets_a_specific_error_and_one_line_saying_what_to_fix(
 def test_r3_there_are_at_least_twenty_distinct_cases():
     assert len(CASES) >= 20
     print(f"R3: {len(CASES)} bad-input cases")
+
+
+@pytest.mark.parametrize(
+    ("args", "change"),
+    [
+        (["catalog"], {"OS_AUTH_URL": "https://cloud.example.com/v3"}),
+        (["catalog"], {"OS_SECRET_KEY": "wrong"}),
+        (["list", "sever"], {}),
+        (["list", "servers", "--filter", "status = running"], {}),
+        (["--region", "mars", "list", "servers"], {}),
+        (["--interface", "sideways", "catalog"], {}),
+        (["report", "--out", "/sys/cpexplore-report"], {}),
+        (["catalog"], {"OS_AUTH_URL": "http://127.0.0.1:9/v3"}),
+        (["--rc", "/nonexistent/rc", "catalog"], {}),
+        (["--profile", "prod", "catalog"], {"CPEXPLORE_CONFIG": "/nonexistent/config.ini"}),
+    ],
+    ids=[
+        "no-port",
+        "wrong-secret",
+        "unknown-resource",
+        "bad-filter",
+        "unknown-region",
+        "bad-interface",
+        "unwritable-report",
+        "unreachable",
+        "missing-rc",
+        "missing-profile",
+    ],
+)
+def test_r3_the_cli_user_gets_one_line_and_no_traceback(sandbox, args, change):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "CPEXPLORE_"))}
+    env.update(parse_rc(sandbox.rc()))
+    env.update(change)
+    out = subprocess.run(
+        [sys.executable, "-m", "cpexplore", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr and "Traceback" not in out.stdout
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip() and "Warning" not in ln]
+    assert len(lines) == 1 and lines[0].startswith("cpexplore: error:"), out.stderr
 
 
 # -- R5 -----------------------------------------------------------------------------------------
