@@ -513,10 +513,39 @@ def _vars_layer(variables: Mapping[str, str], origin: Callable[[str], str] | Non
     return layer
 
 
+_IDENTITY = ("access_key", "username", "token")
+_CREDENTIAL_FIELDS = ("access_key", "secret_key", "username", "password", "token")
+_SECRET_FOR = {"access_key": "secret_key", "username": "password"}
+
+
 def _merge(layers: list[_Layer]) -> _Layer:
+    """Merge field by field, except credentials: they come from one layer.
+
+    The highest layer that names an identity (an access key, a user name or a token)
+    provides every credential field it has; a missing secret of that identity (the secret
+    key or the password) may come from a lower layer, so a profile or an rc file can
+    leave secrets in the environment. Credentials of lower layers are never mixed in:
+    a password given as an argument is not sent with another cloud's OS_ACCESS_KEY.
+    """
     merged: _Layer = {}
+    chosen = next((i for i, layer in enumerate(layers) if any(k in layer for k in _IDENTITY)), None)
     for layer in reversed(layers):
-        merged.update(layer)
+        merged.update(
+            {k: v for k, v in layer.items() if chosen is None or k not in _CREDENTIAL_FIELDS}
+        )
+    if (
+        chosen is None
+    ):  # no identity anywhere: keep what there is, so the error can name what is missing
+        return merged
+    top = layers[chosen]
+    merged.update({k: v for k, v in top.items() if k in _CREDENTIAL_FIELDS})
+    for identity, secret in _SECRET_FOR.items():
+        if identity in top and secret not in top:
+            # the identity's own layer first, then explicit ones above it, then lower ones
+            order = [*reversed(layers[:chosen]), *layers[chosen + 1 :]]
+            found = next((layer[secret] for layer in order if secret in layer), None)
+            if found is not None:
+                merged[secret] = found
     return merged
 
 
@@ -541,11 +570,7 @@ def _check_auth_url(value: object, origin: str) -> str:
             hint="set OS_AUTH_URL, pass auth_url=, or use a profile/rc file "
             f"(e.g. https://<host>:{KEYSTONE_PORT}/v3)",
         )
-    if "://" not in url:
-        raise ConfigError(
-            f"auth URL {url!r} (from {origin}) has no scheme", hint=f"use {_suggest_url(url)!r}"
-        )
-    parts = urlsplit(url)
+    parts = urlsplit(url if "://" in url else "https://" + url.lstrip("/"))
     if parts.username is not None or parts.password is not None:
         shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
         raise ConfigError(
@@ -553,6 +578,11 @@ def _check_auth_url(value: object, origin: str) -> str:
             hint="remove it from the URL; give credentials with OS_USERNAME/OS_PASSWORD "
             "or OS_ACCESS_KEY/OS_SECRET_KEY",
         )
+    if "://" not in url:
+        raise ConfigError(
+            f"auth URL {url!r} (from {origin}) has no scheme", hint=f"use {_suggest_url(url)!r}"
+        )
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise ConfigError(
             f"auth URL {url!r} (from {origin}) uses scheme {parts.scheme!r}",
@@ -749,6 +779,11 @@ def resolve_settings(
         profile=name,
     )
     settings.auth_method  # noqa: B018 - raises ConfigError when no credentials are usable
+    if settings.zone and not settings.region:
+        raise ConfigError(
+            f"a zone ({settings.zone!r}, from {origin('zone')}) needs a region",
+            hint="set OS_REGION_NAME too, or unset OS_ZONE_NAME",
+        )
     return settings
 
 

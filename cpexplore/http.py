@@ -31,9 +31,11 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InsecureRequestWarning
 from urllib3.util.retry import Retry
 
 from . import __version__
+from ._gc import gc_paused
 from .errors import ApiError, Forbidden, NotFound, ProtocolError, TransportError
 
 log = logging.getLogger("cpexplore.http")
@@ -118,6 +120,8 @@ class Transport:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         if verify is False:
+            # the user opted out and is warned once here, not by urllib3 on every request
+            warnings.filterwarnings("ignore", category=InsecureRequestWarning)
             warnings.warn(
                 "TLS certificate verification is OFF (insecure=True or YUNION_INSECURE=true): "
                 "anyone on the path can read your token; pass ca_bundle= instead",
@@ -138,8 +142,13 @@ class Transport:
         data: str | None = None,
         headers: Mapping[str, str] | None = None,
         log_body: bool = True,
+        allow_redirects: bool = True,
     ) -> requests.Response:
-        """Send one request; connection problems become :class:`TransportError`."""
+        """Send one request; connection problems become :class:`TransportError`.
+
+        Logins pass ``allow_redirects=False``: a redirect must never carry a password or a
+        signed AK/SK blob to another place.
+        """
         hdrs = {"Accept": "application/json"}
         if data is not None:
             hdrs["Content-Type"] = "application/json"
@@ -148,19 +157,17 @@ class Transport:
         hdrs.update(headers or {})
         start = time.monotonic()
         try:
-            with warnings.catch_warnings():
-                if self.verify is False:  # warned once at construction, not on every request
-                    warnings.simplefilter("ignore")
-                resp = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=data.encode() if data is not None else None,
-                    headers=hdrs,
-                    timeout=self.timeout,
-                    # explicit: requests lets REQUESTS_CA_BUNDLE override a session's verify
-                    verify=self.verify,
-                )
+            resp = self.session.request(
+                method,
+                url,
+                params=params,
+                data=data.encode() if data is not None else None,
+                headers=hdrs,
+                timeout=self.timeout,
+                # explicit: requests lets REQUESTS_CA_BUNDLE override a session's verify
+                verify=self.verify,
+                allow_redirects=allow_redirects,
+            )
         except requests.exceptions.SSLError as e:
             reason = re.search(r"certificate verify failed: ([^(']+)", str(e))
             raise TransportError(
@@ -252,7 +259,8 @@ def decode_json(resp: requests.Response, *, what: str = "answer") -> Any:
     if resp.status_code >= 400:
         raise error_from(resp)
     try:
-        return orjson.loads(resp.content)
+        with gc_paused:
+            return orjson.loads(resp.content)
     except ValueError:
         raise ProtocolError(
             f"{_describe_body(resp)} instead of JSON in the {what} from {_strip_query(resp.url)}",

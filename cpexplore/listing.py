@@ -15,7 +15,6 @@ one page at a time.
 from __future__ import annotations
 
 import copy
-import gc
 import sys
 import threading
 import time
@@ -141,6 +140,7 @@ def _fetch_offset(
     pages: list[list[dict]] = [rows]
     failed: list[dict] = []
     totals_seen = {total} if total is not None else set()
+    short_pages: list[int] = []
     try:
         if bar is not None:
             bar.update(len(rows))
@@ -168,9 +168,12 @@ def _fetch_offset(
                 ) as pool:
                     results = list(pool.map(one, offsets))
             for off, got, page_total, err in results:
+                asked = min(stride, want - off)
                 if err is not None:
-                    failed.append({"offset": off, "limit": min(stride, want - off), "error": err})
+                    failed.append({"offset": off, "limit": asked, "error": err})
                     continue
+                if len(got or []) < asked:
+                    short_pages.append(off)
                 pages.append(got or [])
                 if page_total is not None:
                     totals_seen.add(page_total)
@@ -192,15 +195,25 @@ def _fetch_offset(
     records, dups = _dedupe(pages)
     if limit is not None:
         records = records[:limit]
+    expected = want if want is not None else len(records)
+    missing = max(0, expected - sum(f["limit"] for f in failed) - len(records))
     drift = None
-    if len(totals_seen) > 1:
+    if len(totals_seen) > 1 or missing or short_pages:
         drift = {
             "totals_seen": sorted(t for t in totals_seen if t is not None),
+            "short_pages": short_pages,
+            "missing": missing,
             "rows": len(records),
         }
+        change = (
+            f"total went {' → '.join(map(str, drift['totals_seen']))}"
+            if len(totals_seen) > 1
+            else f"{len(short_pages)} page(s) came back short"
+        )
         warnings.warn(
-            f"{key} changed while being paged (total went {' → '.join(map(str, drift['totals_seen']))}); "
-            f"{len(records)} unique rows kept, {dups} duplicates dropped; list again for a consistent view",
+            f"{key} changed while being paged ({change}); {len(records)} unique rows kept, "
+            f"{dups} duplicates dropped, {missing} of the {expected} expected rows missing; "
+            "list again for a consistent view",
             PagingDriftWarning,
             stacklevel=4,
         )
@@ -272,39 +285,6 @@ def _as_int(value: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-
-
-class _GcPause:
-    """Pause Python's cyclic garbage collector while a list is decoded and framed.
-
-    Decoding 100 000 records creates millions of dicts; with the collector on, its
-    full collections walk every record already decoded, again and again, which makes
-    decoding about four times slower (measured: 2.1 s against 0.53 s for 131 MB of pages).
-    Decoded JSON holds no reference cycles, so nothing is lost by waiting. The collector is
-    process-wide, so this guard is too: nested and concurrent pauses are counted, and the
-    collector is switched back on by the last one out, only if it was on before.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._was_enabled = False
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._depth == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._depth += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._depth -= 1
-            if self._depth == 0 and self._was_enabled:
-                gc.enable()
-
-
-gc_paused = _GcPause()
 
 
 # -- cache ------------------------------------------------------------------------------

@@ -18,17 +18,18 @@ import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pandas as pd
 
-from .auth import Token, TokenAuth, auth_error, method_from_settings, parse_token
+from ._gc import gc_paused
+from .auth import AkskAuth, Token, TokenAuth, auth_error, method_from_settings, parse_token
 from .catalog import Catalog, normalize_interface
 from .config import Settings, read_rc, resolve_settings, settings_summary
 from .errors import AuthError, ConfigError, Forbidden, NotFound, ProtocolError
 from .frames import records_to_frame
 from .http import Transport, decode_json, error_from, mask_token
-from .listing import DEFAULT_WORKERS, PAGE_SIZE, ListCache, fetch_all, gc_paused, now_utc
+from .listing import DEFAULT_WORKERS, PAGE_SIZE, ListCache, fetch_all, now_utc
 from .resources import resource_spec, resources_frame
 from .signing import join_url
 
@@ -171,7 +172,11 @@ class Session:
         self._token: Token | None = None
         self.logins = 0
         self.reauths = 0
-        self._login()
+        try:
+            self._login()
+        except BaseException:
+            self._transport.close()  # no pool is left behind by a failed login
+            raise
 
     @classmethod
     def from_rc(cls, path: str | os.PathLike[str], **kwargs: Any) -> Session:
@@ -192,10 +197,22 @@ class Session:
         url = join_url(s.auth_url, "/auth/tokens")
         if isinstance(m, TokenAuth) and not m.rescopes:
             resp = self._transport.request(
-                "GET", url, headers={"X-Subject-Token": m.token, "X-Auth-Token": m.token}
+                "GET",
+                url,
+                headers={"X-Subject-Token": m.token, "X-Auth-Token": m.token},
+                allow_redirects=False,
             )
         else:
-            resp = self._transport.request("POST", url, data=m.body(s.auth_url), log_body=False)
+            resp = self._transport.request(
+                "POST", url, data=m.body(s.auth_url), log_body=False, allow_redirects=False
+            )
+        if resp.is_redirect:
+            target = urlsplit(resp.headers.get("Location", ""))
+            raise ProtocolError(
+                f"the auth URL {s.auth_url} redirects to {target.scheme}://{target.netloc}{target.path}; "
+                "credentials are not sent on",
+                hint="use the address keystone itself answers on, e.g. https://<host>:30500/v3",
+            )
         if resp.status_code >= 400:
             raise auth_error(error_from(resp), m, s)
         body = decode_json(resp, what="login answer")
@@ -207,10 +224,17 @@ class Session:
                 if isinstance(p, dict)
             ]
             have = f" (your projects: {', '.join(map(str, projects))})" if projects else ""
+            if isinstance(m, AkskAuth):  # keystone scopes AK/SK tokens to the key's project itself
+                hint = (
+                    "this access key belongs to no project; create one bound to a project "
+                    "(climc credential-create-aksk --project-id ...) or log in with a password and project="
+                )
+            else:
+                hint = "set OS_PROJECT_NAME or pass project=..."
             raise AuthError(
                 f"logged in as {token.user or m.describe()} without a project, so there is no "
                 f"service catalog{have}",
-                hint="set OS_PROJECT_NAME or pass project=...",
+                hint=hint,
             )
         self._token = token
         self.logins += 1
@@ -387,7 +411,7 @@ class Session:
             query["order_by"] = _as_list(order_by)
         field_list = _as_list(fields)
         if wanted is not None and not field_list:
-            field_list = [c for c in wanted if "." not in c]
+            field_list = [c.split(".", 1)[0] for c in wanted]
         if field_list:
             query["field"] = sorted(set(field_list) | {"id"})
         for k, v in params.items():
@@ -402,19 +426,19 @@ class Session:
                 return frame
         base = self.url_for(spec.service_type, region=reg, interface=iface)
         url = join_url(base, spec.path)
-        with gc_paused:
-            result = fetch_all(
-                lambda p: self.get_json(url, _encode(p)),
-                spec.list_key,
-                query,
-                marker_paged=spec.marker_paged,
-                limit=limit,
-                page_size=page_size or self.page_size,
-                max_workers=max_workers or self.max_workers,
-                progress=self.progress if progress is None else progress,
-                on_error=on_error,
-            )
-            fetched_at = now_utc()
+        result = fetch_all(
+            lambda p: self.get_json(url, _encode(p)),
+            spec.list_key,
+            query,
+            marker_paged=spec.marker_paged,
+            limit=limit,
+            page_size=page_size or self.page_size,
+            max_workers=max_workers or self.max_workers,
+            progress=self.progress if progress is None else progress,
+            on_error=on_error,
+        )
+        fetched_at = now_utc()
+        with gc_paused:  # decoding pages pauses it too, page by page (see _gc.py)
             frame = records_to_frame(result.records, columns=wanted)
         frame.attrs.update(
             resource=spec.name,

@@ -154,7 +154,12 @@ class TestEnvironment:
         ],
     )
     def test_each_climc_variable_fills_its_field(self, var: str, field: str) -> None:
-        env = {"OS_AUTH_URL": AUTH_URL, "OS_AUTH_TOKEN": "tok", var: "value-1"}
+        env = {
+            "OS_AUTH_URL": AUTH_URL,
+            "OS_AUTH_TOKEN": "tok",
+            "OS_REGION_NAME": "r",
+            var: "value-1",
+        }
         assert getattr(resolve_settings(env=env), field) == "value-1"
 
     def test_os_auth_url_fills_auth_url_without_trailing_slash(self) -> None:
@@ -693,3 +698,38 @@ class TestSettings:
         assert settings_summary(s)["method"] == "password"
         assert settings_summary(s)["user"] == "sysadmin"
         assert "PW-VALUE" not in repr(settings_summary(s))
+
+
+class TestCredentialsComeFromOneLayer:
+    """A credential pair is never assembled from two different sources."""
+
+    def test_a_password_argument_is_not_sent_with_the_environments_access_key(self) -> None:
+        env = {
+            "OS_AUTH_URL": AUTH_URL,
+            "OS_ACCESS_KEY": "other-cloud-ak",
+            "OS_SECRET_KEY": "other-cloud-sk",
+        }
+        s = resolve_settings(env=env, username="alice", password="pw")
+        assert (s.auth_method, s.access_key, s.secret_key) == ("password", None, None)
+
+    def test_a_profile_access_key_may_take_its_secret_from_the_environment(
+        self, tmp_path: Path
+    ) -> None:
+        cfg = tmp_path / "c.ini"
+        cfg.write_text(f"[profile p]\nauth_url = {AUTH_URL}\naccess_key = ak\n")
+        s = resolve_settings(
+            env={"OS_SECRET_KEY": "sk", "OS_USERNAME": "u", "OS_PASSWORD": "pw"},
+            profile="p",
+            config_path=cfg,
+        )
+        assert (s.auth_method, s.access_key, s.secret_key, s.username) == ("aksk", "ak", "sk", None)
+
+    def test_a_user_info_url_without_scheme_never_echoes_the_password(self) -> None:
+        with pytest.raises(ConfigError) as exc:
+            resolve_settings(env={}, auth_url="admin:S3cretPw@10.0.0.1:30500/v3", token="t")
+        assert "S3cretPw" not in str(exc.value) and "admin" not in str(exc.value)
+
+
+def test_a_zone_without_a_region_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="needs a region"):
+        resolve_settings(env={"OS_ZONE_NAME": "zone1"}, auth_url=AUTH_URL, token="t")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from cpexplore import Session
-from cpexplore.listing import PAGE_SIZE, ListCache, fetch_all
+from cpexplore.listing import PAGE_SIZE, ListCache, PagingDriftWarning, fetch_all
 from cpexplore.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,3 +228,22 @@ def test_the_benchmark_runs_on_a_small_inventory():
     for ln in lines:
         assert re.fullmatch(r"P\d \w+=\d+\.\d\d target(<=|>=)[\d.]+ (ok|MISSED)", ln), ln
     assert "naive DataFrame deep memory" in out.stdout
+
+
+def test_short_pages_are_reported_as_missing_rows_even_when_total_is_stable():
+    pages = {
+        0: {"x": [{"id": 1}, {"id": 2}], "total": 6},
+        2: {"x": [{"id": 3}], "total": 6},  # one row short
+        4: {"x": [{"id": 5}, {"id": 6}], "total": 6},
+    }
+    with pytest.warns(PagingDriftWarning, match="1 of the 6 expected rows missing"):
+        res = fetch_all(lambda p: pages[p["offset"]], "x", {}, page_size=2, progress=False)
+    assert [r["id"] for r in res.records] == [1, 2, 3, 5, 6]
+    assert res.drift == {"totals_seen": [6], "short_pages": [2], "missing": 1, "rows": 5}
+
+
+def test_dotted_columns_ask_the_server_for_their_parent(session):
+    df = session.list("images", columns=["name", "properties.os_distribution"], refresh=True)
+    assert list(df.columns) == ["name", "properties.os_distribution"]
+    assert df["properties.os_distribution"].notna().all()
+    assert df.attrs["params"]["field"] == ["id", "name", "properties"]

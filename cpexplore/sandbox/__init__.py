@@ -114,6 +114,8 @@ class Sandbox:
         self._server.identity = self.identity
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
+        self._state = threading.Lock()
+        self._serving = self._closing = False
 
     def __repr__(self) -> str:
         return (
@@ -122,6 +124,10 @@ class Sandbox:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> Sandbox:
+        with self._state:
+            if self._closing:
+                raise RuntimeError("this sandbox was stopped; make a new one")
+            self._serving = True
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
@@ -134,6 +140,10 @@ class Sandbox:
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until :meth:`stop` (the CLI's foreground mode)."""
+        with self._state:
+            if self._closing:  # stopped before it began (a signal during start-up)
+                return
+            self._serving = True
         self._server.serve_forever(poll_interval=0.2)
 
     def wait_stopped(self, timeout: float = 10) -> None:
@@ -142,9 +152,13 @@ class Sandbox:
 
     def stop(self) -> None:
         """Stop serving and close the socket (from any thread but the serving one)."""
-        if self._closed.is_set():
-            return
-        self._server.shutdown()
+        with self._state:
+            if self._closing:
+                return
+            self._closing = True
+            serving = self._serving
+        if serving:  # shutdown() waits for a serve loop, which must have started
+            self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -64,7 +64,7 @@ def _fmt_token_time(t: datetime) -> str:
 
 @dataclass
 class Token:
-    id: str
+    id: str = field(repr=False)
     user: User
     project: int | None
     methods: list[str]
@@ -81,7 +81,7 @@ class Token:
 @dataclass(frozen=True)
 class Credential:
     access_key: str
-    secret: str
+    secret: str = field(repr=False)
     user: User
     project: int | None
     expire: int = 0
@@ -463,6 +463,13 @@ class Identity:
             access_key,
         )
         with self._lock:
+            if (
+                len(self.tokens) > 10_000
+            ):  # forget long-expired tokens, as keystone's table is pruned
+                old = now - timedelta(hours=1)
+                for tid in [t for t, x in self.tokens.items() if x.expires < old]:
+                    del self.tokens[tid]
+                    self.revoked.discard(tid)
             self.tokens[tok.id] = tok
             self.logins += 1
         return tok

@@ -259,7 +259,7 @@ class Project:
 class User:
     id: str
     name: str
-    password: str
+    password: str = field(repr=False)
     domain_id: str
     project_roles: tuple[tuple[int, str], ...]  # (project index, role name)
     audit_id: str

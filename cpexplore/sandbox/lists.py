@@ -370,10 +370,9 @@ class Lister:
             return sorted(rows, key=lambda i: table.record(i)["id"], reverse=desc)
         if not keys:
             created = table.created
-            if (
-                all(created[a] < created[b] for a, b in zip(rows, rows[1:], strict=False))
-                and not table.patches
-            ):
+            if all(
+                created[a] < created[b] for a, b in zip(rows, rows[1:], strict=False)
+            ) and not any("created_at" in p for p in table.patches.values()):
                 return rows[::-1] if desc else rows
             keys = ["created_at", "name", "id"]
         recs = {i: table.record(i) for i in rows}

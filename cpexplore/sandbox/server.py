@@ -15,6 +15,7 @@ import re
 import secrets
 import socket
 import ssl
+import threading
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,6 +99,7 @@ class SandboxServer(ThreadingHTTPServer):
         self.retry_after = retry_after
         self.host_id = secrets.token_urlsafe(20)[:27] + "="
         self.requests = 0
+        self.count_lock = threading.Lock()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # a client that fails the TLS handshake or hangs up is the client's business
@@ -173,7 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         srv = self.server
-        srv.requests += 1
+        with srv.count_lock:
+            srv.requests += 1
         if srv.latency:
             time.sleep(srv.latency)
         raw_path, _, query = self.path.partition(

@@ -348,3 +348,34 @@ def test_r5_redirects_to_another_host_drop_the_token(session):
             session.get_json(hop + "/zones")
     assert landed and "X-Auth-Token" not in landed[-1]["headers"]
     assert Path(__file__).exists()
+
+
+def test_r5_a_login_redirect_carries_no_credentials_anywhere(sandbox):
+    with serve(reply(200, '{"token":{}}')) as elsewhere:
+        landed = serve.seen
+        with serve(reply(307, "", headers={"Location": elsewhere + "/v3/auth/tokens"})) as front:
+            with pytest.raises(ProtocolError, match="redirects to"):
+                Session(
+                    f"{front}/v3",
+                    access_key=sandbox.access_key,
+                    secret_key=sandbox.secret_key,
+                    env={},
+                )
+            with pytest.raises(ProtocolError, match="credentials are not sent on"):
+                Session(f"{front}/v3", username="u", password="a-password", env={})
+    assert landed == []  # nothing, not even the signed blob, reached the other host
+
+
+def test_r5_insecure_sessions_do_not_silence_other_warnings(tls_sandbox):
+    import warnings
+
+    from cpexplore.listing import PagingDriftWarning
+
+    sb, _ = tls_sandbox
+    with warnings.catch_warnings(record=True):
+        s = Session(**sb.settings(), env={}, insecure=True, max_workers=8, page_size=2)
+    s.list("zones")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn("still heard", PagingDriftWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["still heard"]
