@@ -9,13 +9,13 @@ import pytest
 
 from cpexplore.sandbox import Sandbox
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
 def shared() -> Path:
     if not SHARED.is_dir():
-        pytest.skip("the shared reference folder is not beside the repository")
+        pytest.fail("tests/data (the reference vectors and transcripts) is missing")
     return SHARED
 
 

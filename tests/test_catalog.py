@@ -27,7 +27,7 @@ from cpexplore.catalog import (
 )
 from cpexplore.errors import CpExploreError, EndpointNotFound
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(__file__).resolve().parent / "data"
 REFERENCE = SHARED / "reference"
 
 EXPECTED_COLUMNS = [

@@ -37,7 +37,7 @@ from cpexplore.signing import (
     verify_access_key_secret,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(__file__).resolve().parent / "data"
 VECTORS = json.loads((SHARED / "vectors" / "aksk_vectors.json").read_text(encoding="utf-8"))
 AKSK = VECTORS["authenticate_by_access_key"]
 BODIES = VECTORS["password_token_bodies"]

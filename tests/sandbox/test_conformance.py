@@ -35,7 +35,7 @@ import requests
 
 from cpexplore.sandbox import Sandbox
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "real-transcripts"
+REAL = Path(__file__).resolve().parents[1] / "data" / "reference" / "real-transcripts"
 FILES = ("keystone", "region", "extras-auth-and-rbac", "extras-auth-errors")
 TIMEOUT = 30
 

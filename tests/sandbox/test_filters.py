@@ -28,7 +28,7 @@ from cpexplore.sandbox.filters import (
 )
 
 TRANSCRIPTS = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "real-transcripts"
+    Path(__file__).resolve().parents[1] / "data" / "reference" / "real-transcripts"
 )
 
 # Four servers. "d" lacks several keys (NULL), "c" has an explicit None.
