@@ -205,11 +205,12 @@ def _fetch_offset(
             "missing": missing,
             "rows": len(records),
         }
-        change = (
-            f"total went {' → '.join(map(str, drift['totals_seen']))}"
-            if len(totals_seen) > 1
-            else f"{len(short_pages)} page(s) came back short"
-        )
+        if len(totals_seen) > 1:
+            change = f"total went {' → '.join(map(str, drift['totals_seen']))}"
+        elif short_pages:
+            change = f"{len(short_pages)} page(s) came back short"
+        else:
+            change = f"{dups} row(s) came twice"
         warnings.warn(
             f"{key} changed while being paged ({change}); {len(records)} unique rows kept, "
             f"{dups} duplicates dropped, {missing} of the {expected} expected rows missing; "

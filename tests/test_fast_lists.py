@@ -82,8 +82,10 @@ def test_rows_are_deduplicated_by_id_keeping_order():
         0: {"x": [{"id": 1}, {"id": 2}], "total": 4},
         2: {"x": [{"id": 2}, {"id": 3}], "total": 4},
     }
-    res = fetch_all(lambda p: pages[p["offset"]], "x", {}, page_size=2, progress=False)
+    with pytest.warns(PagingDriftWarning, match="1 row.s. came twice"):
+        res = fetch_all(lambda p: pages[p["offset"]], "x", {}, page_size=2, progress=False)
     assert [r["id"] for r in res.records] == [1, 2, 3] and res.duplicates == 1
+    assert res.drift["missing"] == 1  # a row came twice, so another one was never seen
 
 
 # -- progress ------------------------------------------------------------------------------------

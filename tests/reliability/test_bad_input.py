@@ -372,7 +372,7 @@ def test_r5_insecure_sessions_do_not_silence_other_warnings(tls_sandbox):
     from cpexplore.listing import PagingDriftWarning
 
     sb, _ = tls_sandbox
-    with warnings.catch_warnings(record=True):
+    with pytest.warns(InsecureTransportWarning):
         s = Session(**sb.settings(), env={}, insecure=True, max_workers=8, page_size=2)
     s.list("zones")
     with warnings.catch_warnings(record=True) as caught:
