@@ -161,21 +161,14 @@ def _safe_text(text: str) -> str:
 
 
 def _cell(value: Any, width: int | None = _CELL_WIDTH) -> str:
-    """One value as table text: ISO times, compact JSON, control characters escaped, cut."""
-    import pandas as pd
+    """One value as table text: :func:`~cpexplore.reports.cell_value` (ISO times, compact
+    JSON), short floats, control characters escaped, cut to ``width``."""
+    from .reports import cell_value
 
-    from .reports import _iso, _json_dumps, _missing
-
-    if isinstance(value, dict | list | tuple):
-        text = _json_dumps(value)
-    elif _missing(value):
+    value = cell_value(value)
+    if value is None:
         return ""
-    elif isinstance(value, pd.Timestamp):
-        text = _iso(value)
-    elif isinstance(value, float):
-        text = f"{value:g}" if math.isfinite(value) else str(value)
-    else:
-        text = str(value)
+    text = f"{value:g}" if isinstance(value, float) and math.isfinite(value) else str(value)
     text = _safe_text(text)
     if width is not None and len(text) > width:
         text = text[: width - 1] + "…"
@@ -373,7 +366,7 @@ def _print_paths(paths: dict[str, Path]) -> None:
 
 
 def _cmd_snapshot(args: argparse.Namespace) -> int:
-    from .reports import snapshot, snapshots
+    from .snapshots import snapshot, snapshots
 
     with _session(args) as s:
         path = snapshot(
@@ -424,7 +417,7 @@ def _print_diff(diffs: dict[str, Any], *, max_rows: int, out: TextIO) -> None:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from .reports import diff_snapshots
+    from .snapshots import diff_snapshots
 
     diffs = diff_snapshots(
         args.store, args.old, args.new, resources=args.resource, ignore=args.ignore or ()
@@ -436,12 +429,43 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_changes(sb: Any, servers: pd.DataFrame) -> str:
+    """Change the demo sandbox so the diff has something to show; say what was changed.
+
+    Up to 3 running servers are stopped, then up to 2 more servers deleted and 1 resized
+    (running ones first, each in id order), and 3 servers are created: any inventory of
+    one server or more gives a diff.
+    """
+    ordered = servers.sort_values("id", kind="stable")
+    running = (ordered["status"].astype(str) == "running").to_numpy()
+    pool = [str(i) for i in ordered["id"][running]] + [str(i) for i in ordered["id"][~running]]
+    stop = min(3, int(running.sum()))
+    stopped, deleted, resized = pool[:stop], pool[stop : stop + 2], pool[stop + 2 : stop + 3]
+    done = []
+    for sid in stopped:
+        sb.update("servers", sid, status="ready")
+    if stopped:
+        done.append(f"{len(stopped)} server{'s' * (len(stopped) != 1)} stopped")
+    for sid in resized:
+        old_cpu = int(servers.loc[servers["id"].astype(str) == sid, "vcpu_count"].iloc[0])
+        sb.update("servers", sid, vcpu_count=old_cpu * 2)
+        done.append(f"1 resized ({old_cpu} → {old_cpu * 2} vCPUs)")
+    for sid in deleted:
+        sb.delete("servers", sid)
+    if deleted:
+        done.append(f"{len(deleted)} deleted")
+    done.append(f"{len(sb.create_servers(3))} created")
+    return ", ".join(done)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .reports import diff_snapshots, inventory_report, snapshot, summary_table
+    from .reports import inventory_report
     from .sandbox import Sandbox
     from .session import Session
+    from .snapshots import diff_snapshots, snapshot
+    from .summaries import summary_table
 
     started = time.monotonic()
     out = (
@@ -453,7 +477,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     say = sys.stdout.write
 
     with Sandbox(servers=args.servers, seed=args.seed) as sb:
-        say(f"Started a sandbox Cloudpods at {sb.auth_url} with {args.servers} servers.\n")
+        n = args.servers
+        say(f"Started a sandbox Cloudpods at {sb.auth_url} with {n} server{'s' * (n != 1)}.\n")
         # the variables a user exports (or puts in an rc file), given without touching os.environ
         env = {
             "OS_AUTH_URL": sb.auth_url,
@@ -502,20 +527,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             say("\n== Snapshots and what changed\n")
             first = snapshot(s, store)
             say(f"snapshot {first.name} taken\n")
-            ordered = servers.sort_values("id", kind="stable")
-            ids = [str(i) for i in ordered.loc[ordered["status"] == "running", "id"]]
-            stopped, deleted, resized = ids[:3], ids[3:5], ids[5]
-            for sid in stopped:
-                sb.update("servers", sid, status="ready")
-            old_cpu = int(servers.loc[servers["id"] == resized, "vcpu_count"].iloc[0])
-            sb.update("servers", resized, vcpu_count=old_cpu * 2)
-            for sid in deleted:
-                sb.delete("servers", sid)
-            created = sb.create_servers(3)
-            say(
-                f"the sandbox then changed: {len(stopped)} servers stopped, 1 resized "
-                f"({old_cpu} → {old_cpu * 2} vCPUs), {len(deleted)} deleted, {len(created)} created\n"
-            )
+            say(f"the sandbox then changed: {_demo_changes(sb, servers)}\n")
             second = snapshot(s, store)
             say(f"snapshot {second.name} taken\n\n")
         diffs = diff_snapshots(store, first.name, second.name)

@@ -8,7 +8,8 @@ the input frames are never modified.
 Defaults aim to be readable in a narrow notebook cell: horizontal bars (long names stay
 on one line), value labels, titles, axis labels with units, and the Okabe-Ito
 colour-blind-safe palette. A frame lacking a column a plot needs raises
-:class:`~cpexplore.errors.MissingColumns` naming what is missing and what exists.
+:class:`~cpexplore.errors.MissingColumns` naming what is missing and what exists. The
+numbers drawn come from :mod:`cpexplore.summaries`, like the report's tables.
 
 >>> import pandas as pd
 >>> servers = pd.DataFrame({"status": ["running", "running", "ready"]})
@@ -19,14 +20,15 @@ colour-blind-safe palette. A frame lacking a column a plot needs raises
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import MissingColumns
+from .errors import ConfigError
+from .summaries import MIB_PER_GIB, capacity_table, column_label, group_labels, require_columns
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -54,25 +56,7 @@ PALETTE: tuple[str, ...] = (
 #: The colour of the folded long tail ("other") and of physical capacity.
 OTHER_COLOR = "#999999"
 _OVER_COLOR = "#D55E00"  # vermillion: over-committed
-_MISSING = "(none)"
 _LABEL_CHARS = 32
-
-_NICE_NAMES: Mapping[str, str] = MappingProxyType(
-    {
-        "status": "status",
-        "hypervisor": "hypervisor",
-        "zone": "zone",
-        "host": "host",
-        "cloudregion": "cloud region",
-        "region_id": "catalog region",
-        "service_type": "service type",
-        "service_name": "service name",
-        "interface": "interface",
-        "tenant": "project",
-        "os_type": "OS type",
-        "catalog_region": "catalog region",
-    }
-)
 
 # Period aliases accepted by plot_timeline, mapped to what ``Series.dt.to_period`` wants.
 _PERIODS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -120,18 +104,19 @@ def plot_endpoints(
         >>> ax = plot_endpoints(session.catalog)                      # doctest: +SKIP
         >>> ax = plot_endpoints(session.catalog, by="region_id", hue=None)  # doctest: +SKIP
     """
-    need = [by] + ([hue] if hue else [])
-    _require(catalog, need, "plot_endpoints")
+    require_columns(catalog, [by] + ([hue] if hue else []), "plot_endpoints")
     counts = _count_table(catalog, by, hue)
     noun = "endpoint"
-    default = f"Catalog endpoints by {_nice(by)}" + (f" and {_nice(hue)}" if hue else "")
+    default = f"Catalog endpoints by {column_label(by)}" + (
+        f" and {column_label(hue)}" if hue else ""
+    )
     return _draw_counts(
         counts,
         ax=ax,
         title=title or f"{default} ({len(catalog):,})",
         xlabel=f"{noun}s (count)",
-        ylabel=_nice(by),
-        legend_title=_nice(hue) if hue else None,
+        ylabel=column_label(by),
+        legend_title=column_label(hue) if hue else None,
         empty=f"no {noun}s match",
     )
 
@@ -154,9 +139,8 @@ def inventory_counts(
         >>> inventory_counts(df, top=1)["count"].to_dict()
         {'running': 2, 'other (2 more)': 2}
     """
-    _require(servers, [by] + ([stack] if stack else []), "inventory_counts")
-    if top < 1:
-        raise ValueError(f"top must be at least 1, not {top!r}")
+    require_columns(servers, [by] + ([stack] if stack else []), "inventory_counts")
+    _check_top(top)
     counts = _count_table(servers, by, stack)
     return _fold(counts, top)
 
@@ -191,14 +175,14 @@ def plot_inventory(
     counts = inventory_counts(servers, by, stack, top)
     if stack and counts.shape[1] > len(PALETTE):
         counts = _fold_columns(counts, len(PALETTE))
-    default = f"Servers by {_nice(by)}" + (f" and {_nice(stack)}" if stack else "")
+    default = f"Servers by {column_label(by)}" + (f" and {column_label(stack)}" if stack else "")
     return _draw_counts(
         counts,
         ax=ax,
         title=title or f"{default} ({len(servers):,})",
         xlabel="servers (count)",
-        ylabel=_nice(by),
-        legend_title=_nice(stack) if stack else None,
+        ylabel=column_label(by),
+        legend_title=column_label(stack) if stack else None,
         empty="no servers match",
     )
 
@@ -219,11 +203,13 @@ def plot_capacity(
     is over-committed; the label at its end is allocated ÷ physical. The ``top`` hosts
     with the highest commit rate are shown.
 
-    Allocation is summed from ``servers`` (``vcpu_count``, ``vmem_size`` by ``host_id``
-    or ``host``) when given, else read from the hosts' ``cpu_commit`` and ``mem_commit``.
+    The numbers are those of :func:`cpexplore.summaries.capacity_table` (the report's
+    ``capacity.csv``): allocation is summed from ``servers`` (``vcpu_count``,
+    ``vmem_size``; by ``host_id``, else by ``host`` name) when given, else read from the
+    hosts' ``cpu_commit`` and ``mem_commit``.
 
     Args:
-        hosts: ``session.list("hosts")``: ``name``, ``cpu_count``, ``mem_size`` (MB), ...
+        hosts: ``session.list("hosts")``: ``name``, ``cpu_count``, ``mem_size`` (MiB), ...
         servers: ``session.list("servers")``, or ``None`` to use the hosts' commit columns.
         top: how many hosts to show.
         ax: two Axes to draw on (vCPU, memory); a new figure if ``None``.
@@ -235,9 +221,8 @@ def plot_capacity(
     Example:
         >>> cpu_ax, mem_ax = plot_capacity(hosts, servers)            # doctest: +SKIP
     """
-    table = _capacity_table(hosts, servers)
-    if top < 1:
-        raise ValueError(f"top must be at least 1, not {top!r}")
+    _check_top(top)
+    table = _capacity_panels(hosts, servers)
     shown = table.head(top)
     if ax is None:
         fig = _new_figure(len(shown), ncols=2, width=9.0)
@@ -281,7 +266,7 @@ def plot_timeline(
     Example:
         >>> ax = plot_timeline(servers, freq="Q")                      # doctest: +SKIP
     """
-    _require(servers, [column], "plot_timeline")
+    require_columns(servers, [column], "plot_timeline")
     try:
         period, noun = _PERIODS[freq.upper() if isinstance(freq, str) else freq]
     except (KeyError, AttributeError):
@@ -319,46 +304,19 @@ def plot_timeline(
 # --------------------------------------------------------------------------- helpers
 
 
-def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    """Raise :class:`MissingColumns` if ``frame`` lacks any of ``columns``.
+def _check_top(top: Any) -> None:
+    """Raise :class:`~cpexplore.errors.ConfigError` unless ``top`` is a whole number ≥ 1.
 
     Example:
-        >>> _require(pd.DataFrame({"a": [1]}), ["a"], "a plot")
+        >>> _check_top(0)
+        Traceback (most recent call last):
+        ...
+        cpexplore.errors.ConfigError: top must be a whole number of at least 1, not 0 (e.g. top=20)
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{what} takes a pandas DataFrame, not {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        have = ", ".join(map(str, frame.columns[:20])) or "none"
-        more = ", ..." if len(frame.columns) > 20 else ""
-        raise MissingColumns(
-            f"{what} needs column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(repr(c) for c in missing)}; the frame has {have}{more}",
-            hint="list with details=True and without columns=... that leave them out",
+    if isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1:
+        raise ConfigError(
+            f"top must be a whole number of at least 1, not {top!r}", hint="e.g. top=20"
         )
-
-
-def _nice(column: str | None) -> str:
-    """A readable name for a column in titles and labels.
-
-    Example:
-        >>> _nice("cloudregion")
-        'cloud region'
-    """
-    if column is None:
-        return ""
-    return _NICE_NAMES.get(column, column.replace("_", " "))
-
-
-def _labels(series: pd.Series) -> pd.Series:
-    """The values of ``series`` as strings, missing ones as ``(none)``.
-
-    Example:
-        >>> _labels(pd.Series(["a", None], dtype="category")).tolist()
-        ['a', '(none)']
-    """
-    values = series.astype(object)
-    return values.where(values.notna(), _MISSING).map(str)
 
 
 def _count_table(frame: pd.DataFrame, by: str, hue: str | None) -> pd.DataFrame:
@@ -368,11 +326,11 @@ def _count_table(frame: pd.DataFrame, by: str, hue: str | None) -> pd.DataFrame:
         >>> _count_table(pd.DataFrame({"s": ["a", "b", "b"]}), "s", None)["count"].tolist()
         [2, 1]
     """
-    keys = _labels(frame[by]) if len(frame) else pd.Series([], dtype=object)
+    keys = group_labels(frame[by]) if len(frame) else pd.Series([], dtype=object)
     if hue is None:
         counts = keys.value_counts().to_frame("count")
     else:
-        segs = _labels(frame[hue]) if len(frame) else pd.Series([], dtype=object)
+        segs = group_labels(frame[hue]) if len(frame) else pd.Series([], dtype=object)
         counts = pd.crosstab(keys.to_numpy(), segs.to_numpy())
         counts = counts[counts.sum().sort_values(ascending=False, kind="stable").index]
     counts.index = counts.index.map(str)
@@ -530,67 +488,38 @@ def _draw_counts(
     return axis
 
 
-def _capacity_table(hosts: pd.DataFrame, servers: pd.DataFrame | None) -> pd.DataFrame:
-    """Per host: physical and allocated vCPU and memory (GiB), and their ratios.
+def _capacity_panels(hosts: pd.DataFrame, servers: pd.DataFrame | None) -> pd.DataFrame:
+    """:func:`~cpexplore.summaries.capacity_table` as the two panels draw it.
 
-    Sorted by the larger of the two ratios, highest first.
+    Per host: ``cpu_*`` and ``mem_*`` (memory in GiB, physical less ``mem_reserved``)
+    ``physical``, ``allocated`` and ``ratio``; sorted by the larger ratio, highest first.
 
     Example:
         >>> h = pd.DataFrame({"name": ["h1"], "cpu_count": [4], "mem_size": [8192],
         ...                   "cpu_commit": [8], "mem_commit": [4096]})
-        >>> _capacity_table(h, None)[["cpu_ratio", "mem_ratio"]].iloc[0].tolist()
+        >>> _capacity_panels(h, None)[["cpu_ratio", "mem_ratio"]].iloc[0].tolist()
         [2.0, 0.5]
     """
-    base = ["name", "cpu_count", "mem_size"]
-    if servers is None:
-        _require(hosts, base + ["cpu_commit", "mem_commit"], "plot_capacity (hosts)")
-    else:
-        _require(hosts, base, "plot_capacity (hosts)")
-        _require(servers, ["vcpu_count", "vmem_size"], "plot_capacity (servers)")
-        if "host_id" not in servers.columns and "host" not in servers.columns:
-            _require(servers, ["host"], "plot_capacity (servers)")
-    mem_mb = pd.to_numeric(hosts["mem_size"], errors="coerce").astype(float)
-    if "mem_reserved" in hosts.columns:
-        mem_mb = mem_mb - pd.to_numeric(hosts["mem_reserved"], errors="coerce").fillna(0)
-    table = pd.DataFrame(
+    table = capacity_table(hosts, servers)
+
+    def as_float(column: str) -> np.ndarray:
+        return table[column].astype("Float64").fillna(0).to_numpy(float)
+
+    usable = as_float("memory_physical_mib") - as_float("memory_reserved_mib")
+    panels = pd.DataFrame(
         {
-            "host": _labels(hosts["name"]).to_numpy(),
-            "cpu_physical": pd.to_numeric(hosts["cpu_count"], errors="coerce").to_numpy(float),
-            "mem_physical": (mem_mb / 1024.0).to_numpy(),
+            "host": group_labels(table["host"]).to_numpy(),
+            "cpu_physical": as_float("vcpu_physical"),
+            "cpu_allocated": as_float("vcpu_allocated"),
+            "cpu_ratio": table["vcpu_ratio"].to_numpy(float),
+            "mem_physical": usable / MIB_PER_GIB,
+            "mem_allocated": as_float("memory_allocated_mib") / MIB_PER_GIB,
+            "mem_ratio": table["memory_ratio"].to_numpy(float),
         }
     )
-    if servers is None:
-        table["cpu_allocated"] = pd.to_numeric(hosts["cpu_commit"], errors="coerce").to_numpy(float)
-        table["mem_allocated"] = (
-            pd.to_numeric(hosts["mem_commit"], errors="coerce").to_numpy(float) / 1024.0
-        )
-    else:
-        use_id = "host_id" in servers.columns and "id" in hosts.columns
-        key_s = _labels(servers["host_id" if use_id else "host"])
-        key_h = _labels(hosts["id" if use_id else "name"]).to_numpy()
-        sums = (
-            pd.DataFrame(
-                {
-                    "key": key_s.to_numpy(),
-                    "cpu": pd.to_numeric(servers["vcpu_count"], errors="coerce").to_numpy(float),
-                    "mem": pd.to_numeric(servers["vmem_size"], errors="coerce").to_numpy(float),
-                }
-            )
-            .groupby("key")[["cpu", "mem"]]
-            .sum()
-        )
-        table["cpu_allocated"] = sums["cpu"].reindex(key_h).fillna(0).to_numpy()
-        table["mem_allocated"] = sums["mem"].reindex(key_h).fillna(0).to_numpy() / 1024.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table["cpu_ratio"] = np.where(
-            table["cpu_physical"] > 0, table["cpu_allocated"] / table["cpu_physical"], np.nan
-        )
-        table["mem_ratio"] = np.where(
-            table["mem_physical"] > 0, table["mem_allocated"] / table["mem_physical"], np.nan
-        )
-    worst = table[["cpu_ratio", "mem_ratio"]].max(axis=1).fillna(-1)
-    order = sorted(range(len(table)), key=lambda i: (-worst.iloc[i], table["host"].iloc[i]))
-    return table.iloc[order].reset_index(drop=True)
+    worst = panels[["cpu_ratio", "mem_ratio"]].max(axis=1).fillna(-1)
+    order = sorted(range(len(panels)), key=lambda i: (-worst.iloc[i], panels["host"].iloc[i]))
+    return panels.iloc[order].reset_index(drop=True)
 
 
 def _draw_capacity_panel(

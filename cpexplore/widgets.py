@@ -13,18 +13,18 @@ Two words that look alike mean different things here, and the labels say which:
 
 The logic behind each explorer is a plain function a test can call without a browser
 (:func:`filter_catalog`, :func:`fetch_servers`, :func:`filter_servers`,
-:func:`summarize_servers`, :func:`export_csv`, :func:`frame_to_html`); the widget
-classes only wire controls to them, draw plots into ``Output`` widgets with
-``clear_output(wait=True)`` and show every error inside the widget. Every table cell
-rendered is HTML-escaped.
+:func:`summarize_servers` from :mod:`cpexplore.summaries`, :func:`export_csv`,
+:func:`frame_to_html`); the widget classes only wire controls to them, draw plots into
+``Output`` widgets with ``clear_output(wait=True)`` and show every error inside the
+widget. Every table cell rendered is HTML-escaped.
 """
 
 from __future__ import annotations
 
 import html
+import inspect
 import io
 import logging
-import math
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -33,12 +33,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-import numpy as np
 import pandas as pd
 from IPython.display import Image, clear_output, display
 
-from .errors import CpExploreError, EndpointNotFound, ExportError, MissingColumns
+from .errors import CpExploreError, EndpointNotFound, ExportError
 from .plots import inventory_counts, plot_endpoints, plot_inventory
+from .reports import cell_value, to_csv
+from .summaries import MISSING_LABEL, group_labels, require_columns, summarize_servers
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -83,7 +84,6 @@ GROUP_BY_CHOICES: tuple[tuple[str, str], ...] = (
     ("OS type", "os_type"),
     ("Catalog region (endpoint called)", "catalog_region"),
 )
-_NONE = "(none)"
 _CATALOG_COLUMNS = ("service_type", "service_name", "interface", "region_id", "url")
 
 
@@ -112,13 +112,12 @@ def filter_catalog(
         >>> filter_catalog(cat, service="GLA")["service_type"].tolist()
         ['image']
     """
-    needed = ["region_id", "interface", "service_type", "service_name"]
-    missing = [c for c in needed if c not in catalog.columns]
-    if missing:
-        raise MissingColumns(
-            f"the catalog frame lacks {', '.join(missing)}",
-            hint="pass session.catalog or a frame with its columns",
-        )
+    require_columns(
+        catalog,
+        ["region_id", "interface", "service_type", "service_name"],
+        "filter_catalog",
+        hint="pass session.catalog or a frame with its columns",
+    )
     keep = pd.Series(True, index=catalog.index)
     if region and region != ALL:
         keep &= catalog["region_id"].astype(str) == region
@@ -256,7 +255,7 @@ def fetch_servers(
 
 def _match(series: pd.Series, value: str) -> pd.Series:
     """Rows of ``series`` equal to ``value`` (``(none)`` matches missing values)."""
-    if value == _NONE:
+    if value == MISSING_LABEL:
         return series.isna()
     return series.astype(object).astype(str).eq(value) & series.notna()
 
@@ -281,12 +280,7 @@ def filter_servers(
     """
     chosen = {"cloudregion": cloudregion, "zone": zone, "status": status, "hypervisor": hypervisor}
     active = {k: v for k, v in chosen.items() if v and v != ALL}
-    missing = [k for k in active if k not in servers.columns]
-    if missing:
-        raise MissingColumns(
-            f"cannot filter on {', '.join(missing)}: the servers frame has no such column",
-            hint="list servers with details=True",
-        )
+    require_columns(servers, active, "filtering servers", hint="list servers with details=True")
     keep = pd.Series(True, index=servers.index)
     for column, value in active.items():
         keep &= _match(servers[column], value)
@@ -310,52 +304,8 @@ def filter_options(
     first = (f"{all_label} ({len(servers):,})", ALL)
     if column not in servers.columns:
         return [first]
-    values = servers[column].astype(object)
-    labels = values.where(values.notna(), _NONE).map(str)
-    counts = labels.value_counts()
+    counts = group_labels(servers[column]).value_counts()
     return [first] + [(f"{v} ({int(counts[v]):,})", v) for v in sorted(counts.index)]
-
-
-def summarize_servers(servers: pd.DataFrame, by: str = "status") -> pd.DataFrame:
-    """Per ``by`` group: servers, share of all, vCPUs and memory (GiB), most servers first.
-
-    Missing groups are ``(none)``; missing vCPU or memory counts as 0.
-
-    Example:
-        >>> df = pd.DataFrame({"status": ["running", "running", "ready"],
-        ...                    "vcpu_count": [2, 4, 1], "vmem_size": [2048, 4096, 1024]})
-        >>> summarize_servers(df).to_dict("list")["vcpus"]
-        [6, 1]
-    """
-    if by not in servers.columns:
-        raise MissingColumns(
-            f"cannot group by {by!r}: the servers frame has no such column",
-            hint=f"choose one of {', '.join(map(str, servers.columns[:12]))}",
-        )
-    keys = servers[by].astype(object)
-    keys = keys.where(keys.notna(), _NONE).map(str)
-
-    def numeric(column: str) -> pd.Series:
-        if column not in servers.columns:
-            return pd.Series(0.0, index=servers.index)
-        return pd.to_numeric(servers[column], errors="coerce").astype(float).fillna(0.0)
-
-    table = pd.DataFrame(
-        {by: keys, "vcpus": numeric("vcpu_count"), "memory_gib": numeric("vmem_size") / 1024.0}
-    )
-    grouped = table.groupby(by, sort=False)
-    out = pd.DataFrame(
-        {
-            "servers": grouped.size(),
-            "vcpus": grouped["vcpus"].sum().round().astype("int64"),
-            "memory_gib": grouped["memory_gib"].sum().round(1),
-        }
-    )
-    total = max(len(servers), 1)
-    out.insert(1, "share_pct", (out["servers"] * 100.0 / total).round(1))
-    out = out.reset_index().rename(columns={"index": by})
-    out = out.sort_values(["servers", by], ascending=[False, True], kind="stable")
-    return out.reset_index(drop=True)
 
 
 def export_csv(
@@ -388,8 +338,6 @@ def export_csv(
     while path.exists():
         path = folder / f"{safe}-{stamp}-{n}.csv"
         n += 1
-    from .reports import to_csv  # the project's one safe, atomic CSV writer
-
     return to_csv(frame, path).resolve()
 
 
@@ -399,25 +347,22 @@ def export_csv(
 def _cell_text(value: Any) -> str:
     """How a value appears in an HTML table (before escaping).
 
+    :func:`~cpexplore.reports.cell_value` (as in CSV files and the command line's tables),
+    with numbers made for reading: thousands separators, one decimal.
+
     Example:
         >>> _cell_text(1234567), _cell_text(2.25), _cell_text(None), _cell_text(True)
         ('1,234,567', '2.2', '', 'True')
     """
-    if value is None or value is pd.NaT:
+    value = cell_value(value)
+    if value is None:
         return ""
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    if isinstance(value, float | np.floating):
-        return "" if math.isnan(value) else f"{float(value):,.1f}"
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d %H:%M")
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
     return str(value)
 
 
@@ -975,23 +920,16 @@ class InventoryExplorer(widgets.VBox):
                 stack = None
             df = filter_servers(self.servers, **self.current_filters())
             self.filtered = df
-            self.summary = (
-                summarize_servers(df, by)
-                if len(df)
-                else summarize_servers(self.servers.iloc[0:0], by)
-            )
+            self.summary = summarize_servers(df, by)
             chosen = [f"{k} {v}" for k, v in self.current_filters().items() if v != ALL]
             self.count_html.value = html.escape(
                 f"{len(df):,} of {len(self.servers):,} servers"
                 + (f" ({', '.join(chosen)})" if chosen else " (no filter)")
             )
             label = dict((c, lbl) for lbl, c in GROUP_BY_CHOICES).get(by, by)
-            footer = [
-                "total",
-                int(self.summary["servers"].sum()),
-                100.0 if len(df) else 0.0,
-                int(self.summary["vcpus"].sum()),
-                float(self.summary["memory_gib"].sum()),
+            footer = ["total"] + [
+                (100.0 if len(df) else 0.0) if c == "share_pct" else self.summary[c].sum()
+                for c in self.summary.columns[1:]
             ]
             shown = self.summary.rename(
                 columns={
@@ -1062,37 +1000,27 @@ def catalog_explorer(
     )
 
 
-def inventory_explorer(
-    session: Session,
-    *,
-    catalog_region: str | None = None,
-    scope: str = "max",
-    group_by: str = "status",
-    top: int = 15,
-    export_dir: str | os.PathLike[str] = ".",
-    progress: bool = True,
-    load: bool = True,
-) -> InventoryExplorer:
+def inventory_explorer(session: Session, **options: Any) -> InventoryExplorer:
     """A widget to explore the servers: filters, group-by, plot, summary, Refresh and Export CSV.
 
-    ``catalog_region`` chooses the compute endpoint (the session's region by default, or
-    ``"all"``); ``scope`` is passed to ``session.list`` (``max``: all the token may
-    see). CSV files go to ``export_dir``. ``load=False`` waits for :meth:`~InventoryExplorer.load`
-    (or the Refresh button) before fetching.
+    The keyword options are :class:`InventoryExplorer`'s (this function shows the same
+    signature): ``catalog_region`` chooses the compute endpoint (the session's region by
+    default, or ``"all"``); ``scope`` is passed to ``session.list`` (``max``: all the
+    token may see); ``group_by`` is the first grouping; ``top`` how many bars are drawn
+    before the rest is folded into "other"; CSV files go to ``export_dir``;
+    ``progress=False`` hides the page progress bar; ``load=False`` waits for
+    :meth:`~InventoryExplorer.load` (or the Refresh button) before fetching.
 
     Example:
         >>> inventory_explorer(s, group_by="hypervisor", export_dir="exports")  # doctest: +SKIP
     """
-    return InventoryExplorer(
-        session,
-        catalog_region=catalog_region,
-        scope=scope,
-        group_by=group_by,
-        top=top,
-        export_dir=export_dir,
-        progress=progress,
-        load=load,
-    )
+    return InventoryExplorer(session, **options)
+
+
+# help() and Jupyter's shift-tab show the keyword options InventoryExplorer takes
+inventory_explorer.__signature__ = inspect.signature(InventoryExplorer).replace(  # type: ignore[attr-defined]
+    return_annotation="InventoryExplorer"
+)
 
 
 def explore(session: Session, **inventory_options: Any) -> widgets.Tab:

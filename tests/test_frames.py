@@ -21,9 +21,7 @@ import pytest
 
 from cpexplore.frames import frame_memory, records_to_frame
 
-TRANSCRIPTS = (
-    Path(__file__).resolve().parent / "data" / "reference" / "real-transcripts"
-)
+TRANSCRIPTS = Path(__file__).resolve().parent / "data" / "reference" / "real-transcripts"
 UTC_NS = "datetime64[ns, UTC]"
 
 

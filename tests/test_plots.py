@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
-from cpexplore.errors import CpExploreError, MissingColumns  # noqa: E402
+from cpexplore.errors import ConfigError, CpExploreError, MissingColumns  # noqa: E402
 from cpexplore.plots import (  # noqa: E402
     OTHER_COLOR,
     PALETTE,
@@ -145,8 +145,11 @@ def test_inventory_figure_grows_with_the_bars():
 
 
 def test_inventory_rejects_a_bad_top():
-    with pytest.raises(ValueError, match="top"):
+    with pytest.raises(ConfigError, match="top"):
         plot_inventory(servers_frame(), top=0)
+    hosts, servers = capacity_frames()
+    with pytest.raises(ConfigError, match="top must be a whole number"):
+        plot_capacity(hosts, servers, top=2.5)
 
 
 def test_inventory_on_sandbox_servers(session, sandbox):

@@ -27,9 +27,7 @@ from cpexplore.sandbox.filters import (
     search_predicate,
 )
 
-TRANSCRIPTS = (
-    Path(__file__).resolve().parents[1] / "data" / "reference" / "real-transcripts"
-)
+TRANSCRIPTS = Path(__file__).resolve().parents[1] / "data" / "reference" / "real-transcripts"
 
 # Four servers. "d" lacks several keys (NULL), "c" has an explicit None.
 RECORDS = [
