@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import infer_dtype
+from pandas.api.types import infer_dtype, union_categoricals
 
 
 def records_to_frame(
@@ -45,8 +45,12 @@ def records_to_frame(
     *,
     key_columns: Sequence[str] = ("id", "name", "status"),
     columns: Sequence[str] | None = None,
+    chunk: bool = False,
 ) -> pd.DataFrame:
     """Build a typed DataFrame from a list of Cloudpods records (one row per record).
+
+    ``chunk=True`` builds one page of a longer list for :func:`concat_frames`: repeated
+    strings always become categories (the whole list decides later which stay so).
 
     The columns are the union of the records' keys in first-seen order, with the
     ``key_columns`` that are present moved to the front (in the order given).  Small
@@ -92,7 +96,7 @@ def records_to_frame(
 
     data: dict[Any, Any] = {}
     for key, raw in zip(keys, _raw_columns(recs, keys), strict=True):
-        for name, array in _build_columns(key, raw, taken, wanted):
+        for name, array in _build_columns(key, raw, taken, wanted, chunk):
             data[name] = array
 
     if wanted is not None:
@@ -111,6 +115,120 @@ def records_to_frame(
     return pd.DataFrame(
         {name: _as_series(data[name], index) for name in order}, index=index, copy=False
     )
+
+
+def concat_frames(
+    frames: Sequence[pd.DataFrame],
+    *,
+    key_columns: Sequence[str] = ("id", "name", "status"),
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Join the pages of one list, built with ``records_to_frame(..., chunk=True)``.
+
+    Building each page as it arrives keeps the work where the data is still in the CPU's
+    cache; this joins them with the dtype rules of :func:`records_to_frame` applied to the
+    whole list: categories are united and kept only where values repeat (at most half of
+    them distinct), integers get the narrowest width that fits every page, and a column
+    that some pages lack is missing there.
+
+    Example:
+        >>> a = records_to_frame([{"id": "1", "st": "up"}, {"id": "2", "st": "up"}], chunk=True)
+        >>> b = records_to_frame([{"id": "3", "st": "up", "n": 300}], chunk=True)
+        >>> df = concat_frames([a, b])
+        >>> list(df.columns), str(df["st"].dtype), str(df["n"].dtype)
+        (['id', 'st', 'n'], 'category', 'Int16')
+    """
+    parts = [f for f in frames if len(f)]
+    if not parts:
+        return frames[0].copy() if frames else records_to_frame([], columns=columns)
+    names = list(dict.fromkeys(name for f in parts for name in f.columns))
+    lengths = [len(f) for f in parts]
+    index = pd.RangeIndex(sum(lengths))
+    data = {
+        name: _concat_column(name, [f[name] if name in f.columns else None for f in parts], lengths)
+        for name in names
+    }
+    if columns is not None:
+        order = list(columns)
+    else:
+        present = [k for k in key_columns if k in data]
+        order = present + [k for k in data if k not in set(present)]
+    return pd.DataFrame({n: _as_series(data[n], index) for n in order}, index=index, copy=False)
+
+
+def _concat_column(name: Any, parts: list[pd.Series | None], lengths: list[int]) -> Any:
+    present = [p for p in parts if p is not None]
+    gaps = len(present) < len(parts)
+    kinds = {_part_kind(p.dtype) for p in present}
+    if kinds == {"category"}:
+        cats = [
+            p.array if p is not None else pd.Categorical([None] * n)
+            for p, n in zip(parts, lengths, strict=True)
+        ]
+        joined = union_categoricals(cats, sort_categories=True)
+        n_present = int((joined.codes >= 0).sum())
+        if name != "id" and n_present >= 2 and 2 * len(joined.categories) <= n_present:
+            return joined
+        out = np.asarray(joined.astype(object), dtype=object)
+        out[joined.codes < 0] = None
+        return out
+    if kinds == {"int"}:
+        joined = pd.concat(
+            [
+                p.astype("Int64")
+                if p is not None
+                else pd.Series(pd.NA, index=range(n), dtype="Int64")
+                for p, n in zip(parts, lengths, strict=True)
+            ],
+            ignore_index=True,
+        )
+        return _narrow_ints(joined)
+    if len(kinds) == 1 and kinds <= {"float", "datetime", "bool"} and not gaps:
+        joined = pd.concat(present, ignore_index=True)
+        return joined.array if kinds != {"bool"} else joined.to_numpy()
+    raw = np.concatenate(
+        [
+            _as_objects(p) if p is not None else np.full(n, None, dtype=object)
+            for p, n in zip(parts, lengths, strict=True)
+        ]
+    )
+    return _convert(name, raw, infer_dtype(raw, skipna=True))
+
+
+def _part_kind(dtype: Any) -> str:
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "category"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return "datetime"
+    return "object"
+
+
+def _as_objects(part: pd.Series) -> np.ndarray:
+    """A page's column as Python objects, ``None`` where missing."""
+    if part.dtype == object:
+        return part.to_numpy()
+    out = np.array(part.astype(object), dtype=object)
+    out[part.isna().to_numpy()] = None
+    return out
+
+
+def _narrow_ints(values: pd.Series) -> Any:
+    """Nullable ``Int64`` values in the narrowest integer dtype (numpy when nothing is missing)."""
+    has_na = bool(values.isna().any())
+    lo, hi = (int(values.min()), int(values.max())) if values.notna().any() else (0, 0)
+    for width in (8, 16, 32, 64):
+        info = np.iinfo(f"int{width}")
+        if info.min <= lo and hi <= info.max:
+            break
+    if has_na:
+        return values.astype(f"Int{width}").array
+    return values.to_numpy(dtype=f"int{width}")
 
 
 def frame_memory(df: pd.DataFrame) -> int:
@@ -213,6 +331,7 @@ def _build_columns(
     raw: np.ndarray,
     taken: set[Any],
     wanted: list[str] | None,
+    chunk: bool = False,
 ) -> list[tuple[Any, Any]]:
     """Convert one top-level field into ``(name, array)`` pairs (several if spread).
 
@@ -225,12 +344,12 @@ def _build_columns(
     if kind == "mixed" and isinstance(key, str):
         mask = pd.isna(raw)
         if _all_dicts(raw, mask):
-            spread = _spread_dict(key, raw, mask, taken, wanted)
+            spread = _spread_dict(key, raw, mask, taken, wanted, chunk=chunk)
             if spread is not None:
                 taken.update(name for name, _ in spread)
                 return spread
             return [(key, _object_array(raw, mask))]
-    return [(key, _convert(key, raw, kind))]
+    return [(key, _convert(key, raw, kind, chunk))]
 
 
 def _all_dicts(raw: np.ndarray, mask: np.ndarray) -> bool:
@@ -251,6 +370,7 @@ def _spread_dict(
     taken: set[Any],
     wanted: list[str] | None,
     max_keys: int = 32,
+    chunk: bool = False,
 ) -> list[tuple[Any, Any]] | None:
     """Spread a column of dicts into ``key.sub`` columns, or ``None`` to keep it whole.
 
@@ -275,7 +395,7 @@ def _spread_dict(
         names = [c for c in names if c not in taken]
         subkeys = [c[len(prefix) :] for c in names]
         for name, sub_raw in zip(names, _raw_columns(dicts, subkeys), strict=True):
-            out.append((name, _convert(name, sub_raw, infer_dtype(sub_raw, skipna=True))))
+            out.append((name, _convert(name, sub_raw, infer_dtype(sub_raw, skipna=True), chunk)))
         return out
 
     subkeys = _ordered_keys(dicts)
@@ -296,10 +416,10 @@ def _spread_dict(
         ):
             return None
         columns.append((name, sub_raw, kind))
-    return [(name, _convert(name, sub_raw, kind)) for name, sub_raw, kind in columns]
+    return [(name, _convert(name, sub_raw, kind, chunk)) for name, sub_raw, kind in columns]
 
 
-def _convert(name: Any, raw: np.ndarray, kind: str) -> Any:
+def _convert(name: Any, raw: np.ndarray, kind: str, chunk: bool = False) -> Any:
     """Convert one ``object`` column of scalars to the best array type.
 
     ``kind`` is ``pandas.api.types.infer_dtype(raw, skipna=True)``; missing values
@@ -310,7 +430,7 @@ def _convert(name: Any, raw: np.ndarray, kind: str) -> Any:
         dtype('int16')
     """
     if kind == "string":
-        return _string_array(name, raw)
+        return _string_array(name, raw, chunk)
     mask = pd.isna(raw)
     if kind == "integer":
         return _int_array(raw, mask)
@@ -382,7 +502,7 @@ def _float_array(raw: np.ndarray, mask: np.ndarray, kind: str) -> Any:
     return full
 
 
-def _string_array(name: Any, raw: np.ndarray) -> Any:
+def _string_array(name: Any, raw: np.ndarray, chunk: bool = False) -> Any:
     """Timestamps, categories or plain ``object`` for an all-string column.
 
     * ``*_at`` names: parsed as UTC timestamps, unparsable values become NaT.
@@ -397,6 +517,8 @@ def _string_array(name: Any, raw: np.ndarray) -> Any:
     """
     if isinstance(name, str) and name.endswith("_at"):
         return _utc_timestamps(raw)
+    if _mostly_unique(raw):  # ids, names, addresses: no need to hash every value to know
+        return _object_array(raw, pd.isna(raw))
     codes, uniques = pd.factorize(raw)  # missing -> -1; uniques in first-seen order
     mask = codes < 0
     n_present = len(raw) - int(mask.sum())
@@ -404,7 +526,9 @@ def _string_array(name: Any, raw: np.ndarray) -> Any:
         stamps = _utc_timestamps(raw)
         if len(raw) - int(stamps.isna().sum()) == n_present:
             return stamps
-    if name != "id" and n_present >= 2 and 2 * len(uniques) <= n_present:
+    # a page of a longer list keeps repeats as categories; concat_frames decides for the whole
+    limit = 0.9 * n_present if chunk else n_present / 2
+    if name != "id" and n_present >= (1 if chunk else 2) and len(uniques) <= max(limit, chunk):
         order = np.argsort(uniques)
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
@@ -412,6 +536,24 @@ def _string_array(name: Any, raw: np.ndarray) -> Any:
         categories = pd.Index(np.asarray(uniques, dtype=object)[order])
         return pd.Categorical.from_codes(codes, categories=categories)
     return _object_array(raw, mask)
+
+
+def _mostly_unique(raw: np.ndarray, sample: int = 1000) -> bool:
+    """True when an evenly spread sample of a long column is nearly all distinct text.
+
+    Such a column would not become a category anyway; factorizing all of it (a hash of
+    every value) is the slowest step of building a large frame. Short columns, and ones
+    that look like timestamps, take the exact path.
+    """
+    n = len(raw)
+    if n < 4 * sample:
+        return False
+    picked = raw[:: n // sample]
+    codes, uniques = pd.factorize(picked)
+    present = int((codes >= 0).sum())
+    if present < sample // 2 or _looks_like_timestamp(uniques[0]):
+        return False
+    return len(uniques) > 0.9 * present
 
 
 def _looks_like_timestamp(value: str) -> bool:

@@ -35,7 +35,7 @@ from urllib3.exceptions import InsecureRequestWarning
 from urllib3.util.retry import Retry
 
 from . import __version__
-from ._gc import gc_paused
+from ._gc import gc_guard
 from .errors import ApiError, Forbidden, NotFound, ProtocolError, TransportError
 
 log = logging.getLogger("cpexplore.http")
@@ -259,13 +259,15 @@ def decode_json(resp: requests.Response, *, what: str = "answer") -> Any:
     if resp.status_code >= 400:
         raise error_from(resp)
     try:
-        with gc_paused:
-            return orjson.loads(resp.content)
+        with gc_guard.paused():
+            data = orjson.loads(resp.content)
     except ValueError:
         raise ProtocolError(
             f"{_describe_body(resp)} instead of JSON in the {what} from {_strip_query(resp.url)}",
             hint=_protocol_hint(resp),
         ) from None
+    gc_guard.settle()
+    return data
 
 
 def error_from(resp: requests.Response) -> Exception:

@@ -22,12 +22,12 @@ from urllib.parse import quote, urlsplit
 
 import pandas as pd
 
-from ._gc import gc_paused
+from ._gc import gc_guard
 from .auth import AkskAuth, Token, TokenAuth, auth_error, method_from_settings, parse_token
 from .catalog import Catalog, normalize_interface
 from .config import Settings, read_rc, resolve_settings, settings_summary
 from .errors import AuthError, ConfigError, Forbidden, NotFound, ProtocolError
-from .frames import records_to_frame
+from .frames import concat_frames, records_to_frame
 from .http import Transport, decode_json, error_from, mask_token
 from .listing import DEFAULT_WORKERS, PAGE_SIZE, ListCache, fetch_all, now_utc
 from .resources import resource_spec, resources_frame
@@ -426,20 +426,26 @@ class Session:
                 return frame
         base = self.url_for(spec.service_type, region=reg, interface=iface)
         url = join_url(base, spec.path)
-        result = fetch_all(
-            lambda p: self.get_json(url, _encode(p)),
-            spec.list_key,
-            query,
-            marker_paged=spec.marker_paged,
-            limit=limit,
-            page_size=page_size or self.page_size,
-            max_workers=max_workers or self.max_workers,
-            progress=self.progress if progress is None else progress,
-            on_error=on_error,
-        )
-        fetched_at = now_utc()
-        with gc_paused:  # decoding pages pauses it too, page by page (see _gc.py)
-            frame = records_to_frame(result.records, columns=wanted)
+        with gc_guard.listing():  # pages are hidden from the collector as they arrive (_gc.py)
+            result = fetch_all(
+                lambda p: self.get_json(url, _encode(p)),
+                spec.list_key,
+                query,
+                marker_paged=spec.marker_paged,
+                limit=limit,
+                page_size=page_size or self.page_size,
+                max_workers=max_workers or self.max_workers,
+                progress=self.progress if progress is None else progress,
+                on_error=on_error,
+                convert=lambda rows: self._page_frame(rows, wanted),
+            )
+            fetched_at = now_utc()
+            with gc_guard.paused():
+                frame = (
+                    concat_frames(result.chunks, columns=wanted)
+                    if result.chunks
+                    else (records_to_frame([], columns=wanted))
+                )
         frame.attrs.update(
             resource=spec.name,
             params=copy.deepcopy(query),
@@ -460,6 +466,12 @@ class Session:
         if not result.failed_pages:
             self._cache.put(key, frame, fetched_at)
         return frame
+
+    @staticmethod
+    def _page_frame(rows: list[dict], wanted: list[str] | None) -> pd.DataFrame:
+        """One page as a frame, built while its records are fresh in the CPU's cache."""
+        with gc_guard.paused():
+            return records_to_frame(rows, columns=wanted, chunk=True)
 
     def get(
         self,

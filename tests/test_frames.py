@@ -487,3 +487,31 @@ def test_real_lists_lose_nothing_and_are_not_mutated():
         before = copy.deepcopy(records)
         assert_nothing_lost(records)
         assert records == before
+
+
+def test_pages_built_one_by_one_join_into_the_frame_of_the_whole_list():
+    from cpexplore.frames import concat_frames
+
+    records = [
+        {
+            "id": f"i{i}",
+            "name": f"vm-{i}",
+            "status": ["running", "ready"][i % 2],
+            "host": f"h{i % 7}",
+            "vcpu_count": 2 ** (i % 6),
+            "created_at": "2026-11-26T23:54:23.000000Z",
+            "nics": [{"ip": i}],
+            **({"gpu": True} if i % 5 == 0 else {}),
+            **({"big": 10**6} if i > 80 else {}),
+        }
+        for i in range(100)
+    ]
+    whole = records_to_frame(records)
+    pages = concat_frames(
+        [records_to_frame(records[i : i + 16], chunk=True) for i in range(0, 100, 16)]
+    )
+    assert list(pages.columns) == list(whole.columns)
+    assert {c: str(pages[c].dtype) for c in pages} == {c: str(whole[c].dtype) for c in whole}
+    pd.testing.assert_frame_equal(pages, whole)
+    assert str(pages["big"].dtype) == "Int32" and str(pages["host"].dtype) == "category"
+    assert pages["name"].dtype == object  # all distinct: not a category once joined
