@@ -159,7 +159,7 @@ def concat_frames(
 def _concat_column(name: Any, parts: list[pd.Series | None], lengths: list[int]) -> Any:
     present = [p for p in parts if p is not None]
     gaps = len(present) < len(parts)
-    kinds = {_part_kind(p.dtype) for p in present}
+    kinds = {dtype_kind(p.dtype) for p in present}
     if kinds == {"category"}:
         cats = [
             p.array if p is not None else pd.Categorical([None] * n)
@@ -195,7 +195,12 @@ def _concat_column(name: Any, parts: list[pd.Series | None], lengths: list[int])
     return _convert(name, raw, infer_dtype(raw, skipna=True))
 
 
-def _part_kind(dtype: Any) -> str:
+def dtype_kind(dtype: Any) -> str:
+    """The kind of a column's dtype: category, bool, int, float, datetime or object.
+
+    >>> dtype_kind(pd.Series([1, 2], dtype="int8").dtype)
+    'int'
+    """
     if isinstance(dtype, pd.CategoricalDtype):
         return "category"
     if pd.api.types.is_bool_dtype(dtype):
@@ -204,7 +209,7 @@ def _part_kind(dtype: Any) -> str:
         return "int"
     if pd.api.types.is_float_dtype(dtype):
         return "float"
-    if isinstance(dtype, pd.DatetimeTZDtype):
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
         return "datetime"
     return "object"
 

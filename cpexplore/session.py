@@ -36,6 +36,8 @@ from .signing import join_url
 log = logging.getLogger("cpexplore.session")
 
 REFRESH_MARGIN = 120.0  # seconds before expires_at at which the token is renewed
+# climc's filter operators; the sandbox keeps its own copy (sandbox/filters.py OPS) because it
+# imports nothing of the client but signing.py
 FILTER_OPS = (
     "in",
     "notin",

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, CpExploreError, ExportError
+from .frames import dtype_kind
 from .reports import (
     _atomic_write,
     _export_error,
@@ -67,17 +68,9 @@ def _parquet_available() -> bool:
 
 def _kind(s: pd.Series) -> str:
     """How a column is stored and read back in a snapshot."""
-    dt = s.dtype
-    if isinstance(dt, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dt):
-        return "datetime"
-    if pd.api.types.is_bool_dtype(dt):
-        return "bool"
-    if pd.api.types.is_integer_dtype(dt):
-        return "int"
-    if pd.api.types.is_float_dtype(dt):
-        return "float"
-    if isinstance(dt, pd.CategoricalDtype):
-        return "category"
+    kind = dtype_kind(s.dtype)
+    if kind != "object":
+        return kind
     values = s.dropna()
     if any(isinstance(v, dict | list | tuple | np.ndarray) for v in values):
         return "json"

@@ -815,11 +815,7 @@ class Inventory:
             id=z["id"],
             name=z["name"],
             status="enable",
-            cloudregion_id=c["id"],
-            cloudregion=c["name"],
-            provider=c["provider"],
-            brand=c["brand"],
-            cloud_env=c["cloud_env"],
+            **_placement(c),
             _i18n={},
             hosts=hosts,
             hosts_enabled=hosts,
@@ -840,11 +836,7 @@ class Inventory:
             name=v["name"],
             status="available",
             cidr_block=v["cidr"],
-            cloudregion_id=c["id"],
-            cloudregion=c["name"],
-            provider=c["provider"],
-            brand=c["brand"],
-            cloud_env=c["cloud_env"],
+            **_placement(c),
             is_default=True,
             wire_count=sum(1 for z in self.zones if z["cr"] == v["cr"]),
             network_count=2 * sum(1 for z in self.zones if z["cr"] == v["cr"]),
@@ -941,11 +933,7 @@ class Inventory:
             storage_size=storage,
             zone_id=z["id"],
             zone=z["name"],
-            cloudregion_id=c["id"],
-            cloudregion=c["name"],
-            provider=c["provider"],
-            brand=c["brand"],
-            cloud_env=c["cloud_env"],
+            **_placement(c),
             guests=st["guests"][i],
             running_guests=st["running"][i],
             nonsystem_guests=st["guests"][i],
@@ -1356,6 +1344,17 @@ _SERVER_DETAIL_FIELDS = frozenset(
         "power_states",
     }
 )
+
+
+def _placement(c: dict) -> dict:
+    """The cloud-region fields every compute record repeats."""
+    return {
+        "cloudregion_id": c["id"],
+        "cloudregion": c["name"],
+        "provider": c["provider"],
+        "brand": c["brand"],
+        "cloud_env": c["cloud_env"],
+    }
 
 
 def _host_type(hypervisor: str) -> str:
