@@ -1,8 +1,8 @@
 """cpexplore: explore a Cloudpods cloud as pandas DataFrames.
 
 >>> import cpexplore                       # doctest: +SKIP
->>> s = cpexplore.connect()                # OS_* variables, like climc
->>> s.list("servers", scope="system")
+>>> s = cpexplore.connect()                # OS_* variables, like climc  # doctest: +SKIP
+>>> s.list("servers", scope="system")                       # doctest: +SKIP
 """
 
 __version__ = "0.1.0"

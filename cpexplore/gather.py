@@ -6,10 +6,10 @@ the frame instead of failing all-or-nothing.
 
 Example:
     >>> import cpexplore                                              # doctest: +SKIP
-    >>> got = cpexplore.gather(["prod", "staging"], "servers", scope="system")
-    >>> got.frame.groupby(["source", "region"]).size()
-    >>> got.errors                  # source, region, error, message: one row per failure
-    >>> servers, errors = got       # or unpack it like a tuple
+    >>> got = cpexplore.gather(["prod", "staging"], "servers", scope="system")  # doctest: +SKIP
+    >>> got.frame.groupby(["source", "region"]).size()      # doctest: +SKIP
+    >>> got.errors                  # source, region, error, message: one row per failure  # doctest: +SKIP
+    >>> servers, errors = got       # or unpack it like a tuple  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """``Session``: log in to Cloudpods once, then get the catalog and every list as DataFrames.
 
 >>> import cpexplore                                     # doctest: +SKIP
->>> s = cpexplore.connect()          # settings from OS_* variables, like climc
->>> s.catalog.head()                 # the service catalog
->>> servers = s.list("servers", scope="system")
->>> s.get("servers", servers.iloc[0]["id"])
+>>> s = cpexplore.connect()          # settings from OS_* variables, like climc  # doctest: +SKIP
+>>> s.catalog.head()                 # the service catalog  # doctest: +SKIP
+>>> servers = s.list("servers", scope="system")             # doctest: +SKIP
+>>> s.get("servers", servers.iloc[0]["id"])                 # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -318,14 +318,17 @@ class Session:
 
     @property
     def interfaces(self) -> list[str]:
+        """The interfaces the catalog has (``public``, ``internal``, ``admin``)."""
         return self._catalog.interfaces
 
     @property
     def region(self) -> str | None:
+        """The catalog region lists use unless told otherwise (``None``: the first that has it)."""
         return self.settings.region
 
     @property
     def interface(self) -> str:
+        """The interface lists use unless told otherwise (``public`` by default)."""
         return self.settings.interface
 
     def url_for(
@@ -348,11 +351,15 @@ class Session:
         if not interface:
             return self.settings.interface
         try:
-            return normalize_interface(interface)
-        except ValueError as e:
+            name = normalize_interface(interface)
+        except ValueError:
+            name = ""
+        if name not in ("public", "internal", "admin"):
             raise ConfigError(
-                str(e), hint="use public, internal or admin (publicURL etc. also work)"
-            ) from None
+                f"unknown interface {interface!r}",
+                hint="use public, internal or admin (publicURL, internalURL, adminURL also work)",
+            )
+        return name
 
     def resources(self) -> pd.DataFrame:
         """What can be listed: name, service type, path, paging and whether this cloud has it."""
@@ -517,6 +524,7 @@ class Session:
         return self._cache.info()
 
     def clear_cache(self) -> None:
+        """Forget every cached list; the next ``list()`` of each fetches anew."""
         self._cache.clear()
 
     # -- display and lifecycle -----------------------------------------------------------------
@@ -552,6 +560,7 @@ class Session:
         return f"<table><caption>cpexplore Session</caption>{rows}</table>"
 
     def close(self) -> None:
+        """Close the HTTP connections (a ``with Session(...)`` block does it for you)."""
         self._transport.close()
 
     def __enter__(self) -> Session:

@@ -171,9 +171,15 @@ def _(sb, s, tmp):
         _session(tls)
 
 
-@case("an unreadable rc file", ConfigError, "rc")
+@case("an unreadable rc file (not text)", ConfigError, "garbage.rc")
 def _(sb, s, tmp):
-    Session.from_rc(tmp, env={})  # a directory is not a readable file
+    (tmp / "garbage.rc").write_bytes(b"\xff\xfe\x00export OS_AUTH_URL=\x80\x81")
+    Session.from_rc(tmp / "garbage.rc", env={})
+
+
+@case("an rc path that is a directory", ConfigError, "directory")
+def _(sb, s, tmp):
+    Session.from_rc(tmp, env={})
 
 
 @case("a missing rc file", ConfigError, "no-such-rc")
