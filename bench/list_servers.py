@@ -28,6 +28,7 @@ sys.path.insert(0, ROOT)
 
 import cpexplore  # noqa: E402
 from cpexplore.config import parse_rc  # noqa: E402
+from cpexplore.sandbox import servers_for_rows  # noqa: E402
 from cpexplore.signing import aksk_auth_body  # noqa: E402
 
 
@@ -58,19 +59,6 @@ def sandbox_process(servers: int, latency: float = 0.0, seed: int = 0):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-
-def servers_for_rows(rows: int) -> int:
-    """How many servers to generate so that the listed catalog region holds ``rows`` of them."""
-    from cpexplore.sandbox.inventory import Inventory
-
-    n = rows
-    for _ in range(5):
-        got = Inventory(servers=n).tables["servers"].region.count("region0")
-        if got >= rows:
-            return n
-        n = int(n * rows / max(got, 1)) + 1
-    return n
 
 
 def _token(env: dict) -> str:

@@ -23,7 +23,7 @@ from .inventory import Inventory
 from .lists import Lister
 from .server import COMPUTE, IDENTITY, IMAGE, LOG, SandboxServer
 
-__all__ = ["Sandbox", "DIFFERENCES"]
+__all__ = ["Sandbox", "DIFFERENCES", "servers_for_rows"]
 
 DIFFERENCES = {
     "one port": "Every service listens on one port; region1's compute is served under the path /region1 "
@@ -41,6 +41,21 @@ DIFFERENCES = {
     "domain roles": "no user holds a domain role, so a domain-scoped login is refused (as real keystone "
     "refused sysadmin's, spec §8.2 D11).",
 }
+
+
+def servers_for_rows(rows: int, region: str = "region0", seed: int = 0) -> int:
+    """How many servers to generate so that catalog region ``region`` holds ``rows`` of them.
+
+    >>> servers_for_rows(1000) > 1000
+    True
+    """
+    n = rows
+    for _ in range(8):
+        got = Inventory(servers=n, seed=seed).tables["servers"].region.count(region)
+        if got >= rows:
+            return n
+        n = int(n * rows / max(got, 1)) + 1
+    return n
 
 
 def _random_secret() -> str:
