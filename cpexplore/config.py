@@ -519,13 +519,14 @@ _SECRET_FOR = {"access_key": "secret_key", "username": "password"}
 
 
 def _merge(layers: list[_Layer]) -> _Layer:
-    """Merge field by field, except credentials: they come from one layer.
+    """Merge field by field, except credentials: they belong to one identity.
 
     The highest layer that names an identity (an access key, a user name or a token)
-    provides every credential field it has; a missing secret of that identity (the secret
-    key or the password) may come from a lower layer, so a profile or an rc file can
-    leave secrets in the environment. Credentials of lower layers are never mixed in:
-    a password given as an argument is not sent with another cloud's OS_ACCESS_KEY.
+    provides it. Its secret (the secret key or the password) is the first one found in an
+    explicit layer above it, in its own layer, or in a lower one, so that a profile or an rc
+    file can leave secrets in the environment; a layer naming another user or access key
+    keeps its secret to itself. Other credentials are never mixed in: a password given as an
+    argument is not sent with another cloud's OS_ACCESS_KEY.
     """
     merged: _Layer = {}
     chosen = next((i for i, layer in enumerate(layers) if any(k in layer for k in _IDENTITY)), None)
@@ -533,19 +534,18 @@ def _merge(layers: list[_Layer]) -> _Layer:
         merged.update(
             {k: v for k, v in layer.items() if chosen is None or k not in _CREDENTIAL_FIELDS}
         )
-    if (
-        chosen is None
-    ):  # no identity anywhere: keep what there is, so the error can name what is missing
+    if chosen is None:  # no identity anywhere: keep it all, so the error can name what is missing
         return merged
     top = layers[chosen]
     merged.update({k: v for k, v in top.items() if k in _CREDENTIAL_FIELDS})
     for identity, secret in _SECRET_FOR.items():
-        if identity in top and secret not in top:
-            # the identity's own layer first, then explicit ones above it, then lower ones
-            order = [*reversed(layers[:chosen]), *layers[chosen + 1 :]]
-            found = next((layer[secret] for layer in order if secret in layer), None)
-            if found is not None:
-                merged[secret] = found
+        if identity not in top:
+            continue
+        mine = top[identity][0]
+        for layer in [*layers[:chosen], top, *layers[chosen + 1 :]]:
+            if secret in layer and layer.get(identity, (mine,))[0] == mine:
+                merged[secret] = layer[secret]
+                break
     return merged
 
 

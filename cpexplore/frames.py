@@ -144,55 +144,108 @@ def concat_frames(
     names = list(dict.fromkeys(name for f in parts for name in f.columns))
     lengths = [len(f) for f in parts]
     index = pd.RangeIndex(sum(lengths))
-    data = {
-        name: _concat_column(name, [f[name] if name in f.columns else None for f in parts], lengths)
-        for name in names
-    }
+    taken = set(names)
+    data: dict[Any, Any] = {}
+    for name in names:
+        pieces = [_present(f[name]) if name in f.columns else None for f in parts]
+        for out_name, array in _concat_column(name, pieces, lengths, taken, columns):
+            data[out_name] = array
     if columns is not None:
         order = list(columns)
     else:
-        present = [k for k in key_columns if k in data]
-        order = present + [k for k in data if k not in set(present)]
+        first = [k for k in key_columns if k in data]
+        order = first + [k for k in data if k not in set(first)]
     return pd.DataFrame({n: _as_series(data[n], index) for n in order}, index=index, copy=False)
 
 
-def _concat_column(name: Any, parts: list[pd.Series | None], lengths: list[int]) -> Any:
+def _present(part: pd.Series) -> pd.Series | None:
+    """A page's column, or ``None`` when the page has no value in it (a gap, like a missing key)."""
+    dtype = part.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        empty = bool((part.array.codes < 0).all())
+    elif dtype == object:  # missing is None here; the first value usually settles it
+        empty = all(v is None for v in part.array)
+    elif isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        empty = False  # numpy ints and bools cannot be missing
+    else:
+        empty = bool(part.isna().all())
+    return None if empty else part
+
+
+def _concat_column(
+    name: Any,
+    parts: list[pd.Series | None],
+    lengths: list[int],
+    taken: set[Any],
+    columns: Sequence[str] | None,
+) -> list[tuple[Any, Any]]:
     present = [p for p in parts if p is not None]
-    gaps = len(present) < len(parts)
     kinds = {dtype_kind(p.dtype) for p in present}
-    if kinds == {"category"}:
-        cats = [
-            p.array if p is not None else pd.Categorical([None] * n)
-            for p, n in zip(parts, lengths, strict=True)
-        ]
-        joined = union_categoricals(cats, sort_categories=True)
-        n_present = int((joined.codes >= 0).sum())
-        if name != "id" and n_present >= 2 and 2 * len(joined.categories) <= n_present:
-            return joined
-        out = np.asarray(joined.astype(object), dtype=object)
-        out[joined.codes < 0] = None
-        return out
-    if kinds == {"int"}:
-        joined = pd.concat(
-            [
-                p.astype("Int64")
-                if p is not None
-                else pd.Series(pd.NA, index=range(n), dtype="Int64")
-                for p, n in zip(parts, lengths, strict=True)
-            ],
-            ignore_index=True,
-        )
-        return _narrow_ints(joined)
-    if len(kinds) == 1 and kinds <= {"float", "datetime", "bool"} and not gaps:
-        joined = pd.concat(present, ignore_index=True)
-        return joined.array if kinds != {"bool"} else joined.to_numpy()
+    fast = _join_typed(name, parts, lengths, present, kinds)
+    if fast is not None:
+        return [(name, fast)]
     raw = np.concatenate(
         [
             _as_objects(p) if p is not None else np.full(n, None, dtype=object)
             for p, n in zip(parts, lengths, strict=True)
         ]
     )
-    return _convert(name, raw, infer_dtype(raw, skipna=True))
+    wanted = None if columns is None else _wanted_columns(columns)
+    return _build_columns(name, raw, taken, wanted)
+
+
+def _join_typed(
+    name: Any,
+    parts: list[pd.Series | None],
+    lengths: list[int],
+    present: list[pd.Series],
+    kinds: set[str],
+) -> Any:
+    """Join pages whose columns share one typed kind, or ``None`` for the general path."""
+    if not present or len(kinds) != 1:
+        return None
+    kind = next(iter(kinds))
+    if kind == "category":
+        dtype = present[0].dtype
+        if not all(p.dtype.categories.dtype == dtype.categories.dtype for p in present):
+            return None
+        joined = union_categoricals(
+            [
+                p.array if p is not None else pd.Categorical.from_codes(np.full(n, -1), dtype=dtype)
+                for p, n in zip(parts, lengths, strict=True)
+            ],
+            sort_categories=True,
+        ).remove_unused_categories()
+        n_present = int((joined.codes >= 0).sum())
+        if (
+            name == "id"
+            or n_present < 2
+            or 2 * len(joined.categories) > n_present
+            or (not str(name).endswith("_at") and _looks_like_timestamp(joined.categories[0]))
+        ):
+            return None  # not repeated enough, or timestamps: decide on the values themselves
+        return joined
+    missing = {"int": "Int64", "float": "float64", "bool": "boolean"}.get(kind)
+    if kind == "datetime":
+        missing = present[0].dtype
+    if missing is None:
+        return None
+    joined = pd.concat(
+        [
+            (p.astype("Int64") if kind == "int" else p)
+            if p is not None
+            else pd.Series(
+                pd.NA if kind in ("int", "bool") else None, index=range(n), dtype=missing
+            )
+            for p, n in zip(parts, lengths, strict=True)
+        ],
+        ignore_index=True,
+    )
+    if kind == "int":
+        return _narrow_ints(joined)
+    if kind == "bool":
+        return joined.array if joined.hasnans else joined.to_numpy(dtype=bool)
+    return joined.array
 
 
 def dtype_kind(dtype: Any) -> str:
@@ -348,7 +401,7 @@ def _build_columns(
     kind = infer_dtype(raw, skipna=True)
     if kind == "mixed" and isinstance(key, str):
         mask = pd.isna(raw)
-        if _all_dicts(raw, mask):
+        if _all_dicts(raw, mask) and not (chunk and wanted is None):  # pages: spread when joined
             spread = _spread_dict(key, raw, mask, taken, wanted, chunk=chunk)
             if spread is not None:
                 taken.update(name for name, _ in spread)
@@ -527,7 +580,7 @@ def _string_array(name: Any, raw: np.ndarray, chunk: bool = False) -> Any:
     codes, uniques = pd.factorize(raw)  # missing -> -1; uniques in first-seen order
     mask = codes < 0
     n_present = len(raw) - int(mask.sum())
-    if _looks_like_timestamp(uniques[0]):
+    if not chunk and _looks_like_timestamp(uniques[0]):
         stamps = _utc_timestamps(raw)
         if len(raw) - int(stamps.isna().sum()) == n_present:
             return stamps

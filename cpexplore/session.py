@@ -435,7 +435,7 @@ class Session:
                 return frame
         base = self.url_for(spec.service_type, region=reg, interface=iface)
         url = join_url(base, spec.path)
-        with gc_guard.listing():  # pages are hidden from the collector as they arrive (_gc.py)
+        with gc_guard.listing():  # decoded pages are hidden from the collector (_gc.py)
             result = fetch_all(
                 lambda p: self.get_json(url, _encode(p)),
                 spec.list_key,

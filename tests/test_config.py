@@ -733,3 +733,23 @@ class TestCredentialsComeFromOneLayer:
 def test_a_zone_without_a_region_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="needs a region"):
         resolve_settings(env={"OS_ZONE_NAME": "zone1"}, auth_url=AUTH_URL, token="t")
+
+
+def test_a_secret_of_another_identity_is_never_borrowed() -> None:
+    env = {"OS_AUTH_URL": AUTH_URL, "OS_USERNAME": "bob", "OS_PASSWORD": "bob-pw"}
+    with pytest.raises(ConfigError):
+        resolve_settings(env=env, username="alice")
+    env = {"OS_AUTH_URL": AUTH_URL, "OS_ACCESS_KEY": "ak-a", "OS_SECRET_KEY": "sk-a"}
+    with pytest.raises(ConfigError):
+        resolve_settings(env=env, access_key="ak-b")
+    s = resolve_settings(env={"OS_AUTH_URL": AUTH_URL, "OS_SECRET_KEY": "sk"}, access_key="ak-b")
+    assert (s.access_key, s.secret_key) == ("ak-b", "sk")
+
+
+def test_an_explicit_secret_wins_over_the_profiles(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.ini"
+    cfg.write_text(f"[profile p]\nauth_url = {AUTH_URL}\nusername = u\npassword_env = P_PW\n")
+    s = resolve_settings(
+        env={"P_PW": "profile-pw"}, profile="p", config_path=cfg, password="arg-pw"
+    )
+    assert s.password == "arg-pw"

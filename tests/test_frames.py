@@ -515,3 +515,55 @@ def test_pages_built_one_by_one_join_into_the_frame_of_the_whole_list():
     pd.testing.assert_frame_equal(pages, whole)
     assert str(pages["big"].dtype) == "Int32" and str(pages["host"].dtype) == "category"
     assert pages["name"].dtype == object  # all distinct: not a category once joined
+
+
+T1 = "2026-11-26T23:54:23.000000Z"
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        [
+            [{"id": "a", "st": "up"}, {"id": "b", "st": "up"}],
+            [{"id": "c"}],
+        ],  # a category column absent
+        [[{"id": "a", "created_at": T1}], [{"id": "c"}]],  # timestamps absent from a page
+        [[{"id": "a", "deleted_at": None}, {"id": "b"}], [{"id": "c", "deleted_at": T1}]],
+        [[{"id": "a", "f": True}, {"id": "b"}], [{"id": "c", "f": False}]],  # bools with a gap
+        [
+            [{"id": "a", "x": T1}, {"id": "b", "x": T1}],
+            [{"id": "c", "x": "soon"}, {"id": "d", "x": "soon"}],
+        ],
+        [
+            [{"id": str(i), "m": {f"k{i % 20}": 1}} for i in range(20)],
+            [{"id": str(i), "m": {f"k{i}": 1}} for i in range(20, 40)],
+        ],  # 40 keys in all: kept whole
+        [[{"id": "a", "spec": {"cpu": 1}}], [{"id": "b", "spec": {"cpu": {"n": 2}}}]],
+        [
+            [{"id": "a", "m": {"k": 1}, "z": 1}],
+            [{"id": "b", "m": {"j": 2}, "z": 2}],
+        ],  # spread order
+        [[{"id": "a", "n": 1}], [{"id": "b", "n": "x"}]],  # int in one page, text in another
+        [[{"id": "a", "n": 1}, {"id": "b", "n": 2}], [{"id": "c", "n": 2**40}]],
+    ],
+    ids=[
+        "category-gap",
+        "timestamp-gap",
+        "all-null-page",
+        "bool-gap",
+        "timestamp-like-text",
+        "many-dict-keys",
+        "nested-dict",
+        "spread-order",
+        "int-then-text",
+        "wide-int",
+    ],
+)
+def test_joined_pages_equal_the_whole_list_frame(pages):
+    from cpexplore.frames import concat_frames
+
+    whole = records_to_frame([r for page in pages for r in page])
+    joined = concat_frames([records_to_frame(page, chunk=True) for page in pages])
+    assert list(joined.columns) == list(whole.columns)
+    assert {c: str(joined[c].dtype) for c in joined} == {c: str(whole[c].dtype) for c in whole}
+    pd.testing.assert_frame_equal(joined, whole)
