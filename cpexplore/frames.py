@@ -163,7 +163,7 @@ def _present(part: pd.Series) -> pd.Series | None:
     dtype = part.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         empty = bool((part.array.codes < 0).all())
-    elif dtype is np.dtype(object):  # missing is None here; the first value usually settles it
+    elif isinstance(dtype, np.dtype) and dtype.kind == "O":  # missing is None; first value decides
         empty = all(v is None for v in part.array)
     elif isinstance(dtype, np.dtype) and dtype.kind in "iub":
         empty = False  # numpy ints and bools cannot be missing
