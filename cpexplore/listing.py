@@ -89,7 +89,17 @@ def _progress_bar(progress: bool | None, total: int | None, desc: str) -> Any:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="rows", delay=0 if progress else 0.5, leave=False)
+    bar = tqdm(total=total, desc=desc, unit="rows", delay=0 if progress else 0.5, leave=False)
+    bar.pages = 0
+    return bar
+
+
+def _advance(bar: Any, rows: int) -> None:
+    """Count one more page of ``rows`` on the bar (rows, and pages in the postfix)."""
+    if bar is not None:
+        bar.pages += 1
+        bar.set_postfix_str(f"{bar.pages} pages", refresh=False)
+        bar.update(rows)
 
 
 def fetch_all(
@@ -152,8 +162,7 @@ def _fetch_offset(
     totals_seen = {total} if total is not None else set()
     short_pages: list[int] = []
     try:
-        if bar is not None:
-            bar.update(len(rows))
+        _advance(bar, len(rows))
         stride = len(rows)
         if rows and want is not None and stride < want:
             offsets = list(range(stride, want, stride))
@@ -166,8 +175,7 @@ def _fetch_offset(
                     if on_error == "raise":
                         raise
                     return off, None, None, str(e)
-                if bar is not None:
-                    bar.update(len(got))
+                _advance(bar, len(got))
                 return off, _page(got, convert), _as_int(body.get("total")), None
 
             if workers == 1:
@@ -198,8 +206,7 @@ def _fetch_offset(
                     break
                 pages.append(_page(got, convert))
                 off += len(got)
-                if bar is not None:
-                    bar.update(len(got))
+                _advance(bar, len(got))
     finally:
         if bar is not None:
             bar.close()
@@ -260,8 +267,7 @@ def _fetch_marker(
             rows = envelope_rows(body, key)
             pages.append(_page(rows, convert))
             got += len(rows)
-            if bar is not None:
-                bar.update(len(rows))
+            _advance(bar, len(rows))
             nxt = body.get("next_marker")
             marker = nxt if isinstance(nxt, str) else None if nxt is None else str(nxt)
             if not rows or not marker or (limit is not None and got >= limit):

@@ -90,9 +90,9 @@ def test_rows_are_deduplicated_by_id_keeping_order():
 
 # -- progress ------------------------------------------------------------------------------------
 def test_progress_shows_rows_when_asked_and_stays_off_when_not_interactive(session, capsys):
-    session.list("servers", scope="system", refresh=True, progress=True)
+    session.list("servers", scope="system", refresh=True, progress=True, page_size=500)
     err = capsys.readouterr().err
-    assert "servers" in err and "rows" in err
+    assert "servers" in err and "rows" in err and "pages" in err
     session.list(
         "servers", scope="system", refresh=True, progress=None
     )  # pytest's stderr is no TTY
