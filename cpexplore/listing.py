@@ -89,7 +89,15 @@ def _progress_bar(progress: bool | None, total: int | None, desc: str) -> Any:
         return None
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, desc=desc, unit="rows", delay=0 if progress else 0.5, leave=False)
+    # asked for explicitly: draw every page at once; automatic: only lists that take a moment
+    bar = tqdm(
+        total=total,
+        desc=desc,
+        unit="rows",
+        delay=0 if progress else 0.5,
+        mininterval=0 if progress else 0.1,
+        leave=False,
+    )
     bar.pages = 0
     return bar
 
