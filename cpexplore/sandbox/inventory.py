@@ -754,7 +754,7 @@ class Inventory:
         return creg
 
     # -- record builders (details=true; lists.py drops detail fields for details=false) --
-    def _base(self, kind: str, table: str, i: int) -> dict:
+    def _base(self, table: str, i: int) -> dict:
         created = self.tables[table].created[i] if table in self.tables else 0
         return {
             "created_at": fmt_time(created),
@@ -781,7 +781,7 @@ class Inventory:
 
     def _cloudregion(self, i: int) -> dict:
         c = self.cloudregions[i]
-        rec = self._base("cloudregion", "cloudregions", i)
+        rec = self._base("cloudregions", i)
         rec.update(
             id=c["id"],
             name=c["name"],
@@ -810,7 +810,7 @@ class Inventory:
         z = self.zones[i]
         c = self.cloudregions[z["cr"]]
         hosts = sum(1 for h in self.host_zone if h == i)
-        rec = self._base("zone", "zones", i)
+        rec = self._base("zones", i)
         rec.update(
             id=z["id"],
             name=z["name"],
@@ -830,7 +830,7 @@ class Inventory:
     def _vpc(self, i: int) -> dict:
         v = self.vpcs[i]
         c = self.cloudregions[v["cr"]]
-        rec = self._base("vpc", "vpcs", i)
+        rec = self._base("vpcs", i)
         rec.update(
             id=v["id"],
             name=v["name"],
@@ -851,7 +851,7 @@ class Inventory:
         z = self.zones[w["zone"]]
         v = self.vpcs[z["cr"]]
         c = self.cloudregions[z["cr"]]
-        rec = self._base("wire", "wires", i)
+        rec = self._base("wires", i)
         rec.update(
             id=w["id"],
             name=w["name"],
@@ -876,7 +876,7 @@ class Inventory:
         z = self.zones[x["zone"]]
         v = self.vpcs[z["cr"]]
         w = self.wires[x["wire"]]
-        rec = self._owned(self._base("network", "networks", i), 0)
+        rec = self._owned(self._base("networks", i), 0)
         rec.update(
             id=x["id"],
             name=x["name"],
@@ -912,7 +912,7 @@ class Inventory:
         cpu, mem = self.host_cpu[i], self.host_mem[i]
         storage = 4 * 1024 * 1024
         online = self._host_status[i] == 0
-        rec = self._base("host", "hosts", i)
+        rec = self._base("hosts", i)
         rec.update(
             id=make_id(self.seed, "host", i),
             name=f"host-{z['name']}-{i:05d}",
@@ -957,7 +957,7 @@ class Inventory:
         c = self.cloudregions[z["cr"]]
         cap = 4 * 1024 * 1024
         used = self.host_stats["disk"][i]
-        rec = self._base("storage", "storages", i)
+        rec = self._base("storages", i)
         rec.update(
             id=make_id(self.seed, "storage", i),
             name=f"local-{z['name']}-{i:05d}",
@@ -1124,7 +1124,7 @@ class Inventory:
         data = k >= self.n_servers
         srv = self._server(s)
         d = srv["disks_info"][1 if data else 0]
-        rec = self._base("disk", "disks", j)
+        rec = self._base("disks", j)
         rec.update(
             id=d["id"],
             name=d["name"],
@@ -1160,7 +1160,7 @@ class Inventory:
     def _eip(self, i: int) -> dict:
         s = self._eip_server[i]
         srv = self._server(s)
-        rec = self._base("eip", "eips", i)
+        rec = self._base("eips", i)
         rec.update(
             id=make_id(self.seed, "eip", i),
             name=f"eip-{i:05d}",
@@ -1180,7 +1180,7 @@ class Inventory:
         return self._owned(rec, self.tables["eips"].owner[i])
 
     def _secgroup(self, i: int) -> dict:
-        rec = self._base("secgroup", "secgroups", i)
+        rec = self._base("secgroups", i)
         rec.update(
             id=make_id(self.seed, "secgroup", i),
             name=f"sg-{i:02d}",
@@ -1195,7 +1195,7 @@ class Inventory:
         n = len(self._skus)
         cpu, mpc = self._skus[i % n]
         c = self.cloudregions[0 if i < n else 3]
-        rec = self._base("serversku", "serverskus", i)
+        rec = self._base("serverskus", i)
         rec.update(
             id=make_id(self.seed, "sku", i),
             name=f"ecs.g{mpc // 1024}.{_size_name(cpu)}",
@@ -1263,7 +1263,7 @@ class Inventory:
 
     def _account(self, keyword: str, i: int) -> dict:
         c = self._accounts[i]
-        rec = self._base(keyword, keyword + "s", i)
+        rec = self._base(keyword + "s", i)
         name = f"{c['provider'].lower()}-account"
         rec.update(
             id=make_id(self.seed, keyword, i),
@@ -1286,7 +1286,7 @@ class Inventory:
     def _image(self, i: int) -> dict:
         os_type, os_name = _OS[i % len(_OS)]
         fmt = ("qcow2", "raw", "vmdk")[i // len(_OS)]
-        rec = self._owned(self._base("image", "images", i), 0)
+        rec = self._owned(self._base("images", i), 0)
         rec.update(
             id=make_id(self.seed, "image", i),
             name=f"{os_name.lower().replace(' ', '-')}-{fmt}",

@@ -417,10 +417,6 @@ class Lister:
 
         return one
 
-    def record_json(self, table: Table, i: int, params: Mapping[str, list[str]]) -> str:
-        """One record as the service writes it (see :meth:`serializer`)."""
-        return self.serializer(table, params)(i)
-
     def page(self, table: Table, rows: list[int] | None, params: Mapping[str, list[str]]) -> bytes:
         """The list envelope of spec §3.2 with the §8.2 corrections (D4, D5)."""
         if table.marker_paged:
@@ -506,7 +502,7 @@ class Lister:
                 _SCOPE_NAMES[caller.allowed],
                 _SCOPE_NAMES[rule.default_scope],
             )
-        return f'{{"{table.keyword}":{self.record_json(table, i, params)}}}'.encode()
+        return f'{{"{table.keyword}":{self.serializer(table, params)(i)}}}'.encode()
 
 
 def _envelope(parts: dict[str, str]) -> bytes:

@@ -228,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
             if path.startswith(prefix + "/"):
                 path, region = path[len(prefix) :], reg
         service, rest = _split_service(path, region)
-        if service is None or self.command not in ("GET", "HEAD") or self.command == "HEAD":
+        if service is None or self.command != "GET":  # HEAD is 404 too, as on real services
             raise Fault(404, "NotFoundError", f"Handler {path} not found")
         parts = [unquote(p) for p in rest.split("/") if p]
         if not parts or parts[0] not in service or len(parts) > 2:
