@@ -5,12 +5,13 @@
 >>> s.list("servers", scope="system")                       # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
-
-from .errors import (  # noqa: E402
+from ._version import __version__
+from .errors import (
+    AmbiguousName,
     ApiError,
     AuthError,
     ConfigError,
+    ConnectError,
     CpExploreError,
     EndpointNotFound,
     ExportError,
@@ -19,26 +20,36 @@ from .errors import (  # noqa: E402
     NotFound,
     ProtocolError,
     TransportError,
+    UnknownField,
     UnknownResource,
 )
-from .gather import Gathered, gather  # noqa: E402
-from .session import Session, connect  # noqa: E402
+from .gather import Gathered, gather
+from .listing import ListInfo, PagingDriftWarning, list_info
+from .session import CachedResultWarning, PartialResultWarning, Session, connect
 
 __all__ = [
     "Session",
     "connect",
     "gather",
     "Gathered",
+    "ListInfo",
+    "list_info",
+    "CachedResultWarning",
+    "PartialResultWarning",
+    "PagingDriftWarning",
     "CpExploreError",
     "ConfigError",
     "AuthError",
     "EndpointNotFound",
     "UnknownResource",
+    "UnknownField",
+    "AmbiguousName",
     "ApiError",
     "Forbidden",
     "NotFound",
     "ProtocolError",
     "TransportError",
+    "ConnectError",
     "ExportError",
     "MissingColumns",
     "__version__",

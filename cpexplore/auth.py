@@ -1,8 +1,12 @@
-"""Auth methods and the token they yield; no HTTP in here.
+"""Auth methods, the token they yield, and the small manager that keeps a token current.
 
-An auth method is a small object that knows the JSON body to POST to
-``<auth_url>/auth/tokens``; :func:`parse_token` turns the answer into a :class:`Token`;
-:func:`auth_error` turns a refusal into a one-line :class:`~cpexplore.errors.AuthError`.
+An auth method is a small object that knows how to log in (``login(transport, settings)``
+→ :class:`Token`: the body it POSTs to ``<auth_url>/auth/tokens``, or a validation GET for a
+bare token) and whether it can log in again (``can_renew``). :class:`TokenManager` owns the
+rest, as a keystoneauth plugin does: the current token, renewing it before it expires and
+once when the server refuses it. Adding an auth method touches this file only.
+:func:`parse_token` turns an answer into a :class:`Token`; :func:`auth_error` turns a
+refusal into a one-line :class:`~cpexplore.errors.AuthError`.
 
 >>> m = PasswordAuth("alice", "pw", project="demo")
 >>> m.describe()
@@ -11,14 +15,26 @@ An auth method is a small object that knows the JSON body to POST to
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .catalog import Catalog
-from .config import Settings
+from .config import Settings, auth_url_hint
 from .errors import AuthError, CpExploreError, ProtocolError
-from .signing import aksk_auth_body, password_auth_body, token_auth_body
+from .signing import aksk_auth_body, join_url, password_auth_body, token_auth_body
+
+if TYPE_CHECKING:
+    import requests
+
+    from .http import Transport
+
+log = logging.getLogger("cpexplore.auth")
+
+REFRESH_MARGIN = 120.0  # seconds before expires_at at which the token is renewed
 
 
 @dataclass(frozen=True)
@@ -40,16 +56,41 @@ class Token:
 
     def expires_in(self, now: datetime | None = None) -> float:
         """Seconds until expiry (negative once expired)."""
-        return (self.expires_at - (now or datetime.now(timezone.utc))).total_seconds()
+        return (self.expires_at - (now or datetime.now(UTC))).total_seconds()
 
     @property
     def is_admin(self) -> bool:
         return bool(self.policies.get("system"))
 
 
+class _BodyLogin:
+    """Log in by POSTing ``self.body(auth_url)`` to ``<auth_url>/auth/tokens``."""
+
+    can_renew = True  # the credentials can log in again when the token runs out
+
+    def body(self, auth_url: str) -> str:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def login(self, transport: Transport, settings: Settings) -> Token:
+        """Log in once and return the token (``AuthError`` saying what to fix if refused)."""
+        resp = transport.request(
+            "POST",
+            join_url(settings.auth_url, "/auth/tokens"),
+            data=self.body(settings.auth_url),
+            log_body=False,
+            allow_redirects=False,
+            retry=False,
+            service="keystone",
+        )
+        return _token_from(resp, self, settings)
+
+
 @dataclass(frozen=True)
-class AkskAuth:
-    """AK/SK login: a body signed with Cloudpods' AWS4-HMAC-SHA256 scheme (spec §1.2)."""
+class AkskAuth(_BodyLogin):
+    """AK/SK login: a body signed with Cloudpods' AWS4-HMAC-SHA256 scheme (``signing.py``)."""
 
     access_key: str
     secret_key: str = field(repr=False)
@@ -63,7 +104,7 @@ class AkskAuth:
 
 
 @dataclass(frozen=True)
-class PasswordAuth:
+class PasswordAuth(_BodyLogin):
     """Password login, optionally scoped to a project (by name, with its domain, or by id)."""
 
     username: str
@@ -90,8 +131,11 @@ class PasswordAuth:
 
 
 @dataclass(frozen=True)
-class TokenAuth:
-    """An existing token; re-scoped to a project when one is given, else validated as is."""
+class TokenAuth(_BodyLogin):
+    """An existing token; re-scoped to a project when one is given, else validated as is.
+
+    A token validated as is cannot be renewed: once it expires, the user must log in again.
+    """
 
     token: str = field(repr=False)
     project: str | None = None
@@ -102,6 +146,23 @@ class TokenAuth:
     @property
     def rescopes(self) -> bool:
         return bool(self.project or self.project_id)
+
+    @property
+    def can_renew(self) -> bool:  # type: ignore[override]
+        return self.rescopes
+
+    def login(self, transport: Transport, settings: Settings) -> Token:
+        if self.rescopes:
+            return super().login(transport, settings)
+        resp = transport.request(
+            "GET",
+            join_url(settings.auth_url, "/auth/tokens"),
+            headers={"X-Subject-Token": self.token, "X-Auth-Token": self.token},
+            allow_redirects=False,
+            retry=False,
+            service="keystone",
+        )
+        return _token_from(resp, self, settings)
 
     def body(self, auth_url: str) -> str:
         return token_auth_body(
@@ -140,7 +201,7 @@ def method_from_settings(s: Settings) -> AuthMethod:
 def parse_time(text: str) -> datetime:
     """Parse a keystone time (``2026-11-27T23:54:23.135181Z``) as an aware UTC datetime."""
     t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def parse_token(body: Any, subject_token: str | None) -> Token:
@@ -205,7 +266,13 @@ def auth_error(exc: CpExploreError, method: AuthMethod, settings: Settings) -> C
         proj = settings.project or settings.project_id
         msg = f"{who} cannot log in to project {proj!r}: {details.removeprefix('unauthorized ')}"
         hint = "check OS_PROJECT_NAME / OS_PROJECT_DOMAIN, or leave them out to use the credential's own project"
-    elif "invalid token" in details or cls == "InvalidCredentialError":
+    elif (
+        "invalid token" in details
+        or cls == "InvalidCredentialError"
+        # a real keystone validating an unknown or revoked token with itself treats the
+        # caller as a guest: 403 ForbiddenError "guest not allow to auth"
+        or (status == 403 and "guest not allow to auth" in details)
+    ):
         msg, hint = (
             "the given token is expired, revoked or unknown",
             "log in again, or unset OS_AUTH_TOKEN",
@@ -225,3 +292,118 @@ def auth_error(exc: CpExploreError, method: AuthMethod, settings: Settings) -> C
     else:
         return exc
     return AuthError(msg, hint=hint, status=status, error_class=cls)
+
+
+def _token_from(resp: requests.Response, method: AuthMethod, settings: Settings) -> Token:
+    """The token of a login answer, or the error that says what to fix."""
+    from .http import decode_json, error_from
+
+    if resp.is_redirect:
+        target = urlsplit(resp.headers.get("Location", ""))
+        raise ProtocolError(
+            f"the auth URL {settings.auth_url} redirects to "
+            f"{target.scheme}://{target.netloc}{target.path}; credentials are not sent on",
+            hint="use the address keystone itself answers on, e.g. https://<host>:30500/v3",
+        )
+    if resp.status_code >= 400:
+        error = auth_error(error_from(resp), method, settings)
+        if resp.status_code == 404:  # e.g. an auth URL without its /v3
+            error.hint = auth_url_hint(settings.auth_url) or error.hint
+        raise error
+    body = decode_json(resp, what="login answer")
+    token = parse_token(body, resp.headers.get("X-Subject-Token"))
+    if not token.catalog:
+        projects = [
+            p.get("name")
+            for p in (body.get("token") or {}).get("projects") or []
+            if isinstance(p, dict)
+        ]
+        have = f" (your projects: {', '.join(map(str, projects))})" if projects else ""
+        if isinstance(method, AkskAuth):  # keystone scopes AK/SK tokens to the key's project
+            hint = (
+                "this access key belongs to no project; create one bound to a project "
+                "(climc credential-create-aksk --project-id ...) or log in with a password "
+                "and project="
+            )
+        else:
+            hint = "set OS_PROJECT_NAME or pass project=..."
+        raise AuthError(
+            f"logged in as {token.user or method.describe()} without a project, so there is "
+            f"no service catalog{have}",
+            hint=hint,
+        )
+    return token
+
+
+class TokenManager:
+    """The current token: log in, renew before expiry, renew once when refused.
+
+    Thread-safe: pages fetched concurrently share one token and one renewal.
+
+    >>> m = TokenManager(PasswordAuth("alice", "pw"), transport=None, settings=None)
+    >>> m.logins, m.reauths
+    (0, 0)
+    """
+
+    def __init__(self, method: AuthMethod, transport: Transport, settings: Settings) -> None:
+        self.method = method
+        self._transport = transport
+        self._settings = settings
+        self._lock = threading.RLock()
+        self._token: Token | None = None
+        self.logins = 0
+        self.reauths = 0
+
+    @property
+    def token(self) -> Token | None:
+        """The token held now, without any network I/O (``None`` before the first login)."""
+        return self._token
+
+    def login(self) -> Token:
+        """Log in now (the one place a session talks to keystone)."""
+        with self._lock:
+            token = self.method.login(self._transport, self._settings)
+            self._token = token
+            self.logins += 1
+            log.debug(
+                "logged in as %s (%s) to project %s, expires %s",
+                token.user,
+                "+".join(token.methods),
+                token.project,
+                token.expires_at.isoformat(),
+            )
+            return token
+
+    def current(self) -> Token:
+        """A token valid for a while yet, renewing it first when it is about to expire."""
+        with self._lock:
+            tok = self._token
+            if tok is None:
+                return self.login()
+            lifetime = (
+                (tok.expires_at - tok.issued_at).total_seconds() if tok.issued_at else 86400.0
+            )
+            if tok.expires_in() >= min(REFRESH_MARGIN, lifetime / 4):
+                return tok
+            if not self.method.can_renew:
+                if tok.expires_in() > 0:
+                    return tok
+                raise AuthError(
+                    "the given token has expired", hint="log in again, or unset OS_AUTH_TOKEN"
+                )
+            log.debug("token expires in %.0fs; renewing", tok.expires_in())
+            self.reauths += 1
+            return self.login()
+
+    def renew_after_refusal(self, stale: Token) -> bool:
+        """Log in again after the server refused ``stale`` (once per stale token, not per
+        thread); False when the method cannot renew, so the refusal stands."""
+        with self._lock:
+            if self._token is not stale:
+                return True  # another thread renewed it already
+            if not self.method.can_renew:
+                return False
+            log.debug("token refused; logging in again")
+            self.reauths += 1
+            self.login()
+            return True

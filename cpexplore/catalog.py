@@ -1,13 +1,14 @@
 """The token's service catalog as an immutable value and a pandas DataFrame.
 
 A scoped Cloudpods token carries ``token.catalog``, a list of services, each with its
-endpoints (spec §2.3, §2.4). :class:`Catalog` flattens it into one row per endpoint and
-answers "which URL serves this service type?" with one uniform set of filters
-(``service_type``, ``region``, ``zone``, ``interface``), as keystoneauth1's service catalog
-does, and with mcclient's matching rules (spec §2.5) made deterministic: where mcclient
-picks a region by Go map order and a URL at random, :meth:`Catalog.url_for` always picks
-the same one, and :meth:`Catalog.endpoints_for` shows every candidate in the order of
-preference.
+endpoints (``climc endpoint-list`` shows the same; ``tests/data/reference/api-call-process.md``
+has an example). :class:`Catalog` flattens it into one row per endpoint and answers "which
+URL serves this service type?" with one uniform set of filters (``service_type``,
+``region``, ``zone``, ``interface``), as keystoneauth1's service catalog does, and with
+mcclient's matching rules (service type, then ``region_id``, then interface) made
+deterministic: where mcclient picks a region by Go map order and a URL at random,
+:meth:`Catalog.url_for` always picks the same one, and :meth:`Catalog.endpoints_for` shows
+every candidate in the order of preference.
 
 >>> cat = Catalog.from_token([
 ...     {"id": "s1", "name": "region2", "type": "compute_v2", "endpoints": [
@@ -34,7 +35,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from .errors import EndpointNotFound, ProtocolError
+from .errors import ConnectError, EndpointNotFound, ProtocolError
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -58,7 +59,8 @@ CATALOG_COLUMNS: tuple[str, ...] = (
     "url",
 )
 
-#: The interface names an endpoint can have (``apigateway`` is climc's URL-building mode, §2.7).
+#: The interface names an endpoint can have. ``apigateway`` is not in catalogs: it is climc's
+#: mode of building service URLs from an auth URL ending in ``/api/s/identity/v3``.
 INTERFACES: tuple[str, ...] = ("public", "internal", "admin", "console", "slave", "apigateway")
 
 # OS_ENDPOINT_TYPE spellings (keystone v2 / climc) that map to an interface name.
@@ -94,7 +96,7 @@ def normalize_interface(name: str) -> str:
 def normalize_service_type(name: str) -> str:
     """Return the catalog service type climc would look up for ``name``.
 
-    climc's only rename is ``compute`` → ``compute_v2`` (spec §2.5); every other name,
+    climc's only rename is ``compute`` → ``compute_v2``; every other name,
     ``identity``, ``image``, ``log``..., is used as written.
 
     >>> normalize_service_type("compute")
@@ -144,7 +146,8 @@ def _sort_key(row: _Row) -> tuple[str, ...]:
 def _rows_from_catalog(catalog: Iterable[Any]) -> tuple[_Row, ...]:
     """Flatten ``[{id,name,type,endpoints:[...]}]`` into sorted endpoint rows.
 
-    Matching uses ``region_id`` (spec §2.5); an endpoint without one falls back to ``region``.
+    Matching uses ``region_id``, as mcclient does; an endpoint without one falls back to
+    ``region``.
 
     >>> _rows_from_catalog([{"id": "s", "name": "n", "type": "t", "endpoints": [
     ...     {"id": "e", "interface": "public", "region": "r", "url": "u"}]}])[0].region_id
@@ -185,6 +188,16 @@ def _blank_to_none(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+def _is_under(url: str, base: str) -> bool:
+    """Whether ``url`` is ``base`` or a path below it.
+
+    >>> _is_under("https://h:30888/servers", "https://h:30888"), _is_under("https://h:308", "https://h:30")
+    (True, False)
+    """
+    base = base.rstrip("/")
+    return url == base or url.startswith(base + "/")
 
 
 def _quoted_list(values: Iterable[str]) -> str:
@@ -410,6 +423,59 @@ class Catalog:
                     ", ".join(repr(o) for o in others),
                 )
         return chosen.url
+
+    def unreachable(self, error: ConnectError, url: str, *, interface: str) -> ConnectError:
+        """Explain a connection to one of this catalog's endpoints that could not be opened.
+
+        ``url`` is the endpoint's URL or a URL under it; ``interface`` the one that chose it.
+        The error names the endpoint (service type, region, interface, URL) and what went
+        wrong; for an interface other than ``public``, whose URLs often resolve only inside
+        the cluster, it suggests ``interface='public'`` and that endpoint's URL. Raise it
+        ``from error``.
+
+        >>> cat = Catalog.from_token([{"id": "s", "name": "nova", "type": "compute_v2",
+        ...     "endpoints": [
+        ...         {"id": "a", "interface": "internal", "region_id": "region0",
+        ...          "url": "https://default-region:30888"},
+        ...         {"id": "b", "interface": "public", "region_id": "region0",
+        ...          "url": "https://10.0.0.1:30888"}]}])
+        >>> e = ConnectError("the host name 'default-region' does not resolve", hint="DNS?")
+        >>> print(cat.unreachable(e, "https://default-region:30888/servers?limit=20",
+        ...                       interface="internalURL"))  # doctest: +NORMALIZE_WHITESPACE
+        cannot reach the internal endpoint of compute_v2 in region region0
+        (https://default-region:30888): the host name 'default-region' does not resolve
+        (internal endpoints often resolve only inside the cluster; pass interface='public'
+        (CLI: --interface public), whose URL is https://10.0.0.1:30888)
+        """
+        try:
+            iface = normalize_interface(interface)
+        except ValueError:
+            iface = str(interface)
+        bare = url.split("?", 1)[0].split("#", 1)[0]
+        under = [r for r in self.rows if r.url and _is_under(bare, r.url)]
+        mine = [r for r in under if r.interface == iface] or under
+        row = max(mine, key=lambda r: len(r.url), default=None)
+        if row is None:
+            where, endpoint = f"the {iface} endpoint", bare
+        else:
+            where = f"the {iface} endpoint of {row.service_type} in region {row.region_id}"
+            endpoint = row.url
+        message = f"cannot reach {where} ({endpoint}): {error.message}"
+        if iface == "public":
+            return ConnectError(message, hint=error.hint)
+        public = [
+            r.url
+            for r in self.rows
+            if row is not None
+            and r.interface == "public"
+            and (r.service_type, r.region_id) == (row.service_type, row.region_id)
+        ]
+        also = f", whose URL is {min(public)}" if public else ""
+        return ConnectError(
+            message,
+            hint=f"{iface} endpoints often resolve only inside the cluster; pass "
+            f"interface='public' (CLI: --interface public){also}",
+        )
 
     def _not_found(
         self,

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from . import __version__
+from ._version import __version__
 from .errors import (
     ConfigError,
     CpExploreError,
@@ -109,6 +109,8 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         latency=args.latency,
         fault_rate=args.fault_rate,
         token_ttl=args.token_ttl,
+        row_cost=args.row_cost,
+        details_row_cost=args.details_row_cost,
     )
     stopping = threading.Event()
 
@@ -199,16 +201,46 @@ def _table(df: pd.DataFrame, *, width: int | None = _CELL_WIDTH, out: TextIO) ->
 
 
 def _emit(
-    df: pd.DataFrame, fmt: str, *, escape: bool, out: TextIO, width: int | None = _CELL_WIDTH
+    df: pd.DataFrame,
+    fmt: str,
+    *,
+    escape: bool,
+    out: TextIO,
+    width: int | None = _CELL_WIDTH,
+    bom: bool = False,
 ) -> None:
+    """Write ``df`` as a table, CSV or JSON. Formula escaping (``escape``) and the UTF-8 BOM
+    are for spreadsheets, so they apply to CSV only; JSON carries the values as they are."""
     from .reports import csv_text, json_text
 
     if fmt == "csv":
-        out.write(csv_text(df, escape_formulas=escape, index=False))
+        out.write(("\ufeff" if bom else "") + csv_text(df, escape_formulas=escape, index=False))
     elif fmt == "json":
-        out.write(json_text(df, escape_formulas=escape, index=False, indent=1) + "\n")
+        out.write(json_text(df, escape_formulas=False, index=False, indent=1) + "\n")
     else:
         _table(df, width=width, out=out)
+
+
+def _emit_args(df: pd.DataFrame, args: argparse.Namespace, width: int | None = _CELL_WIDTH) -> None:
+    """:func:`_emit` with the command's ``-f``, ``--no-escape-formulas`` and ``--bom``."""
+    _emit(
+        df,
+        args.format,
+        escape=not args.no_escape_formulas,
+        out=sys.stdout,
+        width=width,
+        bom=bool(getattr(args, "bom", False)),
+    )
+
+
+def _names(values: Sequence[str] | None) -> list[str]:
+    """Repeatable options that also take comma lists: ``-c name,status -c zone``.
+
+    >>> _names(["name,status", " zone ", "name"])
+    ['name', 'status', 'zone']
+    """
+    out = [part.strip() for v in values or () for part in str(v).split(",")]
+    return list(dict.fromkeys(p for p in out if p))
 
 
 def _session(args: argparse.Namespace) -> Session:
@@ -242,13 +274,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
     cat = cat.sort_values(["service_type", "region_id", "interface"], kind="stable")
     if args.format == "table":
         cat = cat[["service_type", "service_name", "interface", "region_id", "url"]]
-    _emit(
-        cat.reset_index(drop=True),
-        args.format,
-        escape=not args.no_escape_formulas,
-        out=sys.stdout,
-        width=None,
-    )
+    _emit_args(cat.reset_index(drop=True), args, width=None)
     return 0
 
 
@@ -256,46 +282,38 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from .resources import resource_spec
 
     spec = resource_spec(args.resource)  # before logging in: a typo costs no round trip
-    columns = list(dict.fromkeys(args.column)) if args.column else None
-    sort = list(args.sort_column or [])
-    params: dict[str, Any] = {
-        "scope": args.scope,
-        "details": args.details,
-        "filters": args.filter or None,
-        "search": args.search,
-        "limit": args.limit,
-        # sort columns are fetched too, even when -c does not show them
-        "columns": None if columns is None else columns + [c for c in sort if c not in columns],
-    }
-    if sort and args.limit:  # the server picks the first N rows in this order
-        params["order_by"] = [c for c in sort if "." not in c] or None
-        params["order"] = "desc" if args.sort_descending else "asc"
+    columns = _names(args.column) or None
+    sort = _names(args.sort_column)
     with _session(args) as s:
-        df = s.list(spec.name, **params)
-    if sort:
-        missing = [c for c in sort if c not in df.columns]
-        if missing:
-            raise ConfigError(
-                f"cannot sort by {', '.join(missing)}: {spec.name} has no such column",
-                hint=f"columns include {', '.join(map(str, list(df.columns)[:10]))}",
-            )
-        df = df.sort_values(
-            sort, ascending=not args.sort_descending, kind="stable", na_position="last"
+        # the library sorts (on the server for table columns, here for joined ones) before
+        # --limit picks the first rows, so the rows shown are the true top N
+        df = s.list(
+            spec.name,
+            scope=args.scope,
+            details=args.details,
+            filters=args.filter or None,
+            search=args.search,
+            limit=args.limit,
+            order_by=sort or None,
+            order=("desc" if args.sort_descending else "asc") if sort else None,
+            columns=columns,
         )
-        df = df.reset_index(drop=True)
-    shown = df if columns is None else df[columns]
+    shown = df
     if args.format == "table" and columns is None:
         preferred = [c for c in _TABLE_COLUMNS.get(spec.name, ()) if c in df.columns]
         shown = df[preferred or list(df.columns[:_DEFAULT_TABLE_WIDTH])]
-    _emit(shown, args.format, escape=not args.no_escape_formulas, out=sys.stdout)
+    _emit_args(shown, args)
     if args.format == "table":
-        where = df.attrs.get("region") or "the default region"
+        from .listing import list_info
+
+        info = list_info(df)
+        where = info.region or "the default region"
         more = (
             f"; {shown.shape[1]} of {df.shape[1]} columns shown (-c NAME to choose, -f csv for all)"
             if shown.shape[1] < df.shape[1]
             else ""
         )
-        total = df.attrs.get("total")
+        total = info.total
         of = f" of {total}" if isinstance(total, int) and total > len(df) else ""
         print(f"{len(df)}{of} {spec.name} in {where}{more}")
     return 0
@@ -304,7 +322,6 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .reports import escape_formula
     from .resources import resource_spec
 
     spec = resource_spec(args.resource)
@@ -315,19 +332,13 @@ def _cmd_show(args: argparse.Namespace) -> int:
             e.hint = f"see what exists with: cpexplore list {spec.name} --search TEXT"
             raise
     record = {str(k): v for k, v in rec.items()}
-    escape = not args.no_escape_formulas
     if args.format == "json":
-        from .reports import _jsonable
+        from .reports import json_text
 
-        data = {
-            (escape_formula(k) if escape else k): (
-                escape_formula(v) if escape and isinstance(v, str) else _jsonable(v)
-            )
-            for k, v in record.items()
-        }
-        print(json.dumps(data, ensure_ascii=False, indent=1))
+        rows = json_text(pd.DataFrame([record]), escape_formulas=False, index=False, indent=1)
+        print(json.dumps(json.loads(rows)[0], ensure_ascii=False, indent=1))
     elif args.format == "csv":
-        _emit(pd.DataFrame([record]), "csv", escape=escape, out=sys.stdout)
+        _emit_args(pd.DataFrame([record]), args)
     else:
         table = pd.DataFrame(
             {"field": list(record), "value": [_cell(v, None) for v in record.values()]}
@@ -425,7 +436,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     if args.format == "table":
         _print_diff(diffs, max_rows=args.max_rows, out=sys.stdout)
     else:
-        _emit(_diff_frame(diffs), args.format, escape=not args.no_escape_formulas, out=sys.stdout)
+        _emit_args(_diff_frame(diffs), args)
     return 0
 
 
@@ -604,7 +615,10 @@ def _format_option(parser: argparse.ArgumentParser, default: str = "table") -> N
     parser.add_argument(
         "--no-escape-formulas",
         action="store_true",
-        help="csv/json: write cells starting with = + - @ as they are (for machines, not spreadsheets)",
+        help="csv: write cells starting with = + - @ as they are (for machines, not spreadsheets)",
+    )
+    parser.add_argument(
+        "--bom", action="store_true", help="csv: start with a UTF-8 BOM (for older Excel)"
     )
 
 
@@ -664,10 +678,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--column",
         action="append",
         metavar="NAME",
-        help="a column to show (repeatable; dotted names like metadata.env pick nested keys)",
+        help="columns to show: -c name,status or -c name -c status (dotted names like "
+        "metadata.env pick nested keys)",
     )
     p.add_argument(
-        "--sort-column", action="append", metavar="NAME", help="sort by this column (repeatable)"
+        "--sort-column",
+        action="append",
+        metavar="NAME",
+        help="sort by these columns before --limit (repeatable or comma list)",
     )
     p.add_argument("--sort-descending", action="store_true", help="sort from largest to smallest")
     p.add_argument(
@@ -793,6 +811,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--username", help="admin user name (default sysadmin)")
     sp.add_argument("--password", help="admin password (default random)")
     sp.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    sp.add_argument(
+        "--row-cost",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="server seconds per row of a details=false page (a real region: about 0.0007)",
+    )
+    sp.add_argument(
+        "--details-row-cost",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="server seconds per row of a details=true page (a real region: about 0.0035)",
+    )
     sp.add_argument(
         "--fault-rate", type=float, default=0.0, help="fraction of GETs answered 429/503/dropped"
     )

@@ -21,6 +21,8 @@ False
 from __future__ import annotations
 
 import configparser
+import difflib
+import ipaddress
 import math
 import os
 import re
@@ -44,30 +46,11 @@ __all__ = [
     "list_profiles",
     "default_config_path",
     "settings_summary",
+    "auth_url_hint",
     "ENV_VARS",
     "INTERFACES",
     "KEYSTONE_PORT",
 ]
-
-#: climc's environment variables and the :class:`Settings` field each one fills.
-ENV_VARS: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "OS_AUTH_URL": "auth_url",
-        "OS_ACCESS_KEY": "access_key",
-        "OS_SECRET_KEY": "secret_key",
-        "OS_USERNAME": "username",
-        "OS_PASSWORD": "password",
-        "OS_DOMAIN_NAME": "domain",
-        "OS_PROJECT_NAME": "project",
-        "OS_PROJECT_DOMAIN": "project_domain",
-        "OS_PROJECT_ID": "project_id",
-        "OS_AUTH_TOKEN": "token",
-        "OS_REGION_NAME": "region",
-        "OS_ZONE_NAME": "zone",
-        "OS_ENDPOINT_TYPE": "interface",
-        "YUNION_INSECURE": "insecure",
-    }
-)
 
 #: The endpoint interfaces a catalog offers (climc's ``publicURL`` etc. are accepted too).
 INTERFACES: Final[tuple[str, ...]] = ("public", "internal", "admin")
@@ -84,26 +67,6 @@ _MAX_RC_BYTES: Final = 1 << 20
 _CREDENTIAL_HELP: Final = (
     "these work: OS_ACCESS_KEY+OS_SECRET_KEY, OS_USERNAME+OS_PASSWORD, or OS_AUTH_TOKEN, "
     "as environment variables, keyword arguments or profile keys"
-)
-
-# Keys a profile section may hold besides ``rc`` and ``<key>_env``.
-_PROFILE_FIELDS: Final = (
-    "auth_url",
-    "access_key",
-    "secret_key",
-    "username",
-    "password",
-    "domain",
-    "project",
-    "project_domain",
-    "project_id",
-    "token",
-    "region",
-    "zone",
-    "interface",
-    "insecure",
-    "ca_bundle",
-    "timeout",
 )
 
 _ASSIGNMENT: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
@@ -549,28 +512,68 @@ def _merge(layers: list[_Layer]) -> _Layer:
     return merged
 
 
-def _suggest_url(url: str) -> str:
-    """``url`` with ``https://`` and the keystone port added where they are missing."""
+def _valid_host(host: str) -> bool:
+    """Whether ``host`` can be an IP address or a DNS name (letters, digits, ``-``, ``_``).
+
+    >>> _valid_host("10.0.0.1"), _valid_host("cloud.example.com"), _valid_host("a b")
+    (True, True, False)
+    """
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    return all(
+        0 < len(label) <= 63
+        and all(c.isalnum() or c in "-_" for c in label)
+        and not label.startswith("-")
+        and not label.endswith("-")
+        for label in labels
+    )
+
+
+def _suggest_url(url: str) -> str | None:
+    """``url`` with ``https://`` and the keystone port added where missing, or ``None``
+    when what is left does not look like ``host[:port][/path]``.
+
+    >>> _suggest_url("10.0.0.1/v3")
+    'https://10.0.0.1:30500/v3'
+    >>> _suggest_url("http//127.0.0.1:5000/v3") is None
+    True
+    """
     candidate = url if "://" in url else "https://" + url.lstrip("/")
     parts = urlsplit(candidate)
     try:
         port = parts.port
     except ValueError:
-        return candidate
-    if port is None and _APIGATEWAY_PATH not in parts.path and parts.netloc:
+        return None
+    host = parts.hostname or ""
+    if not _valid_host(host) or host in ("http", "https"):  # "http:30500" lost its "//"
+        return None
+    if port is None and _APIGATEWAY_PATH not in parts.path:
         candidate = parts._replace(netloc=f"{parts.netloc}:{KEYSTONE_PORT}").geturl()
     return candidate
 
 
+# "http//h", "http:/h", "https:h": a scheme with its "://" mistyped.
+_MISTYPED_SCHEME: Final = re.compile(r"(https?)(?:/{1,3}|:/|:(?=[^\d/]))(?=[^/])(.*)", re.I)
+
+
 def _check_auth_url(value: object, origin: str) -> str:
     url = str(value).strip() if value is not None else ""
+    example = f"https://<host>:{KEYSTONE_PORT}/v3"
     if not url:
         raise ConfigError(
             "no auth URL",
-            hint="set OS_AUTH_URL, pass auth_url=, or use a profile/rc file "
-            f"(e.g. https://<host>:{KEYSTONE_PORT}/v3)",
+            hint=f"set OS_AUTH_URL, pass auth_url=, or use a profile/rc file (e.g. {example})",
         )
-    parts = urlsplit(url if "://" in url else "https://" + url.lstrip("/"))
+    typo = None if "://" in url else _MISTYPED_SCHEME.fullmatch(url)
+    if typo:
+        candidate = f"{typo.group(1).lower()}://{typo.group(2)}"
+    else:
+        candidate = url if "://" in url else "https://" + url.lstrip("/")
+    parts = urlsplit(candidate)
     if parts.username is not None or parts.password is not None:
         shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
         raise ConfigError(
@@ -578,9 +581,18 @@ def _check_auth_url(value: object, origin: str) -> str:
             hint="remove it from the URL; give credentials with OS_USERNAME/OS_PASSWORD "
             "or OS_ACCESS_KEY/OS_SECRET_KEY",
         )
-    if "://" not in url:
+    if typo:
+        fixed = _suggest_url(candidate)
         raise ConfigError(
-            f"auth URL {url!r} (from {origin}) has no scheme", hint=f"use {_suggest_url(url)!r}"
+            f"auth URL {url!r} (from {origin}) is malformed: {typo.group(1).lower()!r} must be "
+            "followed by '://'",
+            hint=f"did you mean {fixed!r}?" if fixed else f"write it as {example}",
+        )
+    if "://" not in url:
+        fixed = _suggest_url(url)
+        raise ConfigError(
+            f"auth URL {url!r} (from {origin}) has no scheme",
+            hint=f"use {fixed!r}" if fixed else f"write it as {example}",
         )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
@@ -589,9 +601,11 @@ def _check_auth_url(value: object, origin: str) -> str:
             hint="use https:// or http://",
         )
     if not parts.hostname:
+        raise ConfigError(f"auth URL {url!r} (from {origin}) has no host", hint=f"use {example}")
+    if not _valid_host(parts.hostname):
         raise ConfigError(
-            f"auth URL {url!r} (from {origin}) has no host",
-            hint=f"use https://<host>:{KEYSTONE_PORT}/v3",
+            f"auth URL {url!r} (from {origin}) has an invalid host name {parts.hostname!r}",
+            hint=f"a host is an IP address or a DNS name, e.g. {example}",
         )
     try:
         port = parts.port
@@ -606,7 +620,35 @@ def _check_auth_url(value: object, origin: str) -> str:
             hint=f"Cloudpods' keystone listens on :{KEYSTONE_PORT} and without the port a "
             f"front end answers 405 Method Not Allowed; use {_suggest_url(url)!r}",
         )
+    if parts.path.rstrip("/").endswith("/auth/tokens"):
+        raise ConfigError(
+            f"auth URL {url!r} (from {origin}) ends in /auth/tokens",
+            hint=f"give keystone's base URL, which ends in /v3: {auth_url_hint(url, bare=True)}",
+        )
     return url.rstrip("/")
+
+
+def auth_url_hint(auth_url: str, *, bare: bool = False) -> str | None:
+    """What to say when a login to ``auth_url`` answers 404 Not Found, or ``None``.
+
+    Keystone's URLs end in ``/v3`` (``/api/s/identity/v3`` behind the API gateway); an auth
+    URL without it gets 404 for ``/auth/tokens``. ``bare=True`` returns only the URL to use.
+
+    >>> auth_url_hint("http://10.0.0.1:30500")
+    'auth URLs end in /v3, e.g. http://10.0.0.1:30500/v3'
+    >>> auth_url_hint("http://10.0.0.1:30500/v3/auth/tokens", bare=True)
+    'http://10.0.0.1:30500/v3'
+    >>> auth_url_hint("http://10.0.0.1:30500/v3") is None
+    True
+    """
+    parts = urlsplit(auth_url.strip())
+    path = parts.path.rstrip("/")
+    if path.endswith("/v3"):
+        return None
+    cut = path.find("/v3/")
+    path = path[: cut + 3] if cut >= 0 else "/v3"
+    fixed = parts._replace(path=path, query="", fragment="").geturl()
+    return fixed if bare else f"auth URLs end in /v3, e.g. {fixed}"
 
 
 def _parse_interface(value: object, origin: str) -> str:
@@ -627,7 +669,7 @@ def _parse_interface(value: object, origin: str) -> str:
     return name
 
 
-def _parse_bool(value: object, field: str, origin: str) -> bool:
+def _parse_insecure(value: object, origin: str) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -636,7 +678,7 @@ def _parse_bool(value: object, field: str, origin: str) -> bool:
     if text in _FALSE:
         return False
     raise ConfigError(
-        f"{field} value {value!r} (from {origin}) is not a boolean",
+        f"insecure value {value!r} (from {origin}) is not a boolean",
         hint="use true/false, 1/0, yes/no or on/off",
     )
 
@@ -673,6 +715,84 @@ def _check_ca_bundle(value: object, origin: str) -> str:
     return str(p)
 
 
+def _text(value: object, origin: str) -> str:
+    return str(value)
+
+
+@dataclass(frozen=True)
+class _Field:
+    """How one :class:`Settings` field is read.
+
+    ``variables`` are climc's names for it, read from the environment and, with the same
+    names, from rc files; ``parse(value, origin)`` validates a given value and says where it
+    came from when it is wrong; ``default`` is used when no layer gives one (``required``
+    fields are parsed even then, so the parser can say what is missing); ``profile`` says
+    whether a profile section may set it.
+    """
+
+    variables: tuple[str, ...] = ()
+    parse: Callable[[object, str], object] = _text
+    default: object = None
+    required: bool = False
+    profile: bool = True
+
+
+#: Every :class:`Settings` field but ``profile`` (chosen by name): where it comes from and
+#: how it is parsed. One table drives keyword arguments, profiles, the environment and rc files.
+_FIELDS: Final[Mapping[str, _Field]] = MappingProxyType(
+    {
+        "auth_url": _Field(("OS_AUTH_URL",), _check_auth_url, required=True),
+        "access_key": _Field(("OS_ACCESS_KEY",)),
+        "secret_key": _Field(("OS_SECRET_KEY",)),
+        "username": _Field(("OS_USERNAME",)),
+        "password": _Field(("OS_PASSWORD",)),
+        "domain": _Field(("OS_DOMAIN_NAME",)),
+        "project": _Field(("OS_PROJECT_NAME",)),
+        "project_domain": _Field(("OS_PROJECT_DOMAIN",)),
+        "project_id": _Field(("OS_PROJECT_ID",)),
+        "token": _Field(("OS_AUTH_TOKEN",)),
+        "region": _Field(("OS_REGION_NAME",)),
+        "zone": _Field(("OS_ZONE_NAME",)),
+        "interface": _Field(("OS_ENDPOINT_TYPE",), _parse_interface, "public"),
+        "insecure": _Field(("YUNION_INSECURE",), _parse_insecure, False),
+        "ca_bundle": _Field((), _check_ca_bundle),
+        "timeout": _Field((), _parse_timeout, _DEFAULT_TIMEOUT),
+        "source": _Field((), _text, "cli", profile=False),
+    }
+)
+
+#: climc's environment variables (also read from rc files) and the field each one fills.
+ENV_VARS: Final[Mapping[str, str]] = MappingProxyType(
+    {var: name for name, f in _FIELDS.items() for var in f.variables}
+)
+
+# Keys a profile section may hold besides ``rc`` and ``<key>_env``.
+_PROFILE_FIELDS: Final = tuple(name for name, f in _FIELDS.items() if f.profile)
+
+# Keyword arguments of resolve_settings that are not fields.
+_OPTIONS: Final = ("env", "rc_path", "profile", "config_path")
+
+
+def _unknown_keywords(names: list[str]) -> ConfigError:
+    """A did-you-mean error for keyword arguments that name no setting.
+
+    >>> print(_unknown_keywords(["regoin"]))  # doctest: +ELLIPSIS
+    unknown setting 'regoin' (did you mean 'region'? valid: access_key, auth_url, ...)
+    """
+    valid = sorted([*_FIELDS, *_OPTIONS])
+    meant = {n: difflib.get_close_matches(n, valid, n=1, cutoff=0.6) for n in names}
+    if len(names) == 1 and meant[names[0]]:
+        guess = f"did you mean {meant[names[0]][0]!r}? "
+    else:
+        pairs = [f"{g[0]!r} for {n!r}" for n, g in meant.items() if g]
+        guess = f"did you mean {', '.join(pairs)}? " if pairs else ""
+    plural = "s" if len(names) > 1 else ""
+    return ConfigError(
+        f"unknown setting{plural} {', '.join(map(repr, names))}",
+        hint=f"{guess}valid: {', '.join(valid)}",
+    )
+
+
 def resolve_settings(
     *,
     env: Mapping[str, str] | None = None,
@@ -683,7 +803,9 @@ def resolve_settings(
 ) -> Settings:
     """Merge keyword arguments > profile > environment > rc file, and validate the result.
 
-    ``kwargs`` are :class:`Settings` fields (``auth_url=``, ``access_key=``, ``timeout=``...).
+    ``kwargs`` are :class:`Settings` fields, every one of them (``auth_url=``,
+    ``access_key=``, ``zone=``, ``timeout=``, ``source=``...); an unknown name is a
+    :class:`ConfigError` that suggests the closest one.
     ``env`` defaults to :data:`os.environ`. The profile is ``profile=`` or
     ``$CPEXPLORE_PROFILE``, read from ``config_path``/``$CPEXPLORE_CONFIG``/XDG config.
     Every problem is a :class:`ConfigError` saying what to fix.
@@ -696,15 +818,15 @@ def resolve_settings(
     ... # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     cpexplore.errors.ConfigError: auth URL 'https://h/v3' (from auth_url=) has no port (...)
+    >>> resolve_settings(env={}, auth_url="https://h:30500/v3", token="t", regoin="r")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    cpexplore.errors.ConfigError: unknown setting 'regoin' (did you mean 'region'? valid: ...)
     """
     env = os.environ if env is None else env
-    valid = {f.name for f in fields(Settings)} - {"profile"}
-    unknown = sorted(set(kwargs) - valid)
+    unknown = sorted(set(kwargs) - set(_FIELDS))
     if unknown:
-        raise TypeError(
-            f"resolve_settings() got unexpected keyword(s) {', '.join(unknown)}; "
-            f"valid: {', '.join(sorted(valid))}"
-        )
+        raise _unknown_keywords(unknown)
 
     layers: list[_Layer] = [
         {k: (v, f"{k}=") for k, v in kwargs.items() if v is not None and v != ""}
@@ -730,58 +852,20 @@ def resolve_settings(
                 hint=f"export {var}=..., pass {key}=, or change {key}_env in the profile",
             )
 
-    def get(key: str) -> str | None:
-        value = merged.get(key, (None, ""))[0]
-        return None if value is None else str(value)
-
-    def origin(key: str) -> str:
-        return merged.get(key, (None, "default"))[1]
-
-    auth_url = _check_auth_url(merged.get("auth_url", (None, ""))[0], origin("auth_url"))
-    interface = (
-        _parse_interface(merged["interface"][0], origin("interface"))
-        if "interface" in merged
-        else "public"
-    )
-    insecure = (
-        _parse_bool(merged["insecure"][0], "insecure", origin("insecure"))
-        if "insecure" in merged
-        else False
-    )
-    timeout = (
-        _parse_timeout(merged["timeout"][0], origin("timeout"))
-        if "timeout" in merged
-        else _DEFAULT_TIMEOUT
-    )
-    ca_bundle = (
-        _check_ca_bundle(merged["ca_bundle"][0], origin("ca_bundle"))
-        if "ca_bundle" in merged
-        else None
-    )
-    settings = Settings(
-        auth_url=auth_url,
-        access_key=get("access_key"),
-        secret_key=get("secret_key"),
-        username=get("username"),
-        password=get("password"),
-        domain=get("domain"),
-        project=get("project"),
-        project_domain=get("project_domain"),
-        project_id=get("project_id"),
-        token=get("token"),
-        region=get("region"),
-        zone=get("zone"),
-        interface=interface,
-        insecure=insecure,
-        ca_bundle=ca_bundle,
-        timeout=timeout,
-        source=get("source") or "cli",
-        profile=name,
-    )
+    values: dict[str, object] = {}
+    for key, spec in _FIELDS.items():
+        if key in merged:
+            raw, origin = merged[key]
+            values[key] = spec.parse(raw, origin)
+        elif spec.required:
+            values[key] = spec.parse(None, "default")
+        else:
+            values[key] = spec.default
+    settings = Settings(**values, profile=name)  # type: ignore[arg-type]
     settings.auth_method  # noqa: B018 - raises ConfigError when no credentials are usable
     if settings.zone and not settings.region:
         raise ConfigError(
-            f"a zone ({settings.zone!r}, from {origin('zone')}) needs a region",
+            f"a zone ({settings.zone!r}, from {merged['zone'][1]}) needs a region",
             hint="set OS_REGION_NAME too, or unset OS_ZONE_NAME",
         )
     return settings

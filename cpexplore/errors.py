@@ -18,14 +18,17 @@ import re
 __all__ = [
     "CpExploreError",
     "ConfigError",
+    "UnknownField",
     "AuthError",
     "EndpointNotFound",
     "UnknownResource",
     "ApiError",
     "Forbidden",
     "NotFound",
+    "AmbiguousName",
     "ProtocolError",
     "TransportError",
+    "ConnectError",
     "ExportError",
     "MissingColumns",
     "unwrap_details",
@@ -46,6 +49,13 @@ class CpExploreError(Exception):
 
 class ConfigError(CpExploreError):
     """Settings are missing or malformed (auth URL, credentials, rc file, profile, filter)."""
+
+
+class UnknownField(ConfigError, KeyError):
+    """A filter, sort, field or column names something the resource does not have."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return CpExploreError.__str__(self)
 
 
 class AuthError(CpExploreError):
@@ -105,6 +115,10 @@ class NotFound(ApiError):
     """404: no such resource or record."""
 
 
+class AmbiguousName(ApiError):
+    """A get by name matched several records (the server's 500 "duplicate entry")."""
+
+
 class ProtocolError(CpExploreError):
     """The server answered something that is not the Cloudpods protocol (HTML, broken JSON...)."""
 
@@ -130,7 +144,7 @@ _WRAPPED = re.compile(r"\{\s*\"error\"\s*:")
 def unwrap_details(details: object) -> str:
     """Return the innermost human message of a Cloudpods error ``details`` value.
 
-    Real services often wrap a second JSON error inside the string (spec §8.2 D6):
+    Real services often wrap a second JSON error inside the string (``ListItems: {"error": …}``):
 
     >>> unwrap_details('ListItems: {"error":{"class":"ForbiddenError","details":"no"}}')
     'no'
@@ -150,3 +164,8 @@ def unwrap_details(details: object) -> str:
         nxt = error["details"]
         text = nxt if isinstance(nxt, str) else json.dumps(nxt, ensure_ascii=False)
     return text
+
+
+class ConnectError(TransportError):
+    """No connection could be opened: the host name does not resolve, the port refused, or
+    the connect timed out. Nothing was sent, so trying again (or another URL) is safe."""

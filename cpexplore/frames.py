@@ -7,8 +7,9 @@ a list into a :class:`pandas.DataFrame` with one row per record and compact, hon
 
 * strings like ``2026-11-26T23:54:23.000000Z`` in ``*_at`` columns (and in any other
   column whose every value is such a timestamp) become ``datetime64[ns, UTC]``;
-* integer columns get the narrowest numpy ``int8``/``int16``/``int32``/``int64`` dtype,
-  or the nullable ``Int8``…``Int64`` dtype of that width when some records lack the field;
+* integer columns are ``int64``, or the nullable ``Int64`` when some records lack the
+  field: never narrower, so ``vcpu_count * 1000`` or ``vmem_size * 1024**2`` cannot wrap
+  (memory is saved with categories instead);
 * booleans become ``bool`` (or nullable ``boolean``); int/float mixes become ``float64``;
 * repeated strings (status, zone, tenant, …) become ``category``; unique ones (``id``,
   ``name``) stay ``object``;
@@ -26,7 +27,7 @@ Example:
     >>> list(df.columns)
     ['id', 'name', 'status', 'vcpu_count']
     >>> str(df["vcpu_count"].dtype), str(df["status"].dtype)
-    ('Int8', 'category')
+    ('Int64', 'category')
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype, union_categoricals
+
+# pandas' default text dtype ("str"): Arrow-backed strings, NaN where a value is missing
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
 def records_to_frame(
@@ -113,7 +117,7 @@ def records_to_frame(
     if not order:
         return pd.DataFrame(index=index)
     return pd.DataFrame(
-        {name: _as_series(data[name], index) for name in order}, index=index, copy=False
+        {name: as_series(data[name], index) for name in order}, index=index, copy=False
     )
 
 
@@ -128,7 +132,7 @@ def concat_frames(
     Building each page as it arrives keeps the work where the data is still in the CPU's
     cache; this joins them with the dtype rules of :func:`records_to_frame` applied to the
     whole list: categories are united and kept only where values repeat (at most half of
-    them distinct), integers get the narrowest width that fits every page, and a column
+    them distinct), integers are ``int64`` (``Int64`` when some are missing), and a column
     that some pages lack is missing there.
 
     Example:
@@ -136,7 +140,7 @@ def concat_frames(
         >>> b = records_to_frame([{"id": "3", "st": "up", "n": 300}], chunk=True)
         >>> df = concat_frames([a, b])
         >>> list(df.columns), str(df["st"].dtype), str(df["n"].dtype)
-        (['id', 'st', 'n'], 'category', 'Int16')
+        (['id', 'st', 'n'], 'category', 'Int64')
     """
     parts = [f for f in frames if len(f)]
     if not parts:
@@ -155,7 +159,7 @@ def concat_frames(
     else:
         first = [k for k in key_columns if k in data]
         order = first + [k for k in data if k not in set(first)]
-    return pd.DataFrame({n: _as_series(data[n], index) for n in order}, index=index, copy=False)
+    return pd.DataFrame({n: as_series(data[n], index) for n in order}, index=index, copy=False)
 
 
 def _present(part: pd.Series) -> pd.Series | None:
@@ -221,7 +225,7 @@ def _join_typed(
             name == "id"
             or n_present < 2
             or 2 * len(joined.categories) > n_present
-            or (not str(name).endswith("_at") and _looks_like_timestamp(joined.categories[0]))
+            or (not str(name).endswith("_at") and looks_like_timestamp(joined.categories[0]))
         ):
             return None  # not repeated enough, or timestamps: decide on the values themselves
         return joined
@@ -242,7 +246,7 @@ def _join_typed(
         ignore_index=True,
     )
     if kind == "int":
-        return _narrow_ints(joined)
+        return _int64(joined)
     if kind == "bool":
         return joined.array if joined.hasnans else joined.to_numpy(dtype=bool)
     return joined.array
@@ -251,7 +255,7 @@ def _join_typed(
 def dtype_kind(dtype: Any) -> str:
     """The kind of a column's dtype: category, bool, int, float, datetime or object.
 
-    >>> dtype_kind(pd.Series([1, 2], dtype="int8").dtype)
+    >>> dtype_kind(pd.Series([1, 2], dtype="int64").dtype)
     'int'
     """
     if isinstance(dtype, pd.CategoricalDtype):
@@ -276,17 +280,52 @@ def _as_objects(part: pd.Series) -> np.ndarray:
     return out
 
 
-def _narrow_ints(values: pd.Series) -> Any:
-    """Nullable ``Int64`` values in the narrowest integer dtype (numpy when nothing is missing)."""
-    has_na = bool(values.isna().any())
-    lo, hi = (int(values.min()), int(values.max())) if values.notna().any() else (0, 0)
-    for width in (8, 16, 32, 64):
-        info = np.iinfo(f"int{width}")
-        if info.min <= lo and hi <= info.max:
-            break
-    if has_na:
-        return values.astype(f"Int{width}").array
-    return values.to_numpy(dtype=f"int{width}")
+def _int64(values: pd.Series) -> Any:
+    """Nullable ``Int64`` values as ``int64`` when nothing is missing, else ``Int64``."""
+    if values.isna().any():
+        return values.astype("Int64").array
+    return values.to_numpy(dtype=np.int64)
+
+
+def typed_column(name: str, values: Iterable[Any], index: pd.Index | None = None) -> pd.Series:
+    """One column typed by the rules of :func:`records_to_frame` (``None``/NaN are missing).
+
+    Example:
+        >>> str(typed_column("zone", ["a", "a", None]).dtype)
+        'category'
+    """
+    raw = np.array(list(values), dtype=object)
+    mask = pd.isna(raw)
+    raw[mask] = None
+    array = _convert(name, raw, infer_dtype(raw, skipna=True))
+    return as_series(array, pd.RangeIndex(len(raw)) if index is None else index)
+
+
+def with_schema(df: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
+    """``df`` with an all-missing column for each of ``names`` it lacks, added at the end
+    (an empty ``category`` column, so absent fields cost almost no memory).
+
+    Real records leave empty fields out, so a field can be absent from every row of one
+    cloud; the resource's known fields are always columns, so code written against one
+    cloud runs on another. A dict field spread into ``name.key`` columns counts as present.
+
+    Example:
+        >>> list(with_schema(pd.DataFrame({"id": ["a"], "spec.cpu": [2]}), ["spec", "zone"]).columns)
+        ['id', 'spec.cpu', 'zone']
+    """
+    have = set(df.columns) | {str(c).split(".", 1)[0] for c in df.columns}
+    missing = [n for n in names if n not in have]
+    if not missing:
+        return df
+    # an empty category column costs one byte a row, however many fields are absent
+    codes = np.full(len(df), -1, dtype=np.int8)
+    empty = {
+        n: pd.Series(pd.Categorical.from_codes(codes, categories=[]), index=df.index)
+        for n in missing
+    }
+    out = pd.concat([df, pd.DataFrame(empty, index=df.index)], axis=1)
+    out.attrs = df.attrs
+    return out
 
 
 def frame_memory(df: pd.DataFrame) -> int:
@@ -485,7 +524,7 @@ def _convert(name: Any, raw: np.ndarray, kind: str, chunk: bool = False) -> Any:
 
     Example:
         >>> _convert("n", np.array([1, 2, 300], dtype=object), "integer").dtype
-        dtype('int16')
+        dtype('int64')
     """
     if kind == "string":
         return _string_array(name, raw, chunk)
@@ -500,29 +539,23 @@ def _convert(name: Any, raw: np.ndarray, kind: str, chunk: bool = False) -> Any:
 
 
 def _int_array(raw: np.ndarray, mask: np.ndarray) -> Any:
-    """Narrowest int8..int64 array, nullable ``IntNN`` if values are missing.
+    """``int64`` array, nullable ``Int64`` if values are missing.
 
-    Python ints outside int64 leave the column as ``object``.
+    Python ints outside int64 leave the column as ``object`` (exact, never wrapped).
 
     Example:
         >>> raw = np.array([1, None, 70000], dtype=object)
         >>> _int_array(raw, pd.isna(raw)).dtype
-        Int32Dtype()
+        Int64Dtype()
     """
     has_missing = bool(mask.any())
     try:
         values = (raw[~mask] if has_missing else raw).astype(np.int64)
     except (OverflowError, TypeError, ValueError):
         return _object_array(raw, mask)
-    lo, hi = (int(values.min()), int(values.max())) if len(values) else (0, 0)
-    for dtype in (np.int8, np.int16, np.int32, np.int64):
-        info = np.iinfo(dtype)
-        if info.min <= lo and hi <= info.max:
-            values = values.astype(dtype, copy=False)
-            break
     if not has_missing:
         return values
-    full = np.zeros(len(raw), dtype=values.dtype)
+    full = np.zeros(len(raw), dtype=np.int64)
     full[~mask] = values
     return pd.arrays.IntegerArray(full, mask.copy())
 
@@ -561,27 +594,27 @@ def _float_array(raw: np.ndarray, mask: np.ndarray, kind: str) -> Any:
 
 
 def _string_array(name: Any, raw: np.ndarray, chunk: bool = False) -> Any:
-    """Timestamps, categories or plain ``object`` for an all-string column.
+    """Timestamps, categories or text (pandas' ``str``) for an all-string column.
 
     * ``*_at`` names: parsed as UTC timestamps, unparsable values become NaT.
     * Other names: parsed only if the first value looks like an ISO 8601 date-time
       with a zone and *every* value parses (so nothing is lost).
     * Otherwise ``category`` (sorted categories) when there are at least 2 values and
-      distinct values are at most half of them (never for ``id``); else ``object``.
+      distinct values are at most half of them (never for ``id``); else ``str``.
 
     Example:
         >>> str(_string_array("st", np.array(["up", "up", None], dtype=object)).dtype)
         'category'
     """
     if isinstance(name, str) and name.endswith("_at"):
-        return _utc_timestamps(raw)
+        return utc_timestamps(raw)
     if _mostly_unique(raw):  # ids, names, addresses: no need to hash every value to know
-        return _object_array(raw, pd.isna(raw))
+        return text_array(raw, pd.isna(raw))
     codes, uniques = pd.factorize(raw)  # missing -> -1; uniques in first-seen order
     mask = codes < 0
     n_present = len(raw) - int(mask.sum())
-    if not chunk and _looks_like_timestamp(uniques[0]):
-        stamps = _utc_timestamps(raw)
+    if not chunk and looks_like_timestamp(uniques[0]):
+        stamps = utc_timestamps(raw)
         if len(raw) - int(stamps.isna().sum()) == n_present:
             return stamps
     # a page of a longer list keeps repeats as categories; concat_frames decides for the whole
@@ -593,7 +626,20 @@ def _string_array(name: Any, raw: np.ndarray, chunk: bool = False) -> Any:
         codes = np.where(mask, -1, rank[codes])
         categories = pd.Index(np.asarray(uniques, dtype=object)[order])
         return pd.Categorical.from_codes(codes, categories=categories)
-    return _object_array(raw, mask)
+    return text_array(raw, mask)
+
+
+def text_array(raw: np.ndarray, mask: np.ndarray) -> Any:
+    """Text in pandas' own ``str`` dtype (Arrow-backed: compact, NaN where missing).
+
+    Example:
+        >>> a = text_array(np.array(["a", None], dtype=object), np.array([False, True]))
+        >>> str(a.dtype), a[0]
+        ('str', 'a')
+    """
+    out = raw.copy()
+    out[mask] = None
+    return pd.array(out, dtype=TEXT)
 
 
 def _mostly_unique(raw: np.ndarray, sample: int = 1000) -> bool:
@@ -609,30 +655,30 @@ def _mostly_unique(raw: np.ndarray, sample: int = 1000) -> bool:
     picked = raw[:: n // sample]
     codes, uniques = pd.factorize(picked)
     present = int((codes >= 0).sum())
-    if present < sample // 2 or _looks_like_timestamp(uniques[0]):
+    if present < sample // 2 or looks_like_timestamp(uniques[0]):
         return False
     return len(uniques) > 0.9 * present
 
 
-def _looks_like_timestamp(value: str) -> bool:
+def looks_like_timestamp(value: str) -> bool:
     """True for an ISO 8601 date-time with a zone, as Cloudpods writes them.
 
     Example:
-        >>> _looks_like_timestamp("2026-11-26T23:54:23.000000Z"), _looks_like_timestamp("x")
+        >>> looks_like_timestamp("2026-11-26T23:54:23.000000Z"), looks_like_timestamp("x")
         (True, False)
     """
     pattern = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})"
     return re.fullmatch(pattern, value) is not None
 
 
-def _utc_timestamps(raw: np.ndarray) -> Any:
+def utc_timestamps(raw: np.ndarray) -> Any:
     """Parse strings to ``datetime64[ns, UTC]``; anything unparsable becomes NaT.
 
     Dates outside the nanosecond range (such as Go's zero time ``0001-01-01``)
     become NaT too.
 
     Example:
-        >>> stamps = _utc_timestamps(np.array(["2026-11-27T07:54:58+08:00", "junk"]))
+        >>> stamps = utc_timestamps(np.array(["2026-11-27T07:54:58+08:00", "junk"]))
         >>> str(stamps.dtype), str(stamps[0]), stamps.isna().tolist()
         ('datetime64[ns, UTC]', '2026-11-26 23:54:58+00:00', [False, True])
     """
@@ -664,11 +710,11 @@ def _object_array(raw: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _as_series(array: Any, index: pd.Index) -> pd.Series:
+def as_series(array: Any, index: pd.Index) -> pd.Series:
     """Wrap an array so that pandas keeps its dtype (no string inference).
 
     Example:
-        >>> _as_series(np.array(["a"], dtype=object), pd.RangeIndex(1)).dtype
+        >>> as_series(np.array(["a"], dtype=object), pd.RangeIndex(1)).dtype
         dtype('O')
     """
     if isinstance(array, np.ndarray) and array.dtype == object:

@@ -17,17 +17,19 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
 
 from .errors import CpExploreError
+from .listing import ListInfo, combined_info, list_info, with_info
+from .query import check_filter
 from .resources import resource_spec
-from .session import Session, check_filter
+from .session import Session
 
-__all__ = ["gather", "Gathered", "PROVENANCE"]
+__all__ = ["gather", "Gathered", "PROVENANCE", "listing_regions"]
 
 #: The provenance columns :func:`gather` puts in front of every row.
 PROVENANCE = ("source", "region")
@@ -49,6 +51,9 @@ class Gathered:
             (the exception class) and ``message`` (one line, with a hint). Empty if all
             sources answered.
         sources: one row per (source, region) asked: ``rows``, ``seconds``, ``ok``, ``error``.
+        infos: the :class:`~cpexplore.listing.ListInfo` of each list that answered
+            (``frame`` carries their combination: ``list_info(got.frame)``).
+        failures: the exceptions behind ``errors``, in the same order.
 
     It unpacks like a tuple: ``frame, errors = gather(...)``.
 
@@ -59,6 +64,8 @@ class Gathered:
     frame: pd.DataFrame
     errors: pd.DataFrame
     sources: pd.DataFrame
+    infos: tuple[ListInfo, ...] = ()
+    failures: tuple[Exception, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -84,9 +91,14 @@ def _label(session: Session) -> str:
     return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
+def _session_like(value: Any) -> bool:
+    """A Session, or anything that lists like one (the widgets' test doubles)."""
+    return isinstance(value, Session) or callable(getattr(value, "list", None))
+
+
 def _normalise(sources: Any) -> list[tuple[str | None, SourceLike]]:
     """(label or None, Session or profile name) pairs, in the order given."""
-    if isinstance(sources, Session | str):
+    if isinstance(sources, str) or _session_like(sources):
         return [(None, sources)]
     if isinstance(sources, Mapping):
         items = [(str(k), v) for k, v in sources.items()]
@@ -98,7 +110,7 @@ def _normalise(sources: Any) -> list[tuple[str | None, SourceLike]]:
             f"not {type(sources).__name__}"
         )
     for _, v in items:
-        if not isinstance(v, Session | str):
+        if not (isinstance(v, str) or _session_like(v)):
             raise TypeError(
                 f"each source must be a Session or a profile name, not {type(v).__name__}"
             )
@@ -183,7 +195,7 @@ def gather(
     ) -> tuple[str, Session | None, Exception | None, float, bool]:
         label, src = item
         t0 = time.monotonic()
-        if isinstance(src, Session):
+        if not isinstance(src, str):
             return label or _label(src), src, None, 0.0, False
         try:
             return label or src, Session(profile=src, **opts), None, time.monotonic() - t0, True
@@ -217,7 +229,7 @@ def gather(
             df = sess.list(spec.name, region=reg, **params)
         except Exception as e:  # one source's failure is a row of .errors
             return label, region, None, e, time.monotonic() - t0
-        return label, df.attrs.get("region") or region, df, None, time.monotonic() - t0
+        return label, list_info(df).region or region, df, None, time.monotonic() - t0
 
     try:
         if tasks:
@@ -236,9 +248,10 @@ def gather(
     order = {label: i for i, label in enumerate(labels)}
     outcomes = sorted(outcomes + listed, key=lambda r: order[r[0]])
 
-    frames, source_rows, error_rows = [], [], []
+    frames, source_rows, error_rows, infos = [], [], [], []
     for label, region, df, err, secs in outcomes:
         if df is not None:
+            infos.append(replace(list_info(df), source=label))
             frames.append(_provenance(df, label, region, spec.keyword))
         source_rows.append(
             {
@@ -260,16 +273,14 @@ def gather(
                 }
             )
     frame = _concat(frames)
-    frame.attrs.update(
-        resource=spec.name,
-        params={k: v for k, v in params.items() if k != "progress"},
-        sources=labels,
-        failed=len(error_rows),
-    )
+    if infos:
+        with_info(frame, combined_info(infos, len(frame)))
     return Gathered(
         frame=frame,
         errors=pd.DataFrame(error_rows, columns=_ERROR_COLUMNS),
         sources=pd.DataFrame(source_rows, columns=_SOURCE_COLUMNS),
+        infos=tuple(infos),
+        failures=tuple(err for *_, err, _secs in outcomes if err is not None),
     )
 
 
@@ -284,6 +295,35 @@ def _unique(labels: Sequence[str]) -> list[str]:
     return out
 
 
+def listing_regions(
+    session: Session, service_type: str, *, interface: str | None = None
+) -> list[str]:
+    """The catalog regions to list ``service_type`` in so that every endpoint is asked once.
+
+    Every catalog region with its own ``interface`` endpoint for the service, in the
+    order of ``session.regions``; a region whose endpoint URL an earlier one already has
+    (a ``region-zone`` entry pointing at its region's URL, usually) is skipped, since it
+    would only return the same rows again. This is the one rule for "list across
+    regions": :func:`gather` with ``regions="all"`` and the inventory explorer's "all"
+    both use it.
+
+    Example:
+        >>> listing_regions(session, "compute_v2")                    # doctest: +SKIP
+        ['region0', 'region1']
+    """
+    out: list[str] = []
+    seen_urls: set[str] = set()
+    for reg in session.regions:
+        try:
+            url = session.url_for(service_type, region=reg, interface=interface)
+        except CpExploreError:
+            continue
+        if url not in seen_urls:
+            seen_urls.add(url)
+            out.append(reg)
+    return out
+
+
 def _regions_for(
     session: Session, regions: str | Sequence[str] | None, service_type: str
 ) -> list[str | None]:
@@ -293,14 +333,5 @@ def _regions_for(
         return [regions]
     if regions != "all":
         return list(dict.fromkeys(regions))
-    out: list[str | None] = []
-    seen_urls: set[str] = set()
-    for reg in session.regions:
-        try:
-            url = session.url_for(service_type, region=reg)
-        except CpExploreError:
-            continue
-        if url not in seen_urls:
-            seen_urls.add(url)
-            out.append(reg)
-    return out or [None]
+    found: list[str | None] = list(listing_regions(session, service_type))
+    return found or [None]

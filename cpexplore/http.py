@@ -2,14 +2,19 @@
 
 Every request cpexplore makes goes through :class:`Transport`. It
 
-* verifies TLS unless told otherwise (and then warns once),
+* verifies TLS unless told otherwise (and then warns once, itself: urllib3's per-request
+  ``InsecureRequestWarning`` is switched off for this transport's pools only, never by a
+  process-wide warning filter),
 * always sets connect and read timeouts,
 * retries GETs on 429/502/503/504 and connection errors with urllib3 ``Retry``,
   honouring ``Retry-After`` (capped) within a bounded total,
+* sends logins (:meth:`Transport.login_request`) without any retry, so a wrong host or
+  port fails at once,
 * never forwards ``X-Auth-Token`` to another host on a redirect,
 * logs one curl-like line per request at DEBUG on ``cpexplore.http``, with tokens shown
   only as ``{SHA256}<hash>`` and no auth request body,
-* turns error answers into :mod:`cpexplore.errors` exceptions.
+* turns failures into :mod:`cpexplore.errors` exceptions chosen by the exception's type
+  (never by its text), each a one-line message with the original exception as its cause.
 
 >>> t = Transport(timeout=(2, 10))
 >>> t.timeout
@@ -19,30 +24,58 @@ Every request cpexplore makes goes through :class:`Transport`. It
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import logging
-import re
+import socket
+import ssl
 import time
 import warnings
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 import requests
+import urllib3.exceptions as u3
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InsecureRequestWarning
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
-from . import __version__
-from ._gc import gc_guard
-from .errors import ApiError, Forbidden, NotFound, ProtocolError, TransportError
+from ._version import __version__
+from .errors import (
+    ApiError,
+    ConnectError,
+    Forbidden,
+    NotFound,
+    ProtocolError,
+    TransportError,
+)
 
 log = logging.getLogger("cpexplore.http")
 
 RETRY_STATUSES = (429, 502, 503, 504)
 MAX_RETRY_AFTER = 30.0  # seconds; a server asking for longer is not waited for
 SECRET_HEADERS = ("x-auth-token", "x-subject-token")
+
+# OpenSSL's reasons for a handshake whose answer is not TLS at all: the first bytes back
+# were not a TLS record, as when an https:// URL points at a plain-HTTP port.
+_NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL"})
+
+# The policy of requests that must fail fast (logins): no retry of any kind.
+_NO_RETRY_POLICY = Retry(
+    total=0,
+    connect=0,
+    read=0,
+    status=0,
+    other=0,
+    redirect=0,
+    raise_on_status=False,
+    raise_on_redirect=False,
+)
+# Set for the duration of one no-retry request, in its own thread (or task) only.
+_no_retry: ContextVar[bool] = ContextVar("cpexplore_http_no_retry", default=False)
 
 
 class InsecureTransportWarning(UserWarning):
@@ -66,6 +99,56 @@ class _CappedRetry(Retry):
     def get_retry_after(self, response: Any) -> float | None:
         value = super().get_retry_after(response)
         return None if value is None else min(value, MAX_RETRY_AFTER)
+
+
+class _UnwarnedHTTPSConnectionPool(HTTPSConnectionPool):
+    """An HTTPS pool that does not warn on every unverified request.
+
+    Used only by a transport built with ``verify=False``, which has warned once already
+    (:class:`InsecureTransportWarning`). Other code's pools keep urllib3's warning.
+    """
+
+    def _validate_conn(self, conn: Any) -> None:
+        HTTPConnectionPool._validate_conn(self, conn)
+        if conn.is_closed:  # connect now, as urllib3 does, to find TLS errors early
+            conn.connect()
+
+
+class _Adapter(HTTPAdapter):
+    """``HTTPAdapter`` with a per-call retry switch and, when insecure, unwarned pools.
+
+    ``max_retries`` is the list-page policy, except inside :meth:`Transport.request` with
+    ``retry=False``, where it is a policy of no retries; the switch is a context variable,
+    so concurrent requests in other threads keep theirs.
+    """
+
+    def __init__(self, *, retry: Retry, unwarned: bool, **kwargs: Any) -> None:
+        self._unwarned = unwarned
+        super().__init__(max_retries=retry, **kwargs)
+
+    @property  # type: ignore[override]
+    def max_retries(self) -> Retry:
+        return _NO_RETRY_POLICY if _no_retry.get() else self._max_retries
+
+    @max_retries.setter
+    def max_retries(self, value: Retry) -> None:
+        self._max_retries = value
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self._quiet(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        self._quiet(manager)
+        return manager
+
+    def _quiet(self, manager: Any) -> None:
+        if self._unwarned:
+            manager.pool_classes_by_scheme = {
+                **manager.pool_classes_by_scheme,
+                "https": _UnwarnedHTTPSConnectionPool,
+            }
 
 
 class _SafeSession(requests.Session):
@@ -116,12 +199,17 @@ class Transport:
         self.session.headers["User-Agent"] = (
             f"cpexplore/{__version__} python-requests/{requests.__version__}"
         )
-        adapter = HTTPAdapter(max_retries=self.retry, pool_connections=4, pool_maxsize=pool_size)
+        adapter = _Adapter(
+            retry=self.retry,
+            unwarned=verify is False,
+            pool_connections=4,
+            pool_maxsize=pool_size,
+        )
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         if verify is False:
-            # the user opted out and is warned once here, not by urllib3 on every request
-            warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+            # the user opted out and is warned once here; this transport's pools skip
+            # urllib3's warning on every request (no global filter is touched)
             warnings.warn(
                 "TLS certificate verification is OFF (insecure=True or YUNION_INSECURE=true): "
                 "anyone on the path can read your token; pass ca_bundle= instead",
@@ -131,6 +219,30 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+    def login_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send a keystone login: no retries, no redirects followed, no body logged.
+
+        A refused port or an unknown host fails at once with one line naming keystone,
+        instead of riding out the list-page retry policy.
+        """
+        return self.request(
+            method,
+            url,
+            data=data,
+            headers=headers,
+            log_body=False,
+            allow_redirects=False,
+            retry=False,
+            service="keystone",
+        )
 
     def request(
         self,
@@ -143,11 +255,17 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         log_body: bool = True,
         allow_redirects: bool = True,
+        retry: bool = True,
+        service: str | None = None,
     ) -> requests.Response:
         """Send one request; connection problems become :class:`TransportError`.
 
         Logins pass ``allow_redirects=False``: a redirect must never carry a password or a
-        signed AK/SK blob to another place.
+        signed AK/SK blob to another place. ``retry=False`` sends once, whatever the
+        transport's retry policy. ``service`` names the server in error messages
+        (``"keystone"``). A connection that could not be opened raises
+        :class:`~cpexplore.errors.ConnectError`; every error keeps the original exception
+        as its ``__cause__``.
         """
         hdrs = {"Accept": "application/json"}
         if data is not None:
@@ -156,6 +274,7 @@ class Transport:
             hdrs["X-Auth-Token"] = token
         hdrs.update(headers or {})
         start = time.monotonic()
+        switch = _no_retry.set(not retry)
         try:
             resp = self.session.request(
                 method,
@@ -168,54 +287,18 @@ class Transport:
                 verify=self.verify,
                 allow_redirects=allow_redirects,
             )
-        except requests.exceptions.SSLError as e:
-            reason = re.search(r"certificate verify failed: ([^(']+)", str(e))
-            raise TransportError(
-                f"TLS verification failed for {_origin(url)}: "
-                f"{reason.group(1).strip() if reason else _short(e)}",
-                hint="pass ca_bundle='/path/to/ca.pem' for a private CA, or insecure=True to skip the check",
-            ) from None
-        except requests.exceptions.ConnectTimeout:
-            raise TransportError(
-                f"timed out connecting to {_origin(url)} after {self.timeout[0]:g}s",
-                hint="check the host and port, VPN or firewall",
-            ) from None
-        except requests.exceptions.ReadTimeout:
-            raise TransportError(
-                f"{_origin(url)} did not answer within {self.timeout[1]:g}s",
-                hint="the server is overloaded; retry later or raise timeout=",
-            ) from None
-        except requests.exceptions.RetryError as e:
-            raise TransportError(
-                f"{method} {_strip_query(url)} kept failing after {self.retry.total} retries: "
-                f"{_short(e)}",
-                hint="the server is overloaded; retry later",
-            ) from None
-        except requests.exceptions.ConnectionError as e:
-            text = _short(e)
-            if "Read timed out" in text:
-                raise TransportError(
-                    f"{_origin(url)} did not answer within {self.timeout[1]:g}s",
-                    hint="the server is overloaded; retry later or raise timeout=",
-                ) from None
-            if (
-                "RemoteDisconnected" in text
-                or "Connection aborted" in text
-                or "reset" in text.lower()
-            ):
-                raise TransportError(
-                    f"{_origin(url)} closed the connection without answering ({method} "
-                    f"{_strip_query(url)})",
-                    hint="retry later; the server or a proxy is failing",
-                ) from None
-            raise TransportError(
-                f"cannot reach {_origin(url)}: {text}",
-                hint="check the auth URL's host and port and that the service is up",
-            ) from None
-        except requests.exceptions.InvalidURL as e:
-            raise TransportError(
-                f"invalid URL {url!r}: {_short(e)}", hint="check the auth URL"
-            ) from None
+        except requests.exceptions.RequestException as e:
+            error = self._error(e, method, url, retried=retry, service=service)
+            log.debug(
+                "%s %s failed after %.0fms: %s",
+                method,
+                _strip_query(url),
+                (time.monotonic() - start) * 1000,
+                error.message,
+            )
+            raise error from e
+        finally:
+            _no_retry.reset(switch)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s",
@@ -229,6 +312,132 @@ class Transport:
                 ),
             )
         return resp
+
+    def _error(
+        self,
+        exc: requests.exceptions.RequestException,
+        method: str,
+        url: str,
+        *,
+        retried: bool,
+        service: str | None,
+    ) -> TransportError:
+        """The one-line error for a failed request, chosen by the types in ``exc``'s chain."""
+        chain = _chain(exc)
+        where = _host_port(chain, url)
+        what = f"{method} {_strip_query(url)}"
+        name = service or "the service"
+        check = (
+            "check the auth URL's host and port"
+            if service == "keystone"
+            else "check the URL, or whether the service is up"
+        )
+        # connect errors are retried for every method, read errors only for GET and HEAD
+        after = f" after {self.retry.total} retries" if retried and self.retry.total else ""
+        read_after = after if method.upper() in (self.retry.allowed_methods or ()) else ""
+
+        if _find(
+            chain,
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            u3.LocationParseError,
+        ):
+            return TransportError(f"cannot send {what}: the URL is malformed", hint="check the URL")
+        if _find(chain, requests.exceptions.TooManyRedirects):
+            return TransportError(
+                f"{what} redirects too many times", hint="check the URL; a proxy may loop"
+            )
+        if _find(chain, u3.ResponseError, requests.exceptions.RetryError):
+            return TransportError(
+                f"{what} kept failing{read_after}", hint="the server is overloaded; retry later"
+            )
+        cert = _find(chain, ssl.SSLCertVerificationError)
+        if cert is not None:
+            reason = getattr(cert, "verify_message", "") or "the certificate is not trusted"
+            return TransportError(
+                f"TLS verification failed for {_origin(url)}: {reason}",
+                hint="pass ca_bundle='/path/to/ca.pem' for a private CA, "
+                "or insecure=True to skip the check",
+            )
+        tls = _find(chain, ssl.SSLError)
+        if tls is not None and getattr(tls, "reason", None) in _NOT_TLS_REASONS:
+            plain = urlsplit(url)._replace(scheme="http", query="", fragment="").geturl()
+            return TransportError(
+                f"the server at {where} speaks plain HTTP, not HTTPS",
+                hint=f"use http://, e.g. {plain.removesuffix('/auth/tokens')}",
+            )
+        if tls is not None or _find(chain, requests.exceptions.SSLError, u3.SSLError):
+            reason = getattr(tls, "reason", None)
+            detail = (
+                reason.lower().replace("_", " ")
+                if isinstance(reason, str)
+                else type(tls).__name__
+                if tls is not None
+                else "no detail"
+            )
+            return TransportError(
+                f"TLS handshake with {where} failed ({detail})",
+                hint="check that the port serves HTTPS, and the proxy settings",
+            )
+        if _find(chain, u3.NameResolutionError, socket.gaierror):
+            host = urlsplit(url).hostname or where
+            return ConnectError(
+                f"the host name {host!r} does not resolve{after}",
+                hint=f"check its spelling in the URL, and your DNS or VPN{_connect_tail(service)}",
+            )
+        if _find(chain, requests.exceptions.ConnectTimeout) or (
+            _find(chain, u3.ConnectTimeoutError) and not _find(chain, u3.NewConnectionError)
+        ):
+            return ConnectError(
+                f"timed out connecting to {where} after {self.timeout[0]:g}s{after}",
+                hint=f"check the host and port, VPN or firewall{_connect_tail(service)}",
+            )
+        if _find(chain, ConnectionRefusedError):
+            return ConnectError(
+                f"connection refused at {where}{after} \N{EM DASH} is {name} running there?",
+                hint=check,
+            )
+        new_conn = _find(chain, u3.NewConnectionError)
+        if new_conn is not None:
+            os_error = _os_error(chain)
+            detail = os_error.strerror.lower() if os_error is not None else "no connection"
+            return ConnectError(f"cannot connect to {where}{after}: {detail}", hint=check)
+        if _find(chain, requests.exceptions.ReadTimeout, u3.ReadTimeoutError, TimeoutError):
+            return TransportError(
+                f"{_origin(url)} did not answer within {self.timeout[1]:g}s{read_after}",
+                hint="the server is overloaded; retry later or raise timeout=",
+            )
+        if _find(
+            chain,
+            requests.exceptions.ChunkedEncodingError,
+            u3.IncompleteRead,
+            http.client.IncompleteRead,
+        ):
+            return TransportError(
+                f"{_origin(url)} closed the connection in the middle of its answer to {what}",
+                hint="retry later; the server or a proxy is failing",
+            )
+        if _find(
+            chain,
+            http.client.RemoteDisconnected,
+            ConnectionResetError,
+            ConnectionAbortedError,
+            BrokenPipeError,
+            u3.ProtocolError,
+        ):
+            return TransportError(
+                f"{_origin(url)} closed the connection without answering {what}{read_after}",
+                hint="retry later; the server or a proxy is failing",
+            )
+        if _find(chain, requests.exceptions.ContentDecodingError, u3.DecodeError):
+            return TransportError(
+                f"the answer to {what} could not be decoded",
+                hint="the server or a proxy sent a broken answer; retry, and check the URL",
+            )
+        os_error = _os_error(chain)
+        detail = os_error.strerror.lower() if os_error is not None else type(chain[-1]).__name__
+        return TransportError(f"{what} failed ({detail})", hint=f"{check}; retry later")
 
     @staticmethod
     def _curl(
@@ -259,14 +468,12 @@ def decode_json(resp: requests.Response, *, what: str = "answer") -> Any:
     if resp.status_code >= 400:
         raise error_from(resp)
     try:
-        with gc_guard.paused():
-            data = orjson.loads(resp.content)
-    except ValueError:
+        data = orjson.loads(resp.content)
+    except ValueError as e:
         raise ProtocolError(
             f"{_describe_body(resp)} instead of JSON in the {what} from {_strip_query(resp.url)}",
             hint=_protocol_hint(resp),
-        ) from None
-    gc_guard.settle()
+        ) from e
     return data
 
 
@@ -334,17 +541,65 @@ def _protocol_hint(resp: requests.Response) -> str:
 
 
 def _origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``, never with a user name or password.
+
+    >>> _origin("https://u:p@h:30500/v3?x=1")
+    'https://h:30500'
+    """
     p = urlsplit(url)
-    return f"{p.scheme}://{p.netloc}" if p.netloc else url
+    if not p.netloc:
+        return url
+    return f"{p.scheme}://{p.netloc.rpartition('@')[2]}"
 
 
 def _strip_query(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    for marker in ("Caused by ", "(Caused by"):
-        if marker in text:
-            text = text.split(marker, 1)[1]
-    return text.strip(" ()'\"")[:300]
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and every exception behind it: causes, contexts, wrapped errors, retry reasons."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop(0)
+        if e is None or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        if isinstance(e, u3.MaxRetryError):
+            todo.append(e.reason)
+        todo.extend(a for a in e.args if isinstance(a, BaseException))
+        todo.extend((e.__cause__, e.__context__))
+    return seen
+
+
+def _find(chain: list[BaseException], *types: type[BaseException]) -> BaseException | None:
+    return next((e for e in chain if isinstance(e, types)), None)
+
+
+def _os_error(chain: list[BaseException]) -> OSError | None:
+    """The first error of the operating system (with its ``strerror``) in ``chain``."""
+    return next((e for e in chain if isinstance(e, OSError) and e.strerror), None)
+
+
+def _host_port(chain: list[BaseException], url: str) -> str:
+    """``host:port`` of the connection that failed (``[v6]:port`` for IPv6).
+
+    >>> _host_port([], "https://[::1]/v3")
+    '[::1]:443'
+    """
+    conn = next((getattr(e, "conn", None) for e in chain if getattr(e, "conn", None)), None)
+    host, port = getattr(conn, "host", None), getattr(conn, "port", None)
+    if not host or not port:
+        p = urlsplit(url)
+        try:
+            port = p.port
+        except ValueError:
+            port = None
+        host = p.hostname or ""
+        port = port or (443 if p.scheme == "https" else 80)
+    host = str(host).strip("[]")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _connect_tail(service: str | None) -> str:
+    return "" if service == "keystone" else "; an internal endpoint may resolve only in the cluster"

@@ -1,6 +1,6 @@
 """Fetching every page of a list: the paging plan, concurrent pages, progress and a cache.
 
-Offset paging advances by the rows received until ``total`` (spec §3.3); once the first
+Offset paging advances by the rows received until ``total``; once the first
 page reveals ``total``, the other offsets are fetched by a bounded thread pool and put
 back in order. Marker-paged resources (``events``, ``actions``) follow ``next_marker``
 one page at a time.
@@ -21,20 +21,35 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import pandas as pd
 
-from .errors import CpExploreError, ProtocolError
+from .errors import ConfigError, CpExploreError, ProtocolError
 
-PAGE_SIZE = 2048  # the server maximum (spec §3.1)
-# Pages in flight at once. Measured (README, "Performance"): 6 hid 0.25 s of latency 3.3-fold,
-# short of the 3.5 target; 8, the most a polite client should open, does it about 5-fold.
+PAGE_SIZE = 2048  # the server maximum
+# Pages in flight at once: enough to hide network latency, no more than a browser opens to
+# one host. On a real region the time is the server's, and its pages come one at a time.
 DEFAULT_WORKERS = 8
 
-GetPage = Callable[[dict[str, Any]], Mapping[str, Any]]
+
+class Page(NamedTuple):
+    """One page of a list: the answer's envelope (``total``, ``limit``, ``next_marker``…),
+    the ids of its rows in order, and the rows in whatever form the caller keeps them
+    (a list of dicts, a DataFrame or an Arrow table)."""
+
+    envelope: Mapping[str, Any]
+    ids: list[Any]
+    rows: Any
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+
+GetPage = Callable[[dict[str, Any]], "Page | Mapping[str, Any]"]
 
 
 class PagingDriftWarning(UserWarning):
@@ -43,20 +58,27 @@ class PagingDriftWarning(UserWarning):
 
 @dataclass
 class FetchResult:
-    """Every record of a list, with what happened while fetching it."""
+    """Every page of a list, with what happened while fetching it.
 
-    records: list[dict]  # the rows, unless ``convert`` turned each page into a chunk
+    ``chunks`` are the pages' rows in the caller's form, duplicates and rows past the limit
+    removed; ``records`` is their concatenation when they are lists of dicts.
+    """
+
+    chunks: list[Any]
     total: int | None
     pages: int = 0
     failed_pages: list[dict] = field(default_factory=list)
     drift: dict | None = None
     duplicates: int = 0
     elapsed: float = 0.0
-    chunks: list[Any] = field(default_factory=list)  # converted pages, duplicates removed
+
+    @property
+    def records(self) -> list[dict]:
+        return [r for chunk in self.chunks for r in chunk]
 
 
 def envelope_rows(body: Mapping[str, Any], list_key: str) -> list[dict]:
-    """The records of a list answer; the key is the plural, or ``data`` (spec §3.2)."""
+    """The records of a list answer; the key is the plural, or ``data``."""
     if not isinstance(body, Mapping):
         raise ProtocolError(
             f"the list answer for {list_key} is not a JSON object",
@@ -74,6 +96,20 @@ def envelope_rows(body: Mapping[str, Any], list_key: str) -> list[dict]:
             f"{list_key!r} in the list answer is not a list", hint="check the service URL"
         )
     return rows
+
+
+def page_from_body(
+    body: Mapping[str, Any], list_key: str, convert: Callable[[list[dict]], Any] | None = None
+) -> Page:
+    """A decoded list answer as a :class:`Page` (rows converted by ``convert`` if given).
+
+    >>> page_from_body({"servers": [{"id": "a"}], "total": 1}, "servers")
+    Page(envelope={'total': 1}, ids=['a'], rows=[{'id': 'a'}])
+    """
+    rows = envelope_rows(body, list_key)
+    ids = [r.get("id") if isinstance(r, dict) else None for r in rows]
+    envelope = {k: v for k, v in body.items() if k not in (list_key, "data")}
+    return Page(envelope, ids, convert(rows) if convert is not None else rows)
 
 
 def _interactive() -> bool:
@@ -110,6 +146,25 @@ def _advance(bar: Any, rows: int) -> None:
         bar.update(rows)
 
 
+@dataclass(frozen=True)
+class _Paging:
+    """What one fetch needs besides the pages: how to ask, how many, how to report."""
+
+    get_page: GetPage
+    key: str
+    params: Mapping[str, Any]
+    size: int
+    limit: int | None
+    workers: int
+    progress: bool | None
+    on_error: str
+    convert: Callable[[list[dict]], Any] | None
+
+    def fetch(self, **extra: Any) -> Page:
+        got = self.get_page({**self.params, **extra})
+        return got if isinstance(got, Page) else page_from_body(got, self.key, self.convert)
+
+
 def fetch_all(
     get_page: GetPage,
     list_key: str,
@@ -125,189 +180,181 @@ def fetch_all(
 ) -> FetchResult:
     """Fetch every page (or ``limit`` rows) of a list through ``get_page(params)``.
 
-    ``convert(records)``, if given, turns each page into a chunk (say, a DataFrame) as soon
-    as it arrives, in the thread that fetched it; the result then holds ``chunks`` (with
-    duplicate rows masked out) instead of ``records``.
+    ``get_page`` returns the decoded answer (its rows then go through ``convert``, if given,
+    in the thread that fetched them) or a ready :class:`Page`.
+
+    >>> pages = {0: {"servers": [{"id": "a"}, {"id": "b"}], "total": 3, "limit": 2},
+    ...          2: {"servers": [{"id": "c"}], "total": 3, "limit": 2, "offset": 2}}
+    >>> res = fetch_all(lambda p: pages[p["offset"]], "servers", {}, page_size=2, progress=False)
+    >>> [r["id"] for r in res.records], res.total
+    (['a', 'b', 'c'], 3)
     """
     if on_error not in ("raise", "partial"):
         raise ValueError("on_error must be 'raise' or 'partial'")
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
     start = time.monotonic()
-    size = max(1, min(page_size, limit or page_size))
-    if marker_paged:
-        result = _fetch_marker(
-            get_page, list_key, dict(params), size, limit, progress, on_error, convert
-        )
-    else:
-        result = _fetch_offset(
-            get_page, list_key, dict(params), size, limit, max_workers, progress, on_error, convert
-        )
+    paging = _Paging(
+        get_page,
+        list_key,
+        dict(params),
+        max(1, min(page_size, limit or page_size)),
+        limit,
+        max_workers,
+        progress,
+        on_error,
+        convert,
+    )
+    result = _fetch_marker(paging) if marker_paged else _fetch_offset(paging)
     result.elapsed = time.monotonic() - start
     return result
 
 
-def _fetch_offset(
-    get_page: GetPage,
-    key: str,
-    params: dict,
-    size: int,
-    limit: int | None,
-    workers: int,
-    progress: bool | None,
-    on_error: str,
-    convert: Callable[[list[dict]], Any] | None,
-) -> FetchResult:
-    first = get_page({**params, "limit": size, "offset": 0})
-    rows = envelope_rows(first, key)
-    total = _as_int(first.get("total"))
-    want = total if total is not None else None
-    if limit is not None:
-        want = min(want, limit) if want is not None else limit
-    bar = _progress_bar(progress, want, key)
-    pages: list[_Page] = [_page(rows, convert)]
-    failed: list[dict] = []
-    totals_seen = {total} if total is not None else set()
-    short_pages: list[int] = []
+@dataclass
+class _Offsets:
+    """The pages after the first of an offset-paged list, as they came back."""
+
+    pages: list[Page] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    totals: set[int] = field(default_factory=set)
+    short: list[int] = field(default_factory=list)
+
+
+def _fetch_offset(p: _Paging) -> FetchResult:
+    first = p.fetch(limit=p.size, offset=0)
+    total = _as_int(first.envelope.get("total"))
+    want = total if total is not None else p.limit
+    if p.limit is not None and want is not None:
+        want = min(want, p.limit)
+    bar = _progress_bar(p.progress, want, p.key)
+    rest = _Offsets(totals={total} if total is not None else set())
     try:
-        _advance(bar, len(rows))
-        stride = len(rows)
-        if rows and want is not None and stride < want:
-            offsets = list(range(stride, want, stride))
-
-            def one(off: int) -> tuple[int, _Page | None, int | None, str | None]:
-                try:
-                    body = get_page({**params, "limit": min(stride, want - off), "offset": off})
-                    got = envelope_rows(body, key)
-                except CpExploreError as e:
-                    if on_error == "raise":
-                        raise
-                    return off, None, None, str(e)
-                _advance(bar, len(got))
-                return off, _page(got, convert), _as_int(body.get("total")), None
-
-            if workers == 1:
-                results = [one(off) for off in offsets]
-            else:
-                with ThreadPoolExecutor(
-                    max_workers=min(workers, len(offsets)), thread_name_prefix="cpexplore-page"
-                ) as pool:
-                    results = list(pool.map(one, offsets))
-            for off, got, page_total, err in results:
-                asked = min(stride, want - off)
-                if err is not None:
-                    failed.append({"offset": off, "limit": asked, "error": err})
-                    continue
-                assert got is not None
-                if len(got.ids) < asked:
-                    short_pages.append(off)
-                pages.append(got)
-                if page_total is not None:
-                    totals_seen.add(page_total)
-        elif rows and want is None:
-            # no total in the answer: walk on until an empty page
-            off = len(rows)
-            while True:
-                body = get_page({**params, "limit": size, "offset": off})
-                got = envelope_rows(body, key)
-                if not got:
-                    break
-                pages.append(_page(got, convert))
-                off += len(got)
-                _advance(bar, len(got))
+        _advance(bar, first.count)
+        if first.count and want is not None and first.count < want:
+            _fetch_offsets(p, rest, first.count, want, bar)
+        elif first.count and want is None:
+            _walk_to_the_end(p, rest, first.count, bar)
     finally:
         if bar is not None:
             bar.close()
-    records, chunks, dups, kept = _assemble(pages, limit)
-    expected = want if want is not None else kept
-    missing = max(0, expected - sum(f["limit"] for f in failed) - kept)
-    drift = None
-    if len(totals_seen) > 1 or missing or short_pages:
-        drift = {
-            "totals_seen": sorted(t for t in totals_seen if t is not None),
-            "short_pages": short_pages,
-            "missing": missing,
-            "rows": kept,
-        }
-        if len(totals_seen) > 1:
-            change = f"total went {' → '.join(map(str, drift['totals_seen']))}"
-        elif short_pages:
-            change = f"{len(short_pages)} page(s) came back short"
-        else:
-            change = f"{dups} row(s) came twice"
-        warnings.warn(
-            f"{key} changed while being paged ({change}); {kept} unique rows kept, "
-            f"{dups} duplicates dropped, {missing} of the {expected} expected rows missing; "
-            "list again for a consistent view",
-            PagingDriftWarning,
-            stacklevel=4,
-        )
-    return FetchResult(records, total, len(pages) + len(failed), failed, drift, dups, chunks=chunks)
+    pages = [first, *rest.pages]
+    chunks, dups, kept = _assemble(pages, p.limit)
+    # without a total, the rows received are all there is (a row limit is no promise of rows)
+    expected = want if total is not None else kept
+    drift = _drift(p.key, rest, expected, kept, dups)
+    return FetchResult(chunks, total, len(pages) + len(rest.failed), rest.failed, drift, dups)
 
 
-def _fetch_marker(
-    get_page: GetPage,
-    key: str,
-    params: dict,
-    size: int,
-    limit: int | None,
-    progress: bool | None,
-    on_error: str,
-    convert: Callable[[list[dict]], Any] | None,
-) -> FetchResult:
-    pages: list[_Page] = []
+def _fetch_offsets(p: _Paging, rest: _Offsets, stride: int, want: int, bar: Any) -> None:
+    """Every offset after the first page, by a pool of threads, put back in order."""
+
+    def one(off: int) -> tuple[int, Page | None, str | None]:
+        try:
+            page = p.fetch(limit=min(stride, want - off), offset=off)
+        except CpExploreError as e:
+            if p.on_error == "raise":
+                raise
+            return off, None, str(e)
+        _advance(bar, page.count)
+        return off, page, None
+
+    offsets = list(range(stride, want, stride))
+    if p.workers == 1:
+        results = [one(off) for off in offsets]
+    else:
+        with ThreadPoolExecutor(
+            max_workers=min(p.workers, len(offsets)), thread_name_prefix="cpexplore-page"
+        ) as pool:
+            results = list(pool.map(one, offsets))
+    for off, page, err in results:
+        asked = min(stride, want - off)
+        if page is None:
+            rest.failed.append({"offset": off, "limit": asked, "error": err})
+            continue
+        if page.count < asked:
+            rest.short.append(off)
+        rest.pages.append(page)
+        page_total = _as_int(page.envelope.get("total"))
+        if page_total is not None:
+            rest.totals.add(page_total)
+
+
+def _walk_to_the_end(p: _Paging, rest: _Offsets, offset: int, bar: Any) -> None:
+    """No total in the answer: ask on until an empty page."""
+    while True:
+        page = p.fetch(limit=p.size, offset=offset)
+        if not page.count:
+            break
+        rest.pages.append(page)
+        offset += page.count
+        _advance(bar, page.count)
+
+
+def _drift(key: str, rest: _Offsets, expected: int, kept: int, dups: int) -> dict | None:
+    """What changed while the list was paged (``None`` if nothing), with a warning."""
+    missing = max(0, expected - sum(f["limit"] for f in rest.failed) - kept)
+    if not (len(rest.totals) > 1 or missing or rest.short):
+        return None
+    drift = {
+        "totals_seen": sorted(rest.totals),
+        "short_pages": rest.short,
+        "missing": missing,
+        "rows": kept,
+    }
+    if len(rest.totals) > 1:
+        change = f"total went {' → '.join(map(str, drift['totals_seen']))}"
+    elif rest.short:
+        change = f"{len(rest.short)} page(s) came back short"
+    else:
+        change = f"{dups} row(s) came twice"
+    warnings.warn(
+        f"{key} changed while being paged ({change}); {kept} unique rows kept, "
+        f"{dups} duplicates dropped, {missing} of the {expected} expected rows missing; "
+        "list again for a consistent view",
+        PagingDriftWarning,
+        stacklevel=5,
+    )
+    return drift
+
+
+def _fetch_marker(p: _Paging) -> FetchResult:
+    pages: list[Page] = []
     marker: str | None = None
     got = 0
-    bar = _progress_bar(progress, limit, key)
+    bar = _progress_bar(p.progress, p.limit, p.key)
     failed: list[dict] = []
     try:
         while True:
-            q = {**params, "limit": size if limit is None else min(size, limit - got)}
+            q: dict[str, Any] = {"limit": p.size if p.limit is None else min(p.size, p.limit - got)}
             if marker:
                 q["paging_marker"] = marker
             try:
-                body = get_page(q)
+                page = p.fetch(**q)
             except CpExploreError as e:
-                if on_error == "raise" or not pages:
+                if p.on_error == "raise" or not pages:
                     raise
                 failed.append({"paging_marker": marker, "limit": q["limit"], "error": str(e)})
                 break
-            rows = envelope_rows(body, key)
-            pages.append(_page(rows, convert))
-            got += len(rows)
-            _advance(bar, len(rows))
-            nxt = body.get("next_marker")
+            pages.append(page)
+            got += page.count
+            _advance(bar, page.count)
+            nxt = page.envelope.get("next_marker")
             marker = nxt if isinstance(nxt, str) else None if nxt is None else str(nxt)
-            if not rows or not marker or (limit is not None and got >= limit):
+            if not page.count or not marker or (p.limit is not None and got >= p.limit):
                 break
     finally:
         if bar is not None:
             bar.close()
-    records, chunks, dups, _kept = _assemble(pages, limit)
-    return FetchResult(records, None, len(pages), failed, None, dups, chunks=chunks)
+    chunks, dups, _kept = _assemble(pages, p.limit)
+    return FetchResult(chunks, None, len(pages), failed, None, dups)
 
 
-class _Page(NamedTuple):
-    ids: list[Any]
-    rows: list[dict] | None  # the records, or None once converted
-    chunk: Any
-
-
-def _page(rows: list[dict], convert: Callable[[list[dict]], Any] | None) -> _Page:
-    ids = [r.get("id") if isinstance(r, dict) else None for r in rows]
-    if convert is None:
-        return _Page(ids, rows, None)
-    return _Page(ids, None, convert(rows))
-
-
-def _assemble(pages: list[_Page], limit: int | None) -> tuple[list[dict], list[Any], int, int]:
+def _assemble(pages: list[Page], limit: int | None) -> tuple[list[Any], int, int]:
     """Drop rows already seen (by id) and rows past ``limit``, keeping page order.
 
-    Returns the records (pages not converted), the chunks (pages converted, masked), the
-    number of duplicates dropped and the number of rows kept.
+    Returns the pages' rows (masked), the number of duplicates dropped and of rows kept.
     """
     seen: set = set()
-    records: list[dict] = []
     chunks: list[Any] = []
     dups = kept = 0
     for page in pages:
@@ -322,13 +369,20 @@ def _assemble(pages: list[_Page], limit: int | None) -> tuple[list[dict], list[A
             ok = limit is None or kept < limit
             keep.append(ok)
             kept += ok
-        if page.rows is not None:
-            records.extend(r for r, k in zip(page.rows, keep, strict=True) if k)
-        elif all(keep):
-            chunks.append(page.chunk)
+        if all(keep):
+            chunks.append(page.rows)
         elif any(keep):
-            chunks.append(page.chunk[keep].reset_index(drop=True))
-    return records, chunks, dups, kept
+            chunks.append(_subset(page.rows, keep))
+    return chunks, dups, kept
+
+
+def _subset(rows: Any, keep: list[bool]) -> Any:
+    """The kept rows of a page, in the page's own form."""
+    if isinstance(rows, list):
+        return [r for r, k in zip(rows, keep, strict=True) if k]
+    if isinstance(rows, pd.DataFrame):
+        return rows[keep].reset_index(drop=True)
+    return rows.filter(keep)  # an Arrow table
 
 
 def _as_int(value: Any) -> int | None:
@@ -336,6 +390,121 @@ def _as_int(value: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+# -- what a fetch was ----------------------------------------------------------------------------
+INFO_KEY = "cpexplore"  # the one key of DataFrame.attrs cpexplore uses
+
+
+@dataclass(frozen=True)
+class ListInfo:
+    """What one list was: where from, how, when, and what went wrong on the way.
+
+    Every frame ``Session.list`` returns carries one, read with :func:`list_info`
+    (it lives in ``df.attrs["cpexplore"]`` and follows the frame through copies, slices and
+    ``assign``). ``partial`` is true when pages failed (``on_error="partial"``), ``drift``
+    says what changed while paging, ``from_cache``/``fetched_at`` how fresh the rows are.
+    """
+
+    resource: str
+    region: str | None
+    interface: str
+    url: str
+    fetched_at: datetime
+    params: Mapping[str, Any] = field(default_factory=dict)
+    scope: str | None = None
+    details: bool | str = True
+    source: str | None = None
+    total: int | None = None
+    rows: int = 0
+    pages: int = 0
+    failed_pages: tuple[Mapping[str, Any], ...] = ()
+    drift: Mapping[str, Any] | None = None
+    duplicates_dropped: int = 0
+    elapsed_s: float = 0.0
+    filtered_here: tuple[str, ...] = ()
+    sorted_here: tuple[str, ...] = ()
+    from_cache: bool = False
+    regions: tuple[str | None, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        """True when some pages failed and the rows are incomplete."""
+        return bool(self.failed_pages)
+
+    @property
+    def age_s(self) -> float:
+        """Seconds since the rows were fetched."""
+        return (now_utc() - self.fetched_at).total_seconds()
+
+    def summary(self) -> str:
+        """One line for a person: rows, where, when, and any caveat.
+
+        >>> from datetime import datetime, timezone
+        >>> ListInfo("servers", "region0", "public", "u", datetime(2026, 1, 1, tzinfo=timezone.utc),
+        ...          rows=3, total=5).summary()
+        '3 of 5 servers from region0 (public), fetched 2026-01-01 00:00:00 UTC'
+        """
+        of = f" of {self.total}" if self.total is not None and self.total != self.rows else ""
+        where = ", ".join(str(r) for r in self.regions) if self.regions else self.region
+        text = (
+            f"{self.rows}{of} {self.resource} from {where or 'the default region'} "
+            f"({self.interface}), fetched {self.fetched_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+        if self.from_cache:
+            text += " — from the cache"
+        if self.partial:
+            text += f" — PARTIAL: {len(self.failed_pages)} page(s) failed"
+        if self.drift:
+            text += " — the list changed while it was paged"
+        return text
+
+
+def list_info(df: pd.DataFrame) -> ListInfo:
+    """The :class:`ListInfo` of a frame cpexplore listed.
+
+    >>> list_info(pd.DataFrame())
+    Traceback (most recent call last):
+    ...
+    cpexplore.errors.ConfigError: this DataFrame carries no cpexplore list information (it comes from Session.list, gather or a widget; pandas drops it when frames with different sources are combined)
+    """
+    info = df.attrs.get(INFO_KEY)
+    if not isinstance(info, ListInfo):
+        raise ConfigError(
+            "this DataFrame carries no cpexplore list information",
+            hint="it comes from Session.list, gather or a widget; pandas drops it when frames "
+            "with different sources are combined",
+        )
+    return info
+
+
+def with_info(df: pd.DataFrame, info: ListInfo) -> pd.DataFrame:
+    """``df`` carrying ``info`` (the frame itself, changed in place, is returned)."""
+    df.attrs[INFO_KEY] = info
+    return df
+
+
+def combined_info(infos: list[ListInfo], rows: int) -> ListInfo:
+    """One :class:`ListInfo` for the lists of several regions joined into one frame: the
+    oldest fetch time, cached only if all were, every failed page and region."""
+    first = infos[0]
+    drifts = [i.drift for i in infos if i.drift]
+    totals = [i.total for i in infos]
+    return replace(
+        first,
+        region=None,
+        regions=tuple(r for i in infos for r in (i.regions or (i.region,))),
+        url=" ".join(i.url for i in infos),
+        fetched_at=min(i.fetched_at for i in infos),
+        total=None if any(t is None for t in totals) else sum(t for t in totals if t is not None),
+        rows=rows,
+        pages=sum(i.pages for i in infos),
+        failed_pages=tuple(p for i in infos for p in i.failed_pages),
+        drift=drifts[0] if drifts else None,
+        duplicates_dropped=sum(i.duplicates_dropped for i in infos),
+        elapsed_s=max(i.elapsed_s for i in infos),
+        from_cache=all(i.from_cache for i in infos),
+    )
 
 
 # -- cache ------------------------------------------------------------------------------
@@ -417,4 +586,4 @@ def _copy(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

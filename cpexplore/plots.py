@@ -9,7 +9,10 @@ Defaults aim to be readable in a narrow notebook cell: horizontal bars (long nam
 on one line), value labels, titles, axis labels with units, and the Okabe-Ito
 colour-blind-safe palette. A frame lacking a column a plot needs raises
 :class:`~cpexplore.errors.MissingColumns` naming what is missing and what exists. The
-numbers drawn come from :mod:`cpexplore.summaries`, like the report's tables.
+numbers drawn come from :mod:`cpexplore.summaries`, like the report's tables: the capacity
+chart draws :func:`~cpexplore.summaries.capacity_table` row by row, so chart and table agree
+on which hosts are over-committed, and group-bys name servers without a host
+``(unscheduled)``.
 
 >>> import pandas as pd
 >>> servers = pd.DataFrame({"status": ["running", "running", "ready"]})
@@ -20,6 +23,7 @@ numbers drawn come from :mod:`cpexplore.summaries`, like the report's tables.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -28,7 +32,14 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .summaries import MIB_PER_GIB, capacity_table, column_label, group_labels, require_columns
+from .summaries import (
+    CAPACITY_EXPLANATION,
+    MIB_PER_GIB,
+    capacity_table,
+    column_label,
+    group_keys,
+    require_columns,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -39,6 +50,8 @@ __all__ = [
     "plot_endpoints",
     "plot_inventory",
     "plot_capacity",
+    "plot_capacity_table",
+    "capacity_caption",
     "plot_timeline",
     "inventory_counts",
 ]
@@ -56,6 +69,7 @@ PALETTE: tuple[str, ...] = (
 #: The colour of the folded long tail ("other") and of physical capacity.
 OTHER_COLOR = "#999999"
 _OVER_COLOR = "#D55E00"  # vermillion: over-committed
+_BOUND_COLOR = "#000000"  # the commit bound marker
 _LABEL_CHARS = 32
 
 # Period aliases accepted by plot_timeline, mapped to what ``Series.dt.to_period`` wants.
@@ -192,26 +206,32 @@ def plot_capacity(
     servers: pd.DataFrame | None = None,
     *,
     top: int = 20,
+    source: str = "auto",
     ax: Sequence[Axes] | None = None,
     title: str | None = None,
 ) -> tuple[Axes, Axes]:
-    """Draw allocated against physical vCPU and memory per host, over-commit in vermillion.
+    """Draw per host what the region commits against what it has: vCPUs and memory.
 
     Two panels share the host axis: vCPUs on the left, memory (GiB) on the right. The grey
-    bar is the host's physical capacity (memory less ``mem_reserved`` when present), the
-    narrow bar on it what is allocated to VMs: blue when it fits, vermillion when the host
-    is over-committed; the label at its end is allocated ÷ physical. The ``top`` hosts
-    with the highest commit rate are shown.
+    bar is the host's usable capacity (CPUs less ``cpu_reserved``, memory less
+    ``mem_reserved``), the narrow bar on it what is committed to its *running* servers
+    (as the region's ``cpu_commit`` and ``mem_commit`` count), the black tick the host's
+    commit bound (usable × ``cpu_commit_bound`` / ``mem_commit_bound``). A bar is
+    vermillion when the host is over-committed on that resource — its commit rate is
+    above its bound — and blue otherwise; the label at its end is the commit rate.
 
-    The numbers are those of :func:`cpexplore.summaries.capacity_table` (the report's
-    ``capacity.csv``): allocation is summed from ``servers`` (``vcpu_count``,
-    ``vmem_size``; by ``host_id``, else by ``host`` name) when given, else read from the
-    hosts' ``cpu_commit`` and ``mem_commit``.
+    Everything drawn is a row of :func:`cpexplore.summaries.capacity_table` (the report's
+    ``capacity.csv``), in its order: over-committed hosts first, then by how much of its
+    bound a host uses. The ``top`` first rows are drawn; the title counts the
+    over-committed hosts of the whole table, and the caption under the panels says what
+    the ratio is.
 
     Args:
         hosts: ``session.list("hosts")``: ``name``, ``cpu_count``, ``mem_size`` (MiB), ...
-        servers: ``session.list("servers")``, or ``None`` to use the hosts' commit columns.
+        servers: ``session.list("servers")``: used where the hosts lack the region's
+            commit figures (``source="servers"``: always), counting running servers only.
         top: how many hosts to show.
+        source: ``"auto"``, ``"hosts"`` or ``"servers"``, as in ``capacity_table``.
         ax: two Axes to draw on (vCPU, memory); a new figure if ``None``.
         title: the figure's title.
 
@@ -222,10 +242,37 @@ def plot_capacity(
         >>> cpu_ax, mem_ax = plot_capacity(hosts, servers)            # doctest: +SKIP
     """
     _check_top(top)
-    table = _capacity_panels(hosts, servers)
+    return plot_capacity_table(
+        capacity_table(hosts, servers, source=source), top=top, ax=ax, title=title
+    )
+
+
+def plot_capacity_table(
+    table: pd.DataFrame,
+    *,
+    top: int = 20,
+    ax: Sequence[Axes] | None = None,
+    title: str | None = None,
+) -> tuple[Axes, Axes]:
+    """Draw a :func:`~cpexplore.summaries.capacity_table` as :func:`plot_capacity` does.
+
+    For views that show the table next to its chart (the report, the capacity explorer):
+    both are then the same rows, in the same order.
+
+    Example:
+        >>> table = capacity_table(hosts, servers)                     # doctest: +SKIP
+        >>> cpu_ax, mem_ax = plot_capacity_table(table, top=10)       # doctest: +SKIP
+    """
+    _check_top(top)
+    require_columns(
+        table,
+        ["host", "cpu_commit_rate", "mem_commit_rate", "over_committed"],
+        "plot_capacity_table",
+        hint="pass the frame capacity_table(hosts, servers) returns",
+    )
     shown = table.head(top)
     if ax is None:
-        fig = _new_figure(len(shown), ncols=2, width=9.0)
+        fig = _new_figure(len(shown) + 2, ncols=2, width=9.0)
         axes = fig.subplots(1, 2, sharey=True)
         cpu_ax, mem_ax = axes[0], axes[1]
     else:
@@ -233,21 +280,40 @@ def plot_capacity(
         if len(axes_list) != 2:
             raise ValueError("plot_capacity draws two panels: pass ax=(vcpu_ax, memory_ax)")
         cpu_ax, mem_ax = axes_list
-    source = "from servers" if servers is not None else "from host commit columns"
-    for axis, kind, unit in ((cpu_ax, "cpu", "vCPUs"), (mem_ax, "mem", "GiB")):
-        _draw_capacity_panel(axis, shown, kind, unit, source)
+    _draw_capacity_panel(cpu_ax, shown, "cpu")
+    _draw_capacity_panel(mem_ax, shown, "mem")
     if len(shown):
         cpu_ax.set_ylabel("host")
     mem_ax.set_ylabel("")
-    over = int((table[["cpu_ratio", "mem_ratio"]] > 1).any(axis=1).sum())
-    head = title or "Host capacity: allocated vs. physical"
+    over = int(table["over_committed"].sum())
+    head = title or "Host capacity of running servers"
     more = (
-        f"top {len(shown)} of {len(table)} hosts by commit rate"
+        f"top {len(shown)} of {len(table)} hosts"
         if len(table) > len(shown)
-        else (f"{len(table)} hosts")
+        else f"{len(table)} host{'s' if len(table) != 1 else ''}"
     )
-    cpu_ax.figure.suptitle(f"{head} ({more}; {over} over-committed)")
+    figure = cpu_ax.figure
+    figure.suptitle(f"{head} ({more}; {over} over-committed)")
+    figure.supxlabel(capacity_caption(table), fontsize=8, color="0.3")
     return cpu_ax, mem_ax
+
+
+def capacity_caption(table: pd.DataFrame) -> str:
+    """The caption under a capacity chart: what the ratio is, and what was not counted.
+
+    Example:
+        >>> capacity_caption(pd.DataFrame()).startswith("commit rate =")
+        True
+    """
+    text = textwrap.fill(CAPACITY_EXPLANATION + ".", width=120)
+    unplaced = int(table.attrs.get("unplaced_servers", 0) or 0)
+    if unplaced:
+        away = int(table.attrs.get("unscheduled_servers", 0) or 0)
+        text += (
+            f"\n{unplaced:,} server{'s' if unplaced != 1 else ''} on no host listed here "
+            f"({away:,} unscheduled) are not counted."
+        )
+    return text
 
 
 def plot_timeline(
@@ -326,11 +392,11 @@ def _count_table(frame: pd.DataFrame, by: str, hue: str | None) -> pd.DataFrame:
         >>> _count_table(pd.DataFrame({"s": ["a", "b", "b"]}), "s", None)["count"].tolist()
         [2, 1]
     """
-    keys = group_labels(frame[by]) if len(frame) else pd.Series([], dtype=object)
+    keys = group_keys(frame, by) if len(frame) else pd.Series([], dtype=object)
     if hue is None:
         counts = keys.value_counts().to_frame("count")
     else:
-        segs = group_labels(frame[hue]) if len(frame) else pd.Series([], dtype=object)
+        segs = group_keys(frame, hue) if len(frame) else pd.Series([], dtype=object)
         counts = pd.crosstab(keys.to_numpy(), segs.to_numpy())
         counts = counts[counts.sum().sort_values(ascending=False, kind="stable").index]
     counts.index = counts.index.map(str)
@@ -488,77 +554,63 @@ def _draw_counts(
     return axis
 
 
-def _capacity_panels(hosts: pd.DataFrame, servers: pd.DataFrame | None) -> pd.DataFrame:
-    """:func:`~cpexplore.summaries.capacity_table` as the two panels draw it.
-
-    Per host: ``cpu_*`` and ``mem_*`` (memory in GiB, physical less ``mem_reserved``)
-    ``physical``, ``allocated`` and ``ratio``; sorted by the larger ratio, highest first.
-
-    Example:
-        >>> h = pd.DataFrame({"name": ["h1"], "cpu_count": [4], "mem_size": [8192],
-        ...                   "cpu_commit": [8], "mem_commit": [4096]})
-        >>> _capacity_panels(h, None)[["cpu_ratio", "mem_ratio"]].iloc[0].tolist()
-        [2.0, 0.5]
-    """
-    table = capacity_table(hosts, servers)
-
-    def as_float(column: str) -> np.ndarray:
-        return table[column].astype("Float64").fillna(0).to_numpy(float)
-
-    usable = as_float("memory_physical_mib") - as_float("memory_reserved_mib")
-    panels = pd.DataFrame(
-        {
-            "host": group_labels(table["host"]).to_numpy(),
-            "cpu_physical": as_float("vcpu_physical"),
-            "cpu_allocated": as_float("vcpu_allocated"),
-            "cpu_ratio": table["vcpu_ratio"].to_numpy(float),
-            "mem_physical": usable / MIB_PER_GIB,
-            "mem_allocated": as_float("memory_allocated_mib") / MIB_PER_GIB,
-            "mem_ratio": table["memory_ratio"].to_numpy(float),
-        }
-    )
-    worst = panels[["cpu_ratio", "mem_ratio"]].max(axis=1).fillna(-1)
-    order = sorted(range(len(panels)), key=lambda i: (-worst.iloc[i], panels["host"].iloc[i]))
-    return panels.iloc[order].reset_index(drop=True)
-
-
-def _draw_capacity_panel(
-    axis: Axes, table: pd.DataFrame, kind: str, unit: str, source: str
-) -> None:
-    """One panel of :func:`plot_capacity`: physical (grey) and allocated bars per host."""
-    axis.set_title("vCPUs" if kind == "cpu" else f"Memory ({unit})", fontsize=10)
+def _draw_capacity_panel(axis: Axes, table: pd.DataFrame, kind: str) -> None:
+    """One panel of :func:`plot_capacity`: usable (grey), committed and the bound per host."""
+    unit = "vCPUs" if kind == "cpu" else "GiB"
+    axis.set_title("vCPUs" if kind == "cpu" else "Memory (GiB)", fontsize=10)
     axis.set_xlabel(unit)
     if table.empty:
         _empty(axis, "no hosts")
         return
+
+    def values(column: str) -> np.ndarray:
+        data = pd.to_numeric(table[column].astype(object), errors="coerce")
+        return data.to_numpy(dtype=float, na_value=np.nan)
+
+    scale = 1.0 if kind == "cpu" else float(MIB_PER_GIB)
+    usable = values("cpu_usable" if kind == "cpu" else "mem_usable_mib") / scale
+    commit = values("cpu_commit" if kind == "cpu" else "mem_commit_mib") / scale
+    rate = values(f"{kind}_commit_rate")
+    bound = values(f"{kind}_commit_bound") * usable
+    over = table[f"{kind}_over_committed"].to_numpy(dtype=bool)
     y = np.arange(len(table))
-    physical = table[f"{kind}_physical"].fillna(0).to_numpy()
-    allocated = table[f"{kind}_allocated"].fillna(0).to_numpy()
-    ratio = table[f"{kind}_ratio"].to_numpy()
-    over = np.nan_to_num(ratio, nan=0.0) > 1.0
-    axis.barh(y, physical, height=0.8, color=OTHER_COLOR, alpha=0.55, label="physical")
+    axis.barh(y, np.nan_to_num(usable), height=0.8, color=OTHER_COLOR, alpha=0.55)
     colors = [_OVER_COLOR if o else PALETTE[0] for o in over]
-    bars = axis.barh(y, allocated, height=0.4, color=colors, label="allocated")
-    labels = ["" if np.isnan(r) else f"{r:.1f}×" for r in ratio]
+    bars = axis.barh(y, np.nan_to_num(commit), height=0.4, color=colors)
+    labels = ["" if np.isnan(r) else f"{r:.2f}×" for r in rate]
     axis.bar_label(bars, labels=labels, padding=3, fontsize=8)
-    axis.set_yticks(y, [_short(h, 28) for h in table["host"]])
+    known = ~np.isnan(bound)
+    axis.scatter(
+        bound[known], y[known], marker="|", s=180, linewidths=1.5, color=_BOUND_COLOR, zorder=3
+    )
+    axis.set_yticks(y, [_short(str(h), 28) for h in table["host"]])
     if not axis.yaxis_inverted():
         axis.invert_yaxis()
-    top = float(max(physical.max(initial=0), allocated.max(initial=0))) or 1.0
-    axis.set_xlim(0, top * 1.18)
+    top = float(np.nanmax(np.concatenate([usable, commit, bound, [0.0]]))) or 1.0
+    axis.set_xlim(0, top * 1.2)
     axis.grid(axis="x", alpha=0.3)
     axis.set_axisbelow(True)
-    from matplotlib.patches import Patch
-
-    handles = [
-        Patch(color=OTHER_COLOR, alpha=0.55, label="physical"),
-        Patch(color=PALETTE[0], label="allocated"),
-        Patch(color=_OVER_COLOR, label="over-committed"),
-    ]
     if kind == "mem":
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        handles = [
+            Patch(color=OTHER_COLOR, alpha=0.55, label="usable (less reserved)"),
+            Patch(color=PALETTE[0], label="committed, within bound"),
+            Patch(color=_OVER_COLOR, label="over-committed (rate > bound)"),
+            Line2D(
+                [],
+                [],
+                color=_BOUND_COLOR,
+                marker="|",
+                linestyle="",
+                markersize=12,
+                label="commit bound",
+            ),
+        ]
         axis.legend(
             handles=handles,
-            title=f"allocated {source}",
+            title="running servers; label: commit rate",
             loc="upper left",
             bbox_to_anchor=(1.01, 1.0),
             fontsize=8,

@@ -1,4 +1,9 @@
-"""What can be listed: resource name → service type, path, envelope keys and paging (spec §4).
+"""What can be listed: resource name → service type, path, envelope keys, paging and fields.
+
+Each resource also knows its fields (``schema.py``, read from Cloudpods' models and
+checked against real answers): the **table columns** the server filters and sorts on, the
+**detail fields** that ``details=true`` joins in (the server ignores filters and sorts on
+those), and the query **parameters** that filter by a related object (``zone=``, ``host=``…).
 
 >>> spec = resource_spec("servers")
 >>> spec.service_type, spec.path, spec.keyword
@@ -10,11 +15,43 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import pandas as pd
 
-from .errors import UnknownResource
+from . import schema
+from .errors import ConfigError, UnknownResource
+
+# Query parameters every Cloudpods list accepts besides those cpexplore spells as arguments
+# (ownership, visibility and extras of the list handlers).
+GENERIC_PARAMS = frozenset(
+    {
+        "project",
+        "tenant",
+        "project_id",
+        "tenant_id",
+        "project_domain",
+        "project_domain_id",
+        "domain",
+        "domain_id",
+        "user",
+        "user_id",
+        "pending_delete",
+        "pending_delete_all",
+        "system",
+        "show_emulated",
+        "admin",
+        "with_meta",
+        "summary_stats",
+        "show_fail_reason",
+        "tags",
+        "id",
+        "name",
+        "status",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -27,10 +64,76 @@ class ResourceSpec:
     keyword: str
     marker_paged: bool = False
     description: str = ""
+    table_columns: frozenset[str] | None = None  # None: not known, the server decides
+    detail_fields: frozenset[str] = frozenset()
+    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    list_columns: tuple[str, ...] = ()
 
     @property
     def list_key(self) -> str:
         return self.name.rsplit("/", 1)[-1]
+
+    @property
+    def known_fields(self) -> frozenset[str]:
+        """Every field the resource is known to have (table columns and detail fields)."""
+        return (self.table_columns or frozenset()) | self.detail_fields
+
+    def schema_fields(self, details: bool = True) -> tuple[str, ...]:
+        """The fields a frame of this resource always has (sorted), so code written against
+        one cloud runs on another: table columns, plus detail fields with ``details``."""
+        names = set(self.table_columns or ()) | (set(self.detail_fields) if details else set())
+        return tuple(sorted(names))
+
+    def is_table_column(self, name: str) -> bool:
+        """True when ``name`` is a column of the resource's table (the server filters on it)."""
+        return self.table_columns is not None and name in self.table_columns
+
+    def server_applies(self, name: str) -> bool:
+        """Whether a filter or sort on ``name`` is sent to the server (table columns; any
+        field of a resource whose table is not known)."""
+        return self.table_columns is None or name in self.table_columns
+
+    def check_param(self, name: str) -> None:
+        """``ConfigError`` unless ``name`` is a query parameter this resource's list takes."""
+        if name in GENERIC_PARAMS or name in self.params:
+            return
+        known = sorted(GENERIC_PARAMS | set(self.params))
+        close = difflib.get_close_matches(name, known + _LIST_ARGUMENTS, n=3, cutoff=0.6)
+        guess = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise ConfigError(
+            f"{self.name} lists take no parameter {name!r}",
+            hint=f"{guess}pass params={{{name!r}: ...}} to send it to the server unchecked",
+        )
+
+    def param_hint(self, name: str) -> str:
+        """``", or pass zone=..."`` when a query parameter filters on ``name``, else ``""``."""
+        for param, column in self.params.items():
+            if column == name:
+                return f", or pass {param}=... (the server filters on it)"
+        return ""
+
+
+# Session.list's own keyword arguments, for did-you-mean hints on misspelled ones.
+_LIST_ARGUMENTS = [
+    "scope",
+    "details",
+    "filters",
+    "filter_any",
+    "search",
+    "order_by",
+    "order",
+    "fields",
+    "limit",
+    "region",
+    "interface",
+    "columns",
+    "max_workers",
+    "page_size",
+    "progress",
+    "refresh",
+    "on_error",
+    "params",
+]
 
 
 def _spec(
@@ -43,7 +146,19 @@ def _spec(
     marker: bool = False,
 ) -> ResourceSpec:
     prefix = f"/{version}" if version else ""
-    return ResourceSpec(name, service, f"{prefix}/{name}", keyword, marker, description)
+    table = schema.TABLE_COLUMNS.get(name)
+    return ResourceSpec(
+        name,
+        service,
+        f"{prefix}/{name}",
+        keyword,
+        marker,
+        description,
+        table_columns=frozenset(table) if table is not None else None,
+        detail_fields=frozenset(schema.DETAIL_FIELDS.get(name, ())) - frozenset(table or ()),
+        params=MappingProxyType(dict(schema.RELATED_PARAMS.get(name, {}))),
+        list_columns=tuple(schema.LIST_COLUMNS.get(name, ())),
+    )
 
 
 RESOURCES: tuple[ResourceSpec, ...] = (

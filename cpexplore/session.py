@@ -15,91 +15,69 @@ import logging
 import os
 import re
 import threading
+import warnings
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pandas as pd
+import pyarrow as pa
 
-from ._gc import gc_guard
-from .auth import AkskAuth, Token, TokenAuth, auth_error, method_from_settings, parse_token
+from .auth import Token, TokenManager, method_from_settings
 from .catalog import Catalog, normalize_interface
+from .columnar import page_table, table_records, tables_to_frame
 from .config import Settings, read_rc, resolve_settings, settings_summary
-from .errors import AuthError, ConfigError, Forbidden, NotFound, ProtocolError
-from .frames import concat_frames, records_to_frame
-from .http import Transport, decode_json, error_from, mask_token
-from .listing import DEFAULT_WORKERS, PAGE_SIZE, ListCache, fetch_all, now_utc
-from .resources import resource_spec, resources_frame
+from .errors import (
+    AmbiguousName,
+    ApiError,
+    ConfigError,
+    ConnectError,
+    EndpointNotFound,
+    Forbidden,
+    NotFound,
+    ProtocolError,
+)
+from .frames import records_to_frame, with_schema
+from .http import Transport, decode_json, error_from
+from .lean import LEAN_JOINS, join_lean, lean_columns, lean_sources
+from .listing import (
+    DEFAULT_WORKERS,
+    PAGE_SIZE,
+    ListCache,
+    ListInfo,
+    Page,
+    fetch_all,
+    list_info,
+    now_utc,
+    page_from_body,
+    with_info,
+)
+from .query import (
+    ListPlan,
+    apply_filters,
+    build_list_query,
+    check_fields,
+    check_filter,
+    check_scope,
+    encode_param,
+    parse_filter,
+    sort_frame,
+)
+from .resources import ResourceSpec, resource_spec, resources_frame
 from .signing import join_url
 
 log = logging.getLogger("cpexplore.session")
 
-REFRESH_MARGIN = 120.0  # seconds before expires_at at which the token is renewed
-# climc's filter operators; the sandbox keeps its own copy (sandbox/filters.py OPS) because it
-# imports nothing of the client but signing.py
-FILTER_OPS = (
-    "in",
-    "notin",
-    "between",
-    "ge",
-    "gt",
-    "le",
-    "lt",
-    "like",
-    "contains",
-    "startswith",
-    "endswith",
-    "equals",
-    "notequals",
-    "isnull",
-    "isnotnull",
-    "isempty",
-    "isnotempty",
-    "isnullorempty",
-)
-_FILTER = re.compile(r"^(\w+)\.(\w+)\((.*)\)$", re.ASCII | re.DOTALL)
+
+class CachedResultWarning(UserWarning):
+    """A list was served from the session's cache, not fetched now."""
 
 
-def check_filter(expr: str) -> str:
-    """Validate one climc filter expression ``field.op(args)``; return it stripped.
-
-    >>> check_filter("name.contains('web')")
-    "name.contains('web')"
-    """
-    text = str(expr).strip()
-    m = _FILTER.match(text)
-    if not m:
-        raise ConfigError(
-            f"malformed filter {expr!r}",
-            hint="the form is field.op(args), e.g. name.contains('web') or vcpu_count.ge(4)",
-        )
-    if m.group(2) not in FILTER_OPS:
-        raise ConfigError(
-            f"unknown filter operator {m.group(2)!r} in {expr!r}",
-            hint=f"use one of {', '.join(FILTER_OPS)}",
-        )
-    if text.count("'") % 2 or text.count('"') % 2:
-        raise ConfigError(
-            f"unbalanced quotes in filter {expr!r}", hint="quote each argument: name.in('a','b')"
-        )
-    return text
-
-
-def _as_list(value: str | Iterable[str] | None) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
-
-
-def _param(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple | set):
-        return [_param(v) for v in value]
-    return value
+class PartialResultWarning(UserWarning):
+    """Some pages of a list failed (``on_error="partial"``): the frame is incomplete."""
 
 
 class Session:
@@ -114,21 +92,6 @@ class Session:
         self,
         auth_url: str | None = None,
         *,
-        access_key: str | None = None,
-        secret_key: str | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        domain: str | None = None,
-        project: str | None = None,
-        project_domain: str | None = None,
-        project_id: str | None = None,
-        token: str | None = None,
-        region: str | None = None,
-        interface: str | None = None,
-        insecure: bool | None = None,
-        ca_bundle: str | None = None,
-        timeout: float | tuple[float, float] | None = None,
-        source: str = "cli",
         profile: str | None = None,
         rc: str | None = None,
         env: Mapping[str, str] | None = None,
@@ -137,45 +100,33 @@ class Session:
         cache_ttl: float = 300.0,
         progress: bool | None = None,
         retries: int = 5,
+        **settings: Any,
     ) -> None:
+        """Resolve the settings and log in (the one network step of construction).
+
+        Every field of :class:`~cpexplore.config.Settings` is a keyword (``access_key``,
+        ``password``, ``project``, ``region``, ``zone``, ``interface``, ``insecure``,
+        ``timeout``…) that applies over the profile, ``OS_*`` variables and rc file; the
+        others tune the session.
+        """
         self.settings: Settings = resolve_settings(
-            env=env,
-            rc_path=rc,
-            profile=profile,
-            auth_url=auth_url,
-            access_key=access_key,
-            secret_key=secret_key,
-            username=username,
-            password=password,
-            domain=domain,
-            project=project,
-            project_domain=project_domain,
-            project_id=project_id,
-            token=token,
-            region=region,
-            interface=interface,
-            insecure=insecure,
-            ca_bundle=ca_bundle,
-            timeout=timeout,
-            source=source,
+            env=env, rc_path=rc, profile=profile, auth_url=auth_url, **settings
         )
         self.max_workers = int(max_workers)
         self.page_size = int(page_size)
         self.progress = progress
-        self._method = method_from_settings(self.settings)
         self._transport = Transport(
             verify=self.settings.verify,
             timeout=self.settings.timeout,
             retries=retries,
             pool_size=max(16, 2 * self.max_workers),
         )
+        self._auth = TokenManager(
+            method_from_settings(self.settings), self._transport, self.settings
+        )
         self._cache = ListCache(cache_ttl)
-        self._lock = threading.RLock()
-        self._token: Token | None = None
-        self.logins = 0
-        self.reauths = 0
         try:
-            self._login()
+            self._auth.login()
         except BaseException:
             self._transport.close()  # no pool is left behind by a failed login
             raise
@@ -194,113 +145,68 @@ class Session:
         return cls(env=env, **kwargs)
 
     # -- authentication -----------------------------------------------------------------
-    def _login(self) -> Token:
-        s, m = self.settings, self._method
-        url = join_url(s.auth_url, "/auth/tokens")
-        if isinstance(m, TokenAuth) and not m.rescopes:
-            resp = self._transport.request(
-                "GET",
-                url,
-                headers={"X-Subject-Token": m.token, "X-Auth-Token": m.token},
-                allow_redirects=False,
-            )
-        else:
-            resp = self._transport.request(
-                "POST", url, data=m.body(s.auth_url), log_body=False, allow_redirects=False
-            )
-        if resp.is_redirect:
-            target = urlsplit(resp.headers.get("Location", ""))
-            raise ProtocolError(
-                f"the auth URL {s.auth_url} redirects to {target.scheme}://{target.netloc}{target.path}; "
-                "credentials are not sent on",
-                hint="use the address keystone itself answers on, e.g. https://<host>:30500/v3",
-            )
-        if resp.status_code >= 400:
-            raise auth_error(error_from(resp), m, s)
-        body = decode_json(resp, what="login answer")
-        token = parse_token(body, resp.headers.get("X-Subject-Token"))
-        if not token.catalog:
-            projects = [
-                p.get("name")
-                for p in (body.get("token") or {}).get("projects") or []
-                if isinstance(p, dict)
-            ]
-            have = f" (your projects: {', '.join(map(str, projects))})" if projects else ""
-            if isinstance(m, AkskAuth):  # keystone scopes AK/SK tokens to the key's project itself
-                hint = (
-                    "this access key belongs to no project; create one bound to a project "
-                    "(climc credential-create-aksk --project-id ...) or log in with a password and project="
-                )
-            else:
-                hint = "set OS_PROJECT_NAME or pass project=..."
-            raise AuthError(
-                f"logged in as {token.user or m.describe()} without a project, so there is no "
-                f"service catalog{have}",
-                hint=hint,
-            )
-        self._token = token
-        self.logins += 1
-        log.debug(
-            "logged in as %s (%s) to project %s, token %s expires %s",
-            token.user,
-            "+".join(token.methods),
-            token.project,
-            mask_token(token.id),
-            token.expires_at.isoformat(),
-        )
-        return token
+    @property
+    def logins(self) -> int:
+        """How many times this session logged in (the first login included)."""
+        return self._auth.logins
 
-    def _current_token(self) -> Token:
-        with self._lock:
-            tok = self._token
-            assert tok is not None
-            lifetime = (
-                (tok.expires_at - tok.issued_at).total_seconds() if tok.issued_at else 86400.0
-            )
-            if tok.expires_in() < min(REFRESH_MARGIN, lifetime / 4):
-                if (
-                    isinstance(self._method, TokenAuth)
-                    and not self._method.rescopes
-                    and tok.expires_in() <= 0
-                ):
-                    raise AuthError(
-                        "the given token has expired", hint="log in again, or unset OS_AUTH_TOKEN"
-                    )
-                log.debug(
-                    "token %s expires in %.0fs; renewing", mask_token(tok.id), tok.expires_in()
-                )
-                self.reauths += 1
-                tok = self._login()
-            return tok
+    @property
+    def reauths(self) -> int:
+        """How many times the token was renewed (before expiry, or after a refusal)."""
+        return self._auth.reauths
 
-    def _renew_after_refusal(self, stale: Token) -> None:
-        """Log in again after the server refused ``stale`` (once per stale token, not per thread)."""
-        with self._lock:
-            if self._token is stale:
-                log.debug("token %s refused; logging in again", mask_token(stale.id))
-                self.reauths += 1
-                self._login()
+    def _get(self, url: str, params: Mapping[str, Any] | list | None = None) -> Any:
+        """GET a service URL with the session's token, logging in again once if the server
+        refuses a stale one; the answer (status < 400) or the error it stands for."""
+        for attempt in (0, 1):
+            tok = self._auth.current()
+            resp = self._transport.request("GET", url, token=tok.id, params=params)
+            if attempt == 0 and _stale_token(resp) and self._auth.renew_after_refusal(tok):
+                continue
+            if resp.status_code >= 400:
+                error = error_from(resp)
+                if isinstance(error, Forbidden):
+                    error.hint = error.hint or _scope_hint(error.details, self._auth.token)
+                raise error
+            return resp
+        raise AssertionError("unreachable")
 
     def get_json(self, url: str, params: Mapping[str, Any] | list | None = None) -> Any:
-        """GET a service URL with the session's token; re-authenticate once on a stale token."""
-        for attempt in (0, 1):
-            tok = self._current_token()
-            resp = self._transport.request("GET", url, token=tok.id, params=params)
-            if attempt == 0 and _stale_token(resp):
-                self._renew_after_refusal(tok)
-                continue
-            try:
-                return decode_json(resp)
-            except Forbidden as e:
-                e.hint = e.hint or _scope_hint(e.details, self._token)
-                raise
-        raise AssertionError("unreachable")
+        """GET a service URL with the session's token; the decoded JSON answer."""
+        return decode_json(self._get(url, params))
+
+    def _page(
+        self,
+        url: str,
+        params: Mapping[str, Any],
+        key: str,
+        columns: list[str] | None,
+        seen: _Keys,
+    ) -> Page:
+        """One list page, decoded straight into Arrow columns (or as dicts where Arrow
+        cannot hold it exactly); ``seen`` collects the fields its records have."""
+        resp = self._get(url, _encode(params))
+        parsed = page_table(resp.content, key)
+        if parsed is None:
+            page = page_from_body(decode_json(resp, what="list answer"), key)
+            seen.add(set().union(*page.rows) if page.rows else ())
+            return page
+        table, envelope = parsed
+        seen.add(table.column_names)
+        ids = table.column("id").to_pylist() if "id" in table.column_names else []
+        if len(ids) != table.num_rows:
+            ids = [None] * table.num_rows
+        if columns is not None:
+            bases = {c.split(".", 1)[0] for c in columns}
+            table = table.select([c for c in table.column_names if c in bases])
+        return Page(envelope, ids, table)
 
     # -- catalog ------------------------------------------------------------------------
     @property
     def token(self) -> Token:
-        """The current token (its id never appears in a repr)."""
-        return self._current_token()
+        """The current token (its id never appears in a repr); renewed first if it is about
+        to expire, which is the only network I/O a property of a session may do."""
+        return self._auth.current()
 
     @property
     def _catalog(self) -> Catalog:
@@ -374,10 +280,12 @@ class Session:
         resource: str,
         *,
         scope: str | None = None,
-        details: bool = True,
+        details: bool | str = True,
         filters: str | Iterable[str] | None = None,
+        filter_any: bool = False,
         search: str | None = None,
         order_by: str | Iterable[str] | None = None,
+        order: str | None = None,
         fields: str | Iterable[str] | None = None,
         limit: int | None = None,
         region: str | None = None,
@@ -388,120 +296,235 @@ class Session:
         progress: bool | None = None,
         refresh: bool = False,
         on_error: str = "raise",
-        **params: Any,
+        params: Mapping[str, Any] | None = None,
+        warn_cached: bool = True,
+        **query: Any,
     ) -> pd.DataFrame:
         """Every row of ``resource`` as a typed DataFrame, fetching all pages.
 
         ``scope`` is the server's (``project`` by default for project resources; ``system``
-        or ``max`` to see more); ``filters`` use climc's ``field.op(args)`` grammar;
-        ``limit`` caps the rows. Results are cached for ``cache_ttl`` seconds per
-        parameters, region and interface; ``refresh=True`` fetches anew.
+        or ``max`` to see more); ``filters`` use climc's ``field.op(args)`` grammar and
+        ``order_by`` names fields: the server applies those on its table's columns, and
+        cpexplore the rest (joined fields like ``zone`` or ``host``, which a real region
+        ignores), so the rows always match. ``limit`` caps the rows. Query parameters the
+        resource takes (``zone=``, ``host=``, ``hypervisor=``…) are keywords; ``params={...}``
+        sends anything else unchecked.
+
+        ``details="lean"`` (servers) asks for bare table rows, which a real region serves
+        about five times faster, and rebuilds the joined columns people use most (host,
+        zone, cloud region, project, domain) from small cached lists; with ``columns=``
+        naming table columns only, details are left out by themselves.
+
+        Results are cached for ``cache_ttl`` seconds per request; a cached frame says so
+        (a ``CachedResultWarning`` unless ``warn_cached=False``, and
+        ``list_info(df).from_cache`` and ``.fetched_at``), and ``refresh=True`` fetches anew.
 
         >>> s.list("servers", scope="system", filters="status.equals('running')")   # doctest: +SKIP
         """
         spec = resource_spec(resource)
-        if limit is not None and limit < 1:
-            raise ConfigError(
-                f"limit must be a positive number of rows, not {limit!r}",
-                hint="leave it out to fetch every row",
-            )
+        wanted = list(columns) if columns is not None else None
+        details = _check_details(spec.name, details, wanted, filters, order_by, fields)
+        plan = build_list_query(
+            spec,
+            scope=scope,
+            details=details,
+            filters=filters,
+            filter_any=filter_any,
+            search=search,
+            order_by=order_by,
+            order=order,
+            fields=fields,
+            limit=limit,
+            columns=wanted,
+            params=query,
+            raw_params=params,
+        )
+        frame, cached = self._list(
+            spec,
+            plan,
+            details=details,
+            wanted=wanted,
+            fields=bool(fields),
+            region=region,
+            interface=interface,
+            max_workers=max_workers,
+            page_size=page_size,
+            progress=progress,
+            refresh=refresh,
+            on_error=on_error,
+        )
+        return _mark_cached(frame, warn=warn_cached) if cached else frame
+
+    def _list(
+        self,
+        spec: ResourceSpec,
+        plan: ListPlan,
+        *,
+        details: bool | str,
+        wanted: list[str] | None,
+        fields: bool,
+        region: str | None,
+        interface: str | None,
+        max_workers: int | None = None,
+        page_size: int | None = None,
+        progress: bool | None = None,
+        refresh: bool = False,
+        on_error: str = "raise",
+    ) -> tuple[pd.DataFrame, bool]:
+        """Carry out a list plan: the cache, every page, the lean joins, the local work."""
         iface = self._interface(interface)
         reg = region or self.settings.region
-        wanted = list(columns) if columns is not None else None
-        query: dict[str, Any] = {"details": "true" if details else "false"}
-        if scope:
-            query["scope"] = scope
-        flt = [check_filter(f) for f in _as_list(filters)]
-        if flt:
-            query["filter"] = flt
-        if search:
-            query["search"] = search
-        if order_by:
-            query["order_by"] = _as_list(order_by)
-        field_list = _as_list(fields)
-        if wanted is not None and not field_list:
-            field_list = [c.split(".", 1)[0] for c in wanted]
-        if field_list:
-            query["field"] = sorted(set(field_list) | {"id"})
-        for k, v in params.items():
-            if v is not None:
-                query[k] = _param(v)
-        key = ListCache.key(spec.name, {**query, "limit": limit, "columns": wanted}, reg, iface)
+        local = {
+            "local_filters": [f.text for f in plan.local_filters],
+            "local_order": list(plan.local_order),
+            "descending": plan.descending,
+            "limit": plan.local_limit if plan.is_local else plan.server_limit,
+            "columns": wanted,
+            "lean": details == "lean",
+        }
+        key = ListCache.key(spec.name, {**plan.query, **local}, reg, iface)
         if not refresh:
             hit = self._cache.get(key)
             if hit is not None:
-                frame, fetched_at = hit
-                frame.attrs.update(from_cache=True, fetched_at=fetched_at)
-                return frame
+                return hit[0], True
         base = self.url_for(spec.service_type, region=reg, interface=iface)
         url = join_url(base, spec.path)
-        with gc_guard.listing():  # decoded pages are hidden from the collector (_gc.py)
-            result = fetch_all(
-                lambda p: self.get_json(url, _encode(p)),
-                spec.list_key,
-                query,
-                marker_paged=spec.marker_paged,
-                limit=limit,
-                page_size=page_size or self.page_size,
-                max_workers=max_workers or self.max_workers,
-                progress=self.progress if progress is None else progress,
-                on_error=on_error,
-                convert=lambda rows: self._page_frame(rows, wanted),
-            )
-            fetched_at = now_utc()
-            with gc_guard.paused():
-                frame = (
-                    concat_frames(result.chunks, columns=wanted)
-                    if result.chunks
-                    else (records_to_frame([], columns=wanted))
+        needed = [f.field for f in plan.local_filters] + list(plan.local_order)
+        if details == "lean":  # the keys of the joins, and what the joins make, as needed
+            needed += [j.key for j in LEAN_JOINS[spec.name]]
+        page_columns = None if wanted is None else list(dict.fromkeys(wanted + needed))
+        seen = _Keys()
+
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="cpexplore-lean") as pool:
+            sources = {
+                name: pool.submit(self._lean_source, name, reg, iface, refresh)
+                for name in (lean_sources(spec.name) if details == "lean" else ())
+            }
+            try:
+                result = fetch_all(
+                    lambda p: self._page(url, p, spec.list_key, page_columns, seen),
+                    spec.list_key,
+                    plan.query,
+                    marker_paged=spec.marker_paged,
+                    limit=plan.server_limit,
+                    page_size=page_size or self.page_size,
+                    max_workers=max_workers or self.max_workers,
+                    progress=self.progress if progress is None else progress,
+                    on_error=on_error,
                 )
-        frame.attrs.update(
+            except ConnectError as e:  # e.g. an internal URL that resolves only in-cluster
+                raise self._catalog.unreachable(e, base, interface=iface) from e
+            small = {name: future.result() for name, future in sources.items()}
+        fetched_at = now_utc()
+        frame = pages_to_frame(result.chunks, columns=page_columns)
+        if details == "lean":
+            frame = join_lean(spec.name, frame, small)
+            seen.add(lean_columns(spec.name))
+        check_fields(spec, plan, seen.names)
+        if plan.local_filters:
+            frame = apply_filters(frame, plan.local_filters, any_=plan.filter_any)
+        if plan.local_order:
+            frame = sort_frame(frame, plan.local_order, descending=plan.descending)
+        if plan.local_limit is not None:
+            frame = frame.head(plan.local_limit).reset_index(drop=True)
+        if wanted is not None:
+            frame = frame[wanted]
+        elif not fields:
+            names = spec.schema_fields(details is True)
+            frame = with_schema(
+                frame, names + (lean_columns(spec.name) if details == "lean" else ())
+            )
+        info = ListInfo(
             resource=spec.name,
-            params=copy.deepcopy(query),
             region=reg,
             interface=iface,
             url=url,
             fetched_at=fetched_at,
+            params=copy.deepcopy(plan.query),
+            scope=plan.query.get("scope"),
+            details=details,
+            source=self.settings.profile or self.settings.auth_url,
             total=result.total,
             rows=len(frame),
             pages=result.pages,
-            failed_pages=result.failed_pages,
-            partial=bool(result.failed_pages),
+            failed_pages=tuple(result.failed_pages),
             drift=result.drift,
             duplicates_dropped=result.duplicates,
             elapsed_s=round(result.elapsed, 3),
-            from_cache=False,
+            filtered_here=tuple(f.text for f in plan.local_filters),
+            sorted_here=tuple(plan.local_order),
         )
+        with_info(frame, info)
+        if result.failed_pages:
+            warnings.warn(
+                f"{spec.name}: {len(result.failed_pages)} page(s) failed, so the frame is "
+                f"incomplete ({len(frame)} rows); list_info(df).failed_pages says which",
+                PartialResultWarning,
+                stacklevel=4,
+            )
         if not result.failed_pages:
             self._cache.put(key, frame, fetched_at)
-        return frame
+        return frame, False
 
-    @staticmethod
-    def _page_frame(rows: list[dict], wanted: list[str] | None) -> pd.DataFrame:
-        """One page as a frame, built while its records are fresh in the CPU's cache."""
-        with gc_guard.paused():
-            return records_to_frame(rows, columns=wanted, chunk=True)
+    def _lean_source(
+        self, name: str, region: str | None, interface: str, refresh: bool
+    ) -> pd.DataFrame:
+        """A small list a lean list joins (hosts, projects, domains), through the cache."""
+        spec = resource_spec(name)
+        plan = build_list_query(spec, scope="max")
+        try:
+            self.url_for(spec.service_type, region=region, interface=interface)
+        except EndpointNotFound:
+            region = None  # identity lives in one catalog region; any will do
+        frame, _ = self._list(
+            spec,
+            plan,
+            details=True,
+            wanted=None,
+            fields=False,
+            region=region,
+            interface=interface,
+            progress=False,
+            refresh=refresh,
+        )
+        return frame
 
     def get(
         self,
         resource: str,
         id_or_name: str,
         *,
+        scope: str | None = None,
         region: str | None = None,
         interface: str | None = None,
-        **params: Any,
+        params: Mapping[str, Any] | None = None,
+        **query: Any,
     ) -> pd.Series:
-        """One record by id or name, as a Series.
+        """One record by id or name, as a Series typed like a row of ``list``.
+
+        A name that several records share is an ``AmbiguousName`` error (use the id, or
+        ``scope="project"`` to look in your own project only).
 
         >>> s.get("servers", "web-prod-0000001")["status"]      # doctest: +SKIP
         'running'
         """
         spec = resource_spec(resource)
+        sent: dict[str, Any] = {}
+        sc = check_scope(scope)
+        if sc:
+            sent["scope"] = sc
+        for name, value in query.items():
+            if value is not None:
+                spec.check_param(name)
+                sent[name] = encode_param(value)
+        sent.update({str(k): encode_param(v) for k, v in (params or {}).items() if v is not None})
         iface = self._interface(interface)
         base = self.url_for(spec.service_type, region=region, interface=iface)
         url = join_url(base, f"{spec.path}/{quote(str(id_or_name), safe='')}")
         try:
-            body = self.get_json(url, {k: _param(v) for k, v in params.items()} or None)
+            body = self.get_json(url, sent or None)
+        except ConnectError as e:
+            raise self._catalog.unreachable(e, base, interface=iface) from e
         except NotFound as e:
             raise NotFound(
                 e.status,
@@ -509,14 +532,83 @@ class Session:
                 e.details,
                 url=e.url,
                 hint=f"list them with session.list({spec.name!r}) to see what exists",
-            ) from None
+            ) from e
+        except Forbidden as e:
+            raise Forbidden(
+                e.status,
+                e.error_class,
+                e.details,
+                url=e.url,
+                hint=_get_scope_hint(spec.keyword, e.details),
+            ) from e
+        except ApiError as e:
+            if e.error_class.lower() != "duplicate entry":
+                raise
+            raise AmbiguousName(
+                e.status,
+                e.error_class,
+                f"several {spec.name} are named {id_or_name!r}",
+                url=e.url,
+                hint=f"use the id, or scope='project' for your own project's; "
+                f"session.list({spec.name!r}, scope='max', filters=\"name.equals('{id_or_name}')\") "
+                "lists them all",
+            ) from e
         rec = body.get(spec.keyword) if isinstance(body, dict) else None
         if not isinstance(rec, dict):
             raise ProtocolError(
                 f"the answer for {spec.keyword} {id_or_name!r} has no {spec.keyword!r} object",
                 hint="check the resource name and the service URL",
             )
-        return pd.Series(rec, name=rec.get("id", id_or_name), dtype=object)
+        row = with_schema(records_to_frame([rec]), spec.schema_fields(True)).iloc[0]
+        return row.astype(object).rename(rec.get("id", id_or_name))
+
+    # -- SQL and the joined inventory -------------------------------------------------------
+    def sql(
+        self,
+        query: str,
+        *,
+        scope: str | None = "max",
+        refresh: bool = False,
+        history: str | os.PathLike[str] | None = None,
+    ) -> pd.DataFrame:
+        """Answer a SQL query (DuckDB) over the cloud's resources as a DataFrame.
+
+        Each table the query names that is a resource is listed on first use (through the
+        cache; ``scope`` defaults to the widest you may see), as are the views
+        ``server_inventory`` and ``host_capacity``; ``history="store"`` adds
+        ``history.<resource>`` over every snapshot of a store. ``df.attrs["cpexplore"]``
+        says which tables were read, how fresh, in which scope.
+
+        >>> s.sql("SELECT status, count(*) AS n FROM servers GROUP BY status")  # doctest: +SKIP
+        """
+        from .sql import run_sql, session_tables
+
+        sc = check_scope(scope)
+        return run_sql(
+            query,
+            session_tables(self, scope=sc, refresh=refresh),
+            history=history,
+            scope=sc,
+        )
+
+    def inventory(self, *, scope: str | None = "max", refresh: bool = False) -> pd.DataFrame:
+        """Each server with its host, zone, cloud region, project and domain names and its
+        vCPUs, memory (MB) and disk (MB): the ``server_inventory`` view of :meth:`sql`.
+
+        >>> s.inventory().groupby("zone").vcpu_count.sum()        # doctest: +SKIP
+        """
+        from .sql import server_inventory
+
+        servers = self.list("servers", scope=check_scope(scope), refresh=refresh)
+        return server_inventory(servers)
+
+    def host_capacity(self, *, scope: str | None = "max", refresh: bool = False) -> pd.DataFrame:
+        """Each host's CPU and memory commit as the region computes it (running guests),
+        with its bounds and whether it is over them: the ``host_capacity`` view of :meth:`sql`.
+        """
+        from .sql import host_capacity
+
+        return host_capacity(self.list("hosts", scope=check_scope(scope), refresh=refresh))
 
     # -- cache -----------------------------------------------------------------------------
     def cache_info(self) -> pd.DataFrame:
@@ -530,7 +622,7 @@ class Session:
     # -- display and lifecycle -----------------------------------------------------------------
     def _summary(self) -> dict[str, str]:
         info = settings_summary(self.settings)
-        tok = self._token
+        tok = self._auth.token
         who = f"access key {info['user']}" if info["method"] == "aksk" else f"user {info['user']}"
         out = {"auth_url": str(info["auth_url"]), "login": f"{who} ({info['method']})"}
         if tok is not None:
@@ -578,6 +670,82 @@ def connect(**kwargs: Any) -> Session:
     return Session(**kwargs)
 
 
+class _Keys:
+    """The fields the records of a list had, collected by the threads that fetch its pages."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, names: Iterable[str]) -> None:
+        with self._lock:
+            self.names.update(names)
+
+
+def pages_to_frame(chunks: list[Any], *, columns: list[str] | None = None) -> pd.DataFrame:
+    """The pages of one list as one typed DataFrame: Arrow pages joined as columns; pages
+    that came as dicts (or Arrow pages that cannot be joined exactly) through the dicts."""
+    if chunks and all(isinstance(c, pa.Table) for c in chunks):
+        frame = tables_to_frame(chunks, columns=columns)
+        if frame is not None:
+            return frame
+    records: list[dict] = []
+    for chunk in chunks:
+        records.extend(table_records(chunk) if isinstance(chunk, pa.Table) else chunk)
+    return records_to_frame(records, columns=columns)
+
+
+def _check_details(
+    resource: str,
+    details: bool | str,
+    columns: list[str] | None,
+    filters: Any,
+    order_by: Any,
+    fields: Any,
+) -> bool | str:
+    """``details`` checked; ``False`` by itself when every column asked for is a table column
+    (the server then skips its joins, which cost it most of a page's time)."""
+    if details not in (True, False, "lean"):
+        raise ConfigError(
+            f"details must be True, False or 'lean', not {details!r}",
+            hint="'lean' fetches bare rows and rebuilds host, zone, region and project names",
+        )
+    if details == "lean" and not lean_sources(resource):
+        offered = ", ".join(sorted(LEAN_JOINS))
+        raise ConfigError(
+            f"details='lean' is not offered for {resource}", hint=f"it is for {offered}"
+        )
+    spec = resource_spec(resource)
+    if details is True and columns and not fields:
+        named = [c.split(".", 1)[0] for c in columns]
+        named += [parse_filter(f).field for f in _as_list(filters)] + _as_list(order_by)
+        if all(spec.is_table_column(c) for c in named):
+            return False
+    return details
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def _mark_cached(frame: pd.DataFrame, *, warn: bool = True) -> pd.DataFrame:
+    """Say, where the user looks, that ``frame`` comes from the cache and how old it is."""
+    info = list_info(frame)
+    fetched_at = info.fetched_at
+    age = (now_utc() - fetched_at).total_seconds()
+    resource = info.resource
+    note = (
+        f"{resource}: from the cache, fetched {_duration(age)} ago "
+        f"({fetched_at.strftime('%H:%M:%S')} UTC); refresh=True fetches anew"
+    )
+    log.info(note)
+    if warn:
+        warnings.warn(note, CachedResultWarning, stacklevel=3)
+    return with_info(frame, replace(info, from_cache=True))
+
+
 def _encode(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     for k, v in params.items():
@@ -611,6 +779,18 @@ def _scope_hint(details: str, token: Token | None) -> str:
     )
 
 
+def _get_scope_hint(keyword: str, details: str) -> str:
+    """A hint for a get refused across projects (``require:domain,allow:project…``)."""
+    m = re.search(r"require:(\w+),allow:(\w+)", details or "")
+    if not m or m.group(2) == "none":
+        return "your token is not allowed to read it; log in again or ask an admin for a role"
+    require, allow = m.groups()
+    return (
+        f"the {keyword} belongs to a project your token cannot read ({allow} rights, "
+        f"{require} needed); log in to its project, or as a user with {require} rights"
+    )
+
+
 def _duration(seconds: float) -> str:
     s = int(seconds)
     if s >= 3600:
@@ -620,4 +800,4 @@ def _duration(seconds: float) -> str:
     return f"{s}s"
 
 
-__all__ = ["Session", "connect", "check_filter"]
+__all__ = ["Session", "connect", "check_filter", "CachedResultWarning", "PartialResultWarning"]

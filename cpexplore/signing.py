@@ -45,7 +45,7 @@ import hmac
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote_from_bytes, unquote_to_bytes, urlsplit
 
@@ -508,11 +508,11 @@ def _sha256_hex(text: str) -> str:
 def _utc_seconds(now: datetime | None) -> datetime:
     """Return ``now`` (default: the current time) in UTC, whole seconds; naive means UTC."""
     if now is None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
     elif now.tzinfo is None or now.utcoffset() is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     else:
-        now = now.astimezone(timezone.utc)
+        now = now.astimezone(UTC)
     return now.replace(microsecond=0)
 
 
@@ -553,13 +553,13 @@ def _parse_sign_date(value: Any) -> datetime | None:
         return None
     zone = m.group(7)
     try:
-        tz = timezone.utc
+        tz = UTC
         if zone and zone != "Z":
             digits = zone[1:].replace(":", "")
             offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
             tz = timezone(-offset if zone[0] == "-" else offset)
         parsed = datetime(*(int(g) for g in m.groups()[:6]), tzinfo=tz)
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
 

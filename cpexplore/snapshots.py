@@ -6,8 +6,10 @@
 * :func:`diff` says what was added, removed and changed between two frames of one
   resource; :func:`diff_snapshots` does it for two stored snapshots.
 
-Files are written the way :mod:`cpexplore.reports` writes them (atomically, UTF-8, ISO-8601
-``Z`` timestamps). These names are also importable from :mod:`cpexplore.reports`.
+Files are written with :mod:`cpexplore.files`, as the reports are (atomically, UTF-8,
+ISO-8601 ``Z`` timestamps), and read back with the same typing as
+:func:`cpexplore.files.read_csv`, from the column kinds the manifest records. These names
+are also importable from :mod:`cpexplore.reports`.
 
 Example:
     >>> old = pd.DataFrame({"id": ["a", "b"], "status": ["running", "ready"]})
@@ -25,7 +27,7 @@ import secrets
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,15 +35,16 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, CpExploreError, ExportError
-from .frames import dtype_kind
-from .reports import (
-    _atomic_write,
-    _export_error,
-    _iso,
-    _json_dumps,
-    _make_dir,
-    _missing,
-    _session_meta,
+from .files import (
+    atomic_write,
+    column_kind,
+    export_error,
+    is_missing,
+    iso_utc,
+    json_dumps,
+    make_dir,
+    restore_kinds,
+    session_meta,
     to_csv,
 )
 from .summaries import require_columns
@@ -66,19 +69,6 @@ def _parquet_available() -> bool:
     return True
 
 
-def _kind(s: pd.Series) -> str:
-    """How a column is stored and read back in a snapshot."""
-    kind = dtype_kind(s.dtype)
-    if kind != "object":
-        return kind
-    values = s.dropna()
-    if any(isinstance(v, dict | list | tuple | np.ndarray) for v in values):
-        return "json"
-    if len(values) and all(isinstance(v, pd.Timestamp | datetime) for v in values):
-        return "datetime"
-    return "string"
-
-
 def _storable(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     """The frame with JSON columns as text and mixed object columns as strings (for Parquet)."""
     out = {}
@@ -86,9 +76,11 @@ def _storable(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
         k = kinds[c]
         s = df[c]
         if k == "json":
-            out[c] = s.map(lambda v: None if _missing(v) else _json_dumps(v))
+            out[c] = s.map(lambda v: None if is_missing(v) else json_dumps(v))
         elif k == "string":
-            out[c] = s.map(lambda v: None if _missing(v) else (v if isinstance(v, str) else str(v)))
+            out[c] = s.map(
+                lambda v: None if is_missing(v) else (v if isinstance(v, str) else str(v))
+            )
         elif k == "datetime" and s.dtype == object:
             out[c] = pd.to_datetime(s, utc=True)
         else:
@@ -96,45 +88,13 @@ def _storable(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
 
 
-def _restore(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
-    """Undo :func:`_storable`/CSV text: parse JSON, timestamps, nullable ints and booleans."""
-    out = {}
-    for c in df.columns:
-        k = kinds.get(c, "string")
-        s = df[c]
-        if k == "json":
-            out[c] = s.astype(object).map(
-                lambda v: json.loads(v) if isinstance(v, str) and v else None
-            )
-        elif k == "datetime":
-            out[c] = pd.to_datetime(s, utc=True, format="ISO8601")
-        elif k == "int":
-            out[c] = pd.to_numeric(s).astype("Int64") if s.isna().any() else s.astype("int64")
-        elif k == "float":
-            out[c] = pd.to_numeric(s).astype("float64")
-        elif k == "bool":
-            mapped = s.map(
-                lambda v: (
-                    None
-                    if _missing(v)
-                    else (v if isinstance(v, bool | np.bool_) else str(v) == "True")
-                )
-            )
-            out[c] = mapped.astype("boolean") if mapped.isna().any() else mapped.astype(bool)
-        elif k == "category":
-            out[c] = s.astype(object).where(s.notna(), None).astype("category")
-        else:
-            out[c] = s.astype(object).where(s.notna(), None)
-    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
-
-
 def _new_snapshot_id(store: Path) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for _ in range(1000):
         sid = now.strftime("%Y%m%dT%H%M%S.") + f"{now.microsecond // 1000:03d}Z"
         if not (store / sid).exists():
             return sid
-        now = now.fromtimestamp(now.timestamp() + 0.001, timezone.utc)
+        now = now.fromtimestamp(now.timestamp() + 0.001, UTC)
     raise ExportError(f"could not find a free snapshot id in {store}", hint="try again")
 
 
@@ -171,8 +131,8 @@ def snapshot(
             "Parquet snapshots need pyarrow",
             hint="pip install 'cpexplore[parquet]' or use format='csv'",
         )
-    store = _make_dir(store_dir)
-    meta = _session_meta(session, region)
+    store = make_dir(store_dir)
+    meta = session_meta(session, region)
     frames = {}
     for name in resources:
         kw = {"scope": scope, "region": region, "refresh": True, "progress": progress}
@@ -182,18 +142,20 @@ def snapshot(
     try:
         tmp.mkdir()
     except OSError as e:
-        raise _export_error(e, store / sid) from None
+        raise export_error(e, store / sid) from None
     try:
         manifest: dict[str, Any] = {
             "id": sid,
-            "taken_at": _iso(pd.Timestamp(datetime.strptime(sid, "%Y%m%dT%H%M%S.%fZ"), tz="UTC")),
+            "taken_at": iso_utc(
+                pd.Timestamp(datetime.strptime(sid, "%Y%m%dT%H%M%S.%fZ"), tz="UTC")
+            ),
             "format": fmt,
             **meta,
             "scope": scope,
             "resources": {},
         }
         for name, frame in frames.items():
-            kinds = {str(c): _kind(frame[c]) for c in frame.columns}
+            kinds = {str(c): column_kind(frame[c]) for c in frame.columns}
             frame = frame.rename(columns=str)
             if fmt == "parquet":
                 fname = f"{name}.parquet"
@@ -201,19 +163,19 @@ def snapshot(
                 buf = io.BytesIO()
                 stored.to_parquet(buf, index=False)
                 data = buf.getvalue()
-                _atomic_write(tmp / fname, lambda fh, d=data: fh.write(d))
+                atomic_write(tmp / fname, lambda fh, d=data: fh.write(d))
             else:
                 fname = f"{name}.csv.gz"
                 to_csv(frame, tmp / fname, escape_formulas=False, index=False)
             manifest["resources"][name] = {"file": fname, "rows": len(frame), "columns": kinds}
         text = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
-        _atomic_write(tmp / _MANIFEST, lambda fh: fh.write(text))
+        atomic_write(tmp / _MANIFEST, lambda fh: fh.write(text))
         final = store / sid
         os.rename(tmp, final)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(e, OSError) and not isinstance(e, CpExploreError):
-            raise _export_error(e, store / sid) from None
+            raise export_error(e, store / sid) from None
         raise
     return final
 
@@ -317,11 +279,10 @@ def load_snapshot(
     if res["file"].endswith(".parquet"):
         raw = pd.read_parquet(path)
     else:
-        dtypes = {c: str for c, k in kinds.items() if k in ("string", "json", "category")}
         raw = pd.read_csv(
-            path, dtype=dtypes, keep_default_na=False, na_values=[""], encoding="utf-8"
+            path, dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8"
         )
-    df = _restore(raw, kinds)
+    df = restore_kinds(raw, kinds)
     df.attrs.update(
         {k: v for k, v in m.items() if k not in ("resources",)}, resource=resource, snapshot=sid
     )
@@ -333,7 +294,7 @@ def load_snapshot(
 
 def _canon(value: Any) -> Any:
     """A comparable form of a cell: equal for the same data read back from CSV or Parquet."""
-    if _missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, bool | np.bool_):
         return bool(value)
@@ -343,9 +304,9 @@ def _canon(value: Any) -> Any:
         f = float(value)
         return int(f) if f.is_integer() else f
     if isinstance(value, pd.Timestamp | datetime):
-        return _iso(value)
+        return iso_utc(value)
     if isinstance(value, dict | list | tuple | np.ndarray):
-        return _json_dumps(value, sort_keys=True)
+        return json_dumps(value, sort_keys=True)
     return value if isinstance(value, str) else str(value)
 
 
@@ -502,8 +463,8 @@ def diff(
             if names is not None:
                 rec_name.append(names[j])
             rec_col.append(c)
-            rec_old.append(None if _missing(av[j]) else av[j])
-            rec_new.append(None if _missing(bv[j]) else bv[j])
+            rec_old.append(None if is_missing(av[j]) else av[j])
+            rec_new.append(None if is_missing(bv[j]) else bv[j])
             rec_pos.append((j, ci))
     order = sorted(range(len(rec_pos)), key=lambda i: rec_pos[i])
     data: dict[str, list[Any]] = {key: [rec_key[i] for i in order]}

@@ -11,12 +11,19 @@ Two words that look alike mean different things here, and the labels say which:
   ``Aliyun/cn-beijing``, ... One catalog region's compute service may report VMs of
   many cloud regions.
 
+Servers the scheduler has not placed have no host, zone or cloud region; every
+dropdown, filter and summary shows them as ``(unscheduled)``.
+
+:func:`capacity_explorer` shows host capacity as the region counts it (running servers
+only) as a chart and a table in one order, from
+:func:`cpexplore.summaries.capacity_table` — the one definition of over-committed.
+
 The logic behind each explorer is a plain function a test can call without a browser
 (:func:`filter_catalog`, :func:`fetch_servers`, :func:`filter_servers`,
-:func:`summarize_servers` from :mod:`cpexplore.summaries`, :func:`export_csv`,
-:func:`frame_to_html`); the widget classes only wire controls to them, draw plots into
-``Output`` widgets with ``clear_output(wait=True)`` and show every error inside the
-widget. Every table cell rendered is HTML-escaped.
+:func:`summarize_servers` from :mod:`cpexplore.summaries`, :func:`capacity_view`,
+:func:`export_csv`, :func:`frame_to_html`); the widget classes only wire controls to them,
+draw plots into ``Output`` widgets with ``clear_output(wait=True)`` and show every error
+inside the widget. Every table cell rendered is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ import logging
 import os
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +45,23 @@ import pandas as pd
 from IPython.display import Image, clear_output, display
 
 from .errors import CpExploreError, EndpointNotFound, ExportError
-from .plots import inventory_counts, plot_endpoints, plot_inventory
-from .reports import cell_value, to_csv
-from .summaries import MISSING_LABEL, group_labels, require_columns, summarize_servers
+from .files import cell_value, to_csv
+from .gather import gather, listing_regions
+from .listing import combined_info, list_info, with_info
+from .plots import (
+    capacity_caption,
+    inventory_counts,
+    plot_capacity_table,
+    plot_endpoints,
+    plot_inventory,
+)
+from .summaries import (
+    CAPACITY_EXPLANATION,
+    capacity_table,
+    group_keys,
+    require_columns,
+    summarize_servers,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -51,17 +73,21 @@ __all__ = [
     "ALL",
     "INTERFACE_CHOICES",
     "GROUP_BY_CHOICES",
+    "CAPACITY_HEADERS",
     "catalog_explorer",
     "inventory_explorer",
+    "capacity_explorer",
     "explore",
     "CatalogExplorer",
     "InventoryExplorer",
+    "CapacityExplorer",
     "filter_catalog",
     "compute_regions",
     "fetch_servers",
     "filter_servers",
     "filter_options",
     "summarize_servers",
+    "capacity_view",
     "export_csv",
     "frame_to_html",
     "error_html",
@@ -149,35 +175,6 @@ def compute_regions(catalog: pd.DataFrame, interface: str = "public") -> list[st
     return sorted(set(rows["region_id"].astype(str)))
 
 
-def _distinct_compute_regions(catalog: pd.DataFrame, interface: str) -> list[str]:
-    """Compute regions, skipping any whose endpoint URLs an earlier region already has.
-
-    A ``region-zone`` entry usually points at its region's URL; listing it again would
-    only fetch the same servers twice.
-
-    Example:
-        >>> cat = pd.DataFrame({"service_type": ["compute_v2"] * 2,
-        ...                     "interface": ["public"] * 2,
-        ...                     "region_id": ["region1", "region1-zone1"],
-        ...                     "url": ["http://a/r1", "http://a/r1"]})
-        >>> _distinct_compute_regions(cat, "public")
-        ['region1']
-    """
-    rows = catalog[
-        (catalog["service_type"].astype(str) == "compute_v2")
-        & (catalog["interface"].astype(str) == interface)
-    ]
-    seen: set[str] = set()
-    out: list[str] = []
-    for region in sorted(set(rows["region_id"].astype(str))):
-        urls = set(rows.loc[rows["region_id"].astype(str) == region, "url"].astype(str))
-        if urls and urls <= seen:
-            continue
-        seen |= urls
-        out.append(region)
-    return out
-
-
 def fetch_servers(
     session: Session,
     catalog_region: str = ALL,
@@ -191,22 +188,23 @@ def fetch_servers(
     """Every server the compute service of ``catalog_region`` reports, with a ``catalog_region`` column.
 
     ``catalog_region="all"`` lists the servers of every catalog region that has a compute
-    endpoint (regions sharing an endpoint URL are asked once) and drops duplicate ids.
+    endpoint, as :func:`cpexplore.gather.listing_regions` chooses them (regions sharing an
+    endpoint URL are asked once), and drops duplicate ids.
     ``refresh=True`` bypasses the session's list cache. ``on_step(done, total, region)``
     is called before each region is fetched and once at the end (``region=None``).
 
-    ``df.attrs`` holds ``catalog_regions``, ``interface``, ``urls``, ``fetched_at`` (the
-    oldest), ``from_cache`` (all from the cache) and ``partial``.
+    The regions are listed concurrently by :func:`cpexplore.gather.gather` (the one way to
+    list across regions); a region that fails raises its error. ``list_info(df)`` says
+    where and when the rows came from (``regions``, ``from_cache``, ``partial``…).
 
     Example:
         >>> servers = fetch_servers(session, "region0", refresh=True)   # doctest: +SKIP
-        >>> servers.attrs["from_cache"]                                 # doctest: +SKIP
+        >>> list_info(servers).from_cache                               # doctest: +SKIP
         False
     """
     iface = interface or session.interface
-    catalog = session.catalog
     if catalog_region == ALL:
-        targets = _distinct_compute_regions(catalog, iface)
+        targets = listing_regions(session, "compute_v2", interface=iface)
         if not targets:
             raise EndpointNotFound(
                 f"no catalog region has a {iface} compute endpoint",
@@ -214,50 +212,40 @@ def fetch_servers(
             )
     else:
         targets = [catalog_region]
-    frames: list[pd.DataFrame] = []
-    for i, region in enumerate(targets):
-        if on_step is not None:
-            on_step(i, len(targets), region)
-        df = session.list(
-            "servers",
-            scope=scope,
-            region=region,
-            interface=iface,
-            refresh=refresh,
-            progress=progress,
-        )
-        attrs = dict(df.attrs)
-        df = df.assign(catalog_region=pd.Categorical([region] * len(df)))
-        df.attrs = attrs
-        frames.append(df)
+    if on_step is not None:
+        on_step(0, len(targets), targets[0])
+    got = gather(
+        {"session": session},
+        "servers",
+        regions=targets,
+        scope=scope,
+        interface=iface,
+        refresh=refresh,
+        progress=progress,
+    )
+    if not got.ok:
+        raise got.failures[0]
     if on_step is not None:
         on_step(len(targets), len(targets), None)
-    if len(frames) == 1:
-        out = frames[0]
-    else:
-        out = pd.concat(frames, ignore_index=True)
-        if "id" in out.columns:
-            out = out.drop_duplicates("id", ignore_index=True)
-    stamps = [f.attrs.get("fetched_at") for f in frames if f.attrs.get("fetched_at")]
-    out.attrs = {
-        "resource": "servers",
-        "catalog_regions": list(targets),
-        "interface": iface,
-        "scope": scope,
-        "urls": [f.attrs.get("url") for f in frames],
-        "fetched_at": min(stamps) if stamps else None,
-        "from_cache": all(bool(f.attrs.get("from_cache")) for f in frames),
-        "partial": any(bool(f.attrs.get("partial")) for f in frames),
-        "rows": len(out),
-    }
+    # gather's provenance columns, back in the explorer's words: the catalog region a row
+    # was listed from, and the server's own source/region fields under their own names
+    out = got.frame.drop(columns="source").rename(columns={"region": "catalog_region"})
+    out = out.rename(columns={"server.region": "region", "server.source": "source"})
+    if len(targets) > 1 and "id" in out.columns:
+        out = out.drop_duplicates("id", ignore_index=True)
+    out = out[[c for c in out.columns if c != "catalog_region"] + ["catalog_region"]]
+    if got.infos:
+        with_info(out, replace(combined_info(list(got.infos), len(out)), scope=scope))
     return out
 
 
-def _match(series: pd.Series, value: str) -> pd.Series:
-    """Rows of ``series`` equal to ``value`` (``(none)`` matches missing values)."""
-    if value == MISSING_LABEL:
-        return series.isna()
-    return series.astype(object).astype(str).eq(value) & series.notna()
+def _match(frame: pd.DataFrame, column: str, value: str) -> pd.Series:
+    """Rows whose group by ``column`` is ``value``, named as every group-by names them.
+
+    ``(none)`` matches missing values, ``(unscheduled)`` servers without a host
+    (see :func:`cpexplore.summaries.group_keys`).
+    """
+    return pd.Series(group_keys(frame, column).to_numpy() == value, index=frame.index)
 
 
 def filter_servers(
@@ -271,7 +259,8 @@ def filter_servers(
     """The servers in one cloud region, zone, status and hypervisor (``"all"``: any).
 
     A filter on a column the frame lacks raises :class:`~cpexplore.errors.MissingColumns`;
-    ``"(none)"`` selects rows where the column is missing. The input is not modified.
+    ``"(none)"`` selects rows where the column is missing, ``"(unscheduled)"`` servers on
+    no host. The input is not modified.
 
     Example:
         >>> df = pd.DataFrame({"status": ["running", "ready"], "zone": ["z1", "z2"]})
@@ -283,7 +272,7 @@ def filter_servers(
     require_columns(servers, active, "filtering servers", hint="list servers with details=True")
     keep = pd.Series(True, index=servers.index)
     for column, value in active.items():
-        keep &= _match(servers[column], value)
+        keep &= _match(servers, column, value)
     out = servers[keep].reset_index(drop=True)
     out.attrs = dict(servers.attrs)
     return out
@@ -294,8 +283,9 @@ def filter_options(
 ) -> list[tuple[str, str]]:
     """Dropdown options ``(label, value)`` for a column: ``all`` first, then each value with its count.
 
-    Values are sorted by name; missing values appear as ``(none)``. A column the frame
-    lacks gives only the ``all`` option.
+    Values are sorted by name; missing values appear as ``(none)`` (``(unscheduled)`` for
+    where a server without a host runs). A column the frame lacks gives only the ``all``
+    option.
 
     Example:
         >>> filter_options(pd.DataFrame({"s": ["b", "a", "b"]}), "s")
@@ -304,7 +294,7 @@ def filter_options(
     first = (f"{all_label} ({len(servers):,})", ALL)
     if column not in servers.columns:
         return [first]
-    counts = group_labels(servers[column]).value_counts()
+    counts = group_keys(servers, column).value_counts()
     return [first] + [(f"{v} ({int(counts[v]):,})", v) for v in sorted(counts.index)]
 
 
@@ -317,7 +307,7 @@ def export_csv(
 ) -> Path:
     """Write ``frame`` to a new ``<stem>-<UTC time>.csv`` in ``directory``; return its full path.
 
-    The file is written by :func:`cpexplore.reports.to_csv`: atomically, and safely for
+    The file is written by :func:`cpexplore.files.to_csv` (``cpexplore.reports.to_csv``): atomically, and safely for
     spreadsheets (cells that would start a formula are prefixed with ``'``). An existing
     file is never overwritten: a ``-2``, ``-3``... suffix is added instead.
 
@@ -331,7 +321,7 @@ def export_csv(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ExportError(f"cannot create the export folder {folder}: {e.strerror or e}") from e
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "export"
     path = folder / f"{safe}-{stamp}.csv"
     n = 2
@@ -341,14 +331,45 @@ def export_csv(
     return to_csv(frame, path).resolve()
 
 
+#: The capacity table columns the capacity explorer shows, with their headers.
+CAPACITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("host", "host"),
+    ("zone", "zone"),
+    ("running_servers", "running servers"),
+    ("cpu_commit", "vCPUs committed"),
+    ("cpu_usable", "CPUs usable"),
+    ("cpu_commit_rate", "CPU commit rate"),
+    ("cpu_commit_bound", "CPU bound"),
+    ("mem_commit_rate", "memory commit rate"),
+    ("mem_commit_bound", "memory bound"),
+    ("over_committed", "over-committed"),
+)
+
+
+def capacity_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The capacity table as the capacity explorer shows it: chosen columns, readable headers.
+
+    Rows stay in :func:`~cpexplore.summaries.capacity_table`'s order, the chart's order
+    (over-committed first); columns the table lacks are left out.
+
+    Example:
+        >>> t = pd.DataFrame({"host": ["h1"], "cpu_commit_rate": [10.53], "over_committed": [True]})
+        >>> list(capacity_view(t).columns)
+        ['host', 'CPU commit rate', 'over-committed']
+    """
+    shown = [(c, label) for c, label in CAPACITY_HEADERS if c in table.columns]
+    view = table[[c for c, _ in shown]].rename(columns=dict(shown))
+    return view.reset_index(drop=True)
+
+
 # =========================================================================== HTML
 
 
-def _cell_text(value: Any) -> str:
+def _cell_text(value: Any, digits: int = 1) -> str:
     """How a value appears in an HTML table (before escaping).
 
-    :func:`~cpexplore.reports.cell_value` (as in CSV files and the command line's tables),
-    with numbers made for reading: thousands separators, one decimal.
+    :func:`~cpexplore.files.cell_value` (as in CSV files and the command line's tables),
+    with numbers made for reading: thousands separators, ``digits`` decimals (one).
 
     Example:
         >>> _cell_text(1234567), _cell_text(2.25), _cell_text(None), _cell_text(True)
@@ -362,7 +383,7 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.1f}"
+        return f"{value:,.{digits}f}"
     return str(value)
 
 
@@ -386,12 +407,14 @@ def frame_to_html(
     footer: Sequence[Any] | None = None,
     css_class: str = "cpx-table",
     max_height: str = "420px",
+    digits: int = 1,
 ) -> str:
     """An HTML table of ``frame`` (no index) in which every caption, header and cell is escaped.
 
     Numbers are right-aligned with thousands separators; at most ``max_rows`` rows are
     shown, with a last line saying how many were left out. ``footer`` adds one bold row
-    (e.g. totals). The table scrolls inside a box ``max_height`` high.
+    (e.g. totals). The table scrolls inside a box ``max_height`` high. Fractions show
+    ``digits`` decimals.
 
     Example:
         >>> "<b>" in frame_to_html(pd.DataFrame({"name": ["<b>x</b>"]}))
@@ -407,7 +430,7 @@ def frame_to_html(
     body = []
     for row in frame.head(max_rows).itertuples(index=False, name=None):
         cells = "".join(
-            f"<td{a}>{esc(_cell_text(v))}</td>" for v, a in zip(row, align, strict=True)
+            f"<td{a}>{esc(_cell_text(v, digits))}</td>" for v, a in zip(row, align, strict=True)
         )
         body.append(f"<tr>{cells}</tr>")
     left = len(frame) - max_rows
@@ -420,7 +443,7 @@ def frame_to_html(
     foot = ""
     if footer is not None:
         cells = "".join(
-            f"<td{a}>{esc(_cell_text(v))}</td>" for v, a in zip(footer, align, strict=False)
+            f"<td{a}>{esc(_cell_text(v, digits))}</td>" for v, a in zip(footer, align, strict=False)
         )
         foot = f"<tfoot><tr>{cells}</tr></tfoot>"
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
@@ -466,6 +489,19 @@ def _render(draw: Callable[[Axes], Any], bars: int, width: float = 7.0) -> tuple
     height = float(min(11.0, max(2.6, 1.4 + 0.3 * bars)))
     fig = Figure(figsize=(width, height), layout="constrained")
     draw(fig.add_subplot())
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=96)
+    return fig, buf.getvalue()
+
+
+def _render_capacity(table: pd.DataFrame, top: int) -> tuple[Figure, bytes]:
+    """The capacity chart of ``table`` on a new (non-pyplot) figure, and its PNG."""
+    from matplotlib.figure import Figure
+
+    bars = min(top, len(table)) + 2
+    fig = Figure(figsize=(9.5, float(min(11.0, max(3.2, 1.6 + 0.3 * bars)))), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    plot_capacity_table(table, top=top, ax=(axes[0], axes[1]))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=96)
     return fig, buf.getvalue()
@@ -857,15 +893,14 @@ class InventoryExplorer(widgets.VBox):
         self.redraw()
 
     def _status_text(self, servers: pd.DataFrame) -> str:
-        a = servers.attrs
-        regions = ", ".join(a.get("catalog_regions", [])) or "?"
-        when = a.get("fetched_at")
-        stamp = when.strftime("%H:%M:%S UTC") if isinstance(when, datetime) else "?"
-        cached = " — from the cache; press Refresh to fetch anew" if a.get("from_cache") else ""
-        partial = " — PARTIAL: some pages failed" if a.get("partial") else ""
+        info = list_info(servers)
+        regions = ", ".join(str(r) for r in info.regions or (info.region,)) or "?"
+        stamp = info.fetched_at.strftime("%H:%M:%S UTC")
+        cached = " — from the cache; press Refresh to fetch anew" if info.from_cache else ""
+        partial = " — PARTIAL: some pages failed" if info.partial else ""
         return html.escape(
             f"{len(servers):,} servers from catalog region {regions} "
-            f"({a.get('interface', '?')} endpoint, scope {a.get('scope', '?')}), "
+            f"({info.interface} endpoint, scope {info.scope or '?'}), "
             f"fetched {stamp}{cached}{partial}"
         )
 
@@ -894,7 +929,7 @@ class InventoryExplorer(widgets.VBox):
         within = self.servers
         region = self.cloudregion_dropdown.value
         if region != ALL and "cloudregion" in within.columns:
-            within = within[_match(within["cloudregion"], region)]
+            within = within[_match(within, "cloudregion", region)]
         options = filter_options(within, "zone")
         keep = _dropdown_value(options, self.zone_dropdown.value)
         self.zone_dropdown.options = options
@@ -964,7 +999,8 @@ class InventoryExplorer(widgets.VBox):
                 raise CpExploreError(
                     "nothing to export yet", hint="press Refresh to fetch the servers"
                 )
-            regions = "-".join(self.servers.attrs.get("catalog_regions", [])) or "servers"
+            info = list_info(self.servers)
+            regions = "-".join(str(r) for r in info.regions or (info.region,)) or "servers"
             path = export_csv(self.filtered, self.export_dir, stem=f"servers-{regions}")
         except Exception as e:
             _log.debug("export failed", exc_info=True)
@@ -973,6 +1009,105 @@ class InventoryExplorer(widgets.VBox):
         self.last_export = path
         self.message_html.value = _info_html(f"Wrote {len(self.filtered):,} servers to {path}")
         return path
+
+
+class CapacityExplorer(widgets.VBox):
+    """Host capacity as the region counts it: the chart and the table, in the same order.
+
+    Build it with :func:`capacity_explorer`. ``hosts`` and ``servers`` hold what was
+    fetched (the servers only when some host lacks the region's commit figures),
+    ``table`` the :func:`~cpexplore.summaries.capacity_table` shown and ``figure`` the
+    matplotlib Figure last drawn. The chart draws the first ``top`` rows of the table.
+    """
+
+    def __init__(
+        self, session: Session, *, scope: str = "max", top: int = 15, load: bool = True
+    ) -> None:
+        self.session = session
+        self.scope = scope
+        self.top = top
+        self.hosts: pd.DataFrame = pd.DataFrame()
+        self.servers: pd.DataFrame | None = None
+        self.table: pd.DataFrame = pd.DataFrame()
+        self.figure: Figure | None = None
+        self.loaded = False
+        self.refresh_button = widgets.Button(
+            description="Refresh",
+            icon="refresh",
+            tooltip="Fetch the hosts (and servers) again from the API, bypassing the cache",
+        )
+        self.refresh_button.on_click(self._on_refresh)
+        self.status_html = widgets.HTML()
+        self.message_html = widgets.HTML()
+        self.plot_output = widgets.Output(layout=widgets.Layout(min_width="480px"))
+        self.plot_output.add_class("cpx-capacity-plot")
+        self.table_html = widgets.HTML()
+        self.table_html.add_class("cpx-capacity-table")
+        intro = widgets.HTML("<b>Host capacity</b>: " + html.escape(CAPACITY_EXPLANATION) + ".")
+        super().__init__(
+            [
+                intro,
+                widgets.HBox([self.refresh_button, self.status_html]),
+                self.message_html,
+                self.plot_output,
+                self.table_html,
+            ]
+        )
+        self.add_class("cpx-capacity-explorer")
+        if load:
+            self.load()
+        else:
+            self.status_html.value = html.escape("Not loaded yet: press Refresh.")
+
+    def _on_refresh(self, _button: Any = None) -> None:
+        self.load(refresh=True)
+
+    def load(self, refresh: bool = False) -> None:
+        """Fetch the hosts (and, when needed, the servers), then :meth:`show` them."""
+        self.refresh_button.disabled = True
+        try:
+            kw: dict[str, Any] = {"scope": self.scope, "refresh": refresh, "progress": False}
+            hosts = self.session.list("hosts", **kw)
+            needs_servers = not {"cpu_commit", "mem_commit"} <= set(hosts.columns) or bool(
+                hosts[["cpu_commit", "mem_commit"]].isna().any(axis=None)
+            )
+            servers = self.session.list("servers", **kw) if needs_servers else None
+        except Exception as e:
+            _log.debug("capacity fetch failed", exc_info=True)
+            self.message_html.value = error_html(e, "Fetching the hosts")
+            return
+        finally:
+            self.refresh_button.disabled = False
+        self.show(hosts, servers)
+
+    def show(self, hosts: pd.DataFrame, servers: pd.DataFrame | None = None) -> None:
+        """Compute the capacity table of these frames; draw its chart and show it."""
+        try:
+            table = capacity_table(hosts, servers)
+            self.hosts, self.servers, self.table = hosts, servers, table
+            self.loaded = True
+            over = int(table["over_committed"].sum())
+            counted = "from the hosts' own figures" if servers is None else "hosts and servers"
+            self.status_html.value = html.escape(
+                f"{len(table):,} hosts, {over:,} over-committed ({counted})"
+            )
+            fig, png = _render_capacity(table, self.top)
+            self.figure = fig
+            alt = "; ".join(
+                f"{h} {r:.2f}×"
+                for h, r in zip(table["host"], table["cpu_commit_rate"], strict=False)
+            )
+            _show_png(self.plot_output, png, f"CPU commit rate per host: {alt}"[:2000])
+            self.table_html.value = frame_to_html(
+                capacity_view(table),
+                max_rows=200,
+                caption=capacity_caption(table).replace("\n", " "),
+                digits=2,
+            )
+            self.message_html.value = ""
+        except Exception as e:  # shown in the widget, never lost in a callback
+            _log.debug("capacity view failed", exc_info=True)
+            self.message_html.value = error_html(e, "Showing the host capacity")
 
 
 # =========================================================================== entry points
@@ -1021,6 +1156,20 @@ def inventory_explorer(session: Session, **options: Any) -> InventoryExplorer:
 inventory_explorer.__signature__ = inspect.signature(InventoryExplorer).replace(  # type: ignore[attr-defined]
     return_annotation="InventoryExplorer"
 )
+
+
+def capacity_explorer(
+    session: Session, *, scope: str = "max", top: int = 15, load: bool = True
+) -> CapacityExplorer:
+    """A widget showing host capacity as the region counts it: chart and table, one order.
+
+    Hosts are listed with ``scope``; servers too when some host lacks the region's commit
+    figures. The chart draws the ``top`` first hosts: over-committed first.
+
+    Example:
+        >>> capacity_explorer(cpexplore.connect(), top=10)     # doctest: +SKIP
+    """
+    return CapacityExplorer(session, scope=scope, top=top, load=load)
 
 
 def explore(session: Session, **inventory_options: Any) -> widgets.Tab:

@@ -25,7 +25,7 @@ from cpexplore.catalog import (
     normalize_interface,
     normalize_service_type,
 )
-from cpexplore.errors import CpExploreError, EndpointNotFound
+from cpexplore.errors import ConnectError, CpExploreError, EndpointNotFound
 
 SHARED = Path(__file__).resolve().parent / "data"
 REFERENCE = SHARED / "reference"
@@ -521,3 +521,39 @@ def test_url_for_on_an_empty_catalog_says_to_scope_the_token() -> None:
 def test_a_scoped_catalog_is_truthy(seed: Catalog) -> None:
     assert seed
     assert len(seed) == 48
+
+
+# -- an endpoint that cannot be reached ------------------------------------------------------------
+def test_an_unreachable_internal_endpoint_is_named_with_the_public_one_to_use(
+    seed: Catalog,
+) -> None:
+    cause = ConnectError("the host name 'default-region' does not resolve", hint="check DNS")
+    url = seed.url_for("compute", interface="internal") + "/servers?limit=20"
+    error = seed.unreachable(cause, url, interface="internalURL")
+    assert isinstance(error, ConnectError)
+    assert error.message == (
+        "cannot reach the internal endpoint of compute_v2 in region region0 "
+        "(https://default-region:30888): the host name 'default-region' does not resolve"
+    )
+    assert "interface='public'" in error.hint and "--interface public" in error.hint
+    assert error.hint.endswith("whose URL is https://10.211.55.9:30888")
+    assert "limit=20" not in str(error)
+
+
+def test_an_unreachable_public_endpoint_keeps_the_original_hint(seed: Catalog) -> None:
+    cause = ConnectError("connection refused at 10.211.55.9:30888", hint="is it up?")
+    error = seed.unreachable(cause, "https://10.211.55.9:30888/servers", interface="public")
+    assert error.message.startswith("cannot reach the public endpoint of compute_v2 in region")
+    assert error.hint == "is it up?"
+
+
+def test_an_unreachable_url_outside_the_catalog_still_names_url_and_interface(
+    seed: Catalog,
+) -> None:
+    cause = ConnectError("the host name 'elsewhere' does not resolve")
+    error = seed.unreachable(cause, "https://elsewhere:1/x?q=1", interface="admin")
+    assert error.message == (
+        "cannot reach the admin endpoint (https://elsewhere:1/x): "
+        "the host name 'elsewhere' does not resolve"
+    )
+    assert "interface='public'" in error.hint

@@ -17,6 +17,7 @@ import pytest
 from cpexplore.config import (
     ENV_VARS,
     Settings,
+    auth_url_hint,
     default_config_path,
     list_profiles,
     parse_rc,
@@ -29,7 +30,7 @@ from cpexplore.errors import ConfigError, CpExploreError
 AUTH_URL = "https://10.0.0.1:30500/v3"
 AKSK = {"OS_AUTH_URL": AUTH_URL, "OS_ACCESS_KEY": "ak-id-1", "OS_SECRET_KEY": "sk-secret-1"}
 
-# The rc file printed in api-call-process.md §3.
+# The rc file printed in tests/data/reference/api-call-process.md, "Get authentication address".
 RCADMIN = """\
 export OS_AUTH_URL=https://10.211.55.9:30500/v3
 export OS_USERNAME=sysadmin
@@ -128,9 +129,38 @@ class TestPrecedence:
         assert s.profile is None
         assert s.ca_bundle is None
 
-    def test_unknown_keyword_is_a_type_error_listing_valid_ones(self) -> None:
-        with pytest.raises(TypeError, match="auth_ur.*valid:.*auth_url"):
+    def test_unknown_keyword_is_a_config_error_suggesting_the_closest_one(self) -> None:
+        with pytest.raises(ConfigError, match="'auth_ur'.*did you mean 'auth_url'.*valid:"):
             resolve_settings(env=AKSK, auth_ur=AUTH_URL)
+        with pytest.raises(ConfigError, match="'zoen'.*'zone'") as info:
+            resolve_settings(env=AKSK, region="r", zoen="z", bogus=1)
+        assert "'bogus'" in str(info.value) and "\n" not in str(info.value)
+
+    def test_every_settings_field_is_a_keyword(self, tmp_path: Path) -> None:
+        ca = write(tmp_path / "ca.pem", "-----BEGIN CERTIFICATE-----\n")
+        given = {
+            "auth_url": "https://kw:30500/v3",
+            "access_key": "ak",
+            "secret_key": "sk",
+            "username": "u",
+            "password": "p",
+            "domain": "d",
+            "project": "pr",
+            "project_domain": "pd",
+            "project_id": "pid",
+            "token": "t",
+            "region": "r",
+            "zone": "z",
+            "interface": "internal",
+            "insecure": True,
+            "ca_bundle": str(ca),
+            "timeout": (1.0, 2.0),
+            "source": "web",
+        }
+        names = {f.name for f in dataclasses.fields(Settings)} - {"profile"}
+        assert set(given) == names  # a new field must be added here, and accepted
+        s = resolve_settings(env={}, **given)
+        assert {k: getattr(s, k) for k in given} == given
 
 
 # --------------------------------------------------------------------------- environment
@@ -537,6 +567,57 @@ class TestValidation:
         ) as exc:
             resolve_settings(env={**AKSK, "OS_AUTH_URL": "10.0.0.1:30500/v3"})
         assert exc.value.hint == "use 'https://10.0.0.1:30500/v3'"
+
+    @pytest.mark.parametrize(
+        ("url", "fixed"),
+        [
+            ("http//127.0.0.1:5000/v3", "http://127.0.0.1:5000/v3"),
+            ("https:/10.0.0.1:30500/v3", "https://10.0.0.1:30500/v3"),
+            ("HTTP:cloud.example.com/v3", "http://cloud.example.com:30500/v3"),
+        ],
+    )
+    def test_a_mistyped_scheme_is_named_and_fixed_not_reinvented(
+        self, url: str, fixed: str
+    ) -> None:
+        with pytest.raises(
+            ConfigError, match="is malformed: 'https?' must be followed by '://'"
+        ) as exc:
+            resolve_settings(env=AKSK, auth_url=url)
+        assert exc.value.hint == f"did you mean {fixed!r}?"
+        assert "http:30500" not in str(exc.value) and "https://http" not in str(exc.value)
+
+    def test_a_mistyped_scheme_never_echoes_a_password(self) -> None:
+        with pytest.raises(ConfigError, match="user name or password") as exc:
+            resolve_settings(env=AKSK, auth_url="http//admin:hunter2@h:30500/v3")
+        assert "hunter2" not in str(exc.value)
+
+    @pytest.mark.parametrize("url", ["http:30500/v3", "exa mple.com:30500/v3"])
+    def test_no_suggestion_when_nothing_sensible_is_left(self, url: str) -> None:
+        with pytest.raises(ConfigError, match="has no scheme") as exc:
+            resolve_settings(env=AKSK, auth_url=url)
+        assert exc.value.hint == "write it as https://<host>:30500/v3"
+
+    def test_an_invalid_host_name(self) -> None:
+        with pytest.raises(ConfigError, match="invalid host name 'exa mple'"):
+            resolve_settings(env=AKSK, auth_url="https://exa mple:30500/v3")
+
+    def test_the_login_path_itself_is_not_an_auth_url(self) -> None:
+        with pytest.raises(ConfigError, match="ends in /auth/tokens") as exc:
+            resolve_settings(env=AKSK, auth_url="http://10.0.0.1:30500/v3/auth/tokens")
+        assert exc.value.hint.endswith("http://10.0.0.1:30500/v3")
+
+    @pytest.mark.parametrize(
+        ("url", "hint"),
+        [
+            ("http://h:30500", "auth URLs end in /v3, e.g. http://h:30500/v3"),
+            ("http://h:30500/identity", "auth URLs end in /v3, e.g. http://h:30500/v3"),
+            ("http://h:30500/v3/x", "auth URLs end in /v3, e.g. http://h:30500/v3"),
+            ("http://h:30500/v3", None),
+            ("https://h/api/s/identity/v3", None),
+        ],
+    )
+    def test_auth_url_hint_for_a_404_login(self, url: str, hint: str | None) -> None:
+        assert auth_url_hint(url) == hint
 
     def test_url_without_port_suggests_30500(self) -> None:
         with pytest.raises(ConfigError, match="has no port") as exc:

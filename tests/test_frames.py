@@ -158,7 +158,7 @@ def test_union_of_keys_every_field_optional():
     records = [{"id": "a"}, {"id": "b", "sn": "S1"}, {"id": "c", "cpu_desc": "x86"}]
     df = records_to_frame(records)
     assert list(df.columns) == ["id", "sn", "cpu_desc"]
-    assert df["sn"].tolist() == [None, "S1", None]
+    assert [None if pd.isna(v) else v for v in df["sn"]] == [None, "S1", None]
     assert df["cpu_desc"].isna().tolist() == [True, True, False]
 
 
@@ -168,7 +168,7 @@ def test_columns_selection_exact_order_and_missing_columns():
     assert list(df.columns) == ["cpu", "nope", "id"]
     assert df["nope"].dtype == object
     assert df["nope"].isna().all()
-    assert df["cpu"].dtype == np.int8
+    assert df["cpu"].dtype == np.int64
 
 
 def test_columns_selection_of_dict_parent_and_sub_keys():
@@ -180,7 +180,7 @@ def test_columns_selection_of_dict_parent_and_sub_keys():
     assert whole["metadata"].tolist() == [{"env": "prod", "team": "web"}, {"env": "dev"}]
     picked = records_to_frame(records, columns=["id", "metadata.team"])
     assert list(picked.columns) == ["id", "metadata.team"]
-    assert picked["metadata.team"].tolist() == ["web", None]
+    assert [None if pd.isna(v) else v for v in picked["metadata.team"]] == ["web", None]
 
 
 def test_columns_selection_rejects_duplicates_and_bare_string():
@@ -254,29 +254,28 @@ def test_timestamps_found_by_value_in_other_columns_only_if_all_parse():
 
 
 @pytest.mark.parametrize(
-    ("values", "dtype"),
-    [
-        ([1, 2, -3], "int8"),
-        ([0, 300], "int16"),
-        ([0, 70_000], "int32"),
-        ([0, 2**40], "int64"),
-        ([-(2**63), 2**63 - 1], "int64"),
-    ],
+    "values", [[1, 2, -3], [0, 300], [0, 70_000], [0, 2**40], [-(2**63), 2**63 - 1]]
 )
-def test_integers_get_the_narrowest_numpy_dtype(values, dtype):
+def test_integers_are_int64_whatever_their_size(values):
     df = records_to_frame([{"n": v} for v in values])
-    assert df["n"].dtype == np.dtype(dtype)
+    assert df["n"].dtype == np.dtype("int64")
     assert df["n"].tolist() == values
 
 
-@pytest.mark.parametrize(
-    ("values", "dtype"),
-    [([1, None, 3], "Int8"), ([None, 1000], "Int16"), ([70_000, None], "Int32")],
-)
-def test_integers_with_gaps_get_nullable_dtype_of_that_width(values, dtype):
+def test_arithmetic_on_small_integers_never_wraps():
+    df = records_to_frame(
+        [{"vcpu_count": 4, "vmem_size": 16384}, {"vcpu_count": 2, "vmem_size": 2048}]
+    )
+    assert (df["vcpu_count"] * 100).tolist() == [400, 200]
+    assert (df["vcpu_count"] * 200).tolist() == [800, 400]
+    assert (df["vmem_size"] * 1024 * 1024).tolist() == [16384 * 1024**2, 2048 * 1024**2]
+
+
+@pytest.mark.parametrize("values", [[1, None, 3], [None, 1000], [70_000, None]])
+def test_integers_with_gaps_are_nullable_int64(values):
     records = [{} if v is None else {"n": v} for v in values]
     df = records_to_frame(records)
-    assert str(df["n"].dtype) == dtype
+    assert str(df["n"].dtype) == "Int64"
     assert df["n"].isna().tolist() == [v is None for v in values]
     assert [None if pd.isna(x) else int(x) for x in df["n"]] == values
 
@@ -310,21 +309,21 @@ def test_repeated_strings_become_categories_unique_ones_stay_object():
     df = records_to_frame(records)
     assert df["status"].dtype == "category"
     assert list(df["status"].cat.categories) == ["ready", "running"]
-    assert df["id"].dtype == object
-    assert df["name"].dtype == object
+    assert df["id"].dtype == "str"
+    assert df["name"].dtype == "str"
 
 
 def test_id_is_never_a_category_even_when_repeated():
     df = records_to_frame([{"id": "same", "zone": "z"}, {"id": "same", "zone": "z"}])
-    assert df["id"].dtype == object
+    assert df["id"].dtype == "str"
     assert df["zone"].dtype == "category"
 
 
 def test_category_rule_edges():
     one_row = records_to_frame([{"zone": "z1"}])
-    assert one_row["zone"].dtype == object
+    assert one_row["zone"].dtype == "str"
     mostly_unique = records_to_frame([{"zone": z} for z in ("a", "b", "a")])
-    assert mostly_unique["zone"].dtype == object  # 2 distinct of 3 > half
+    assert mostly_unique["zone"].dtype == "str"  # 2 distinct of 3 > half
     with_gaps = records_to_frame([{"zone": "a"}, {}, {"zone": "a"}, {"zone": "b"}, {"zone": "b"}])
     assert with_gaps["zone"].dtype == "category"
     assert with_gaps["zone"].isna().tolist() == [False, True, False, False, False]
@@ -344,7 +343,7 @@ def test_mixed_type_columns_stay_object_with_values_untouched():
 
 def test_explicit_nulls_count_as_missing():
     df = records_to_frame([{"n": None, "s": None}, {"n": 5, "s": None}])
-    assert str(df["n"].dtype) == "Int8"
+    assert str(df["n"].dtype) == "Int64"
     assert df["s"].dtype == object
     assert df["s"].isna().all()
 
@@ -361,8 +360,8 @@ def test_small_flat_dicts_are_spread_into_parent_dot_key_columns():
     df = records_to_frame(records)
     assert list(df.columns) == ["id", "metadata.env", "metadata.team", "metadata.cost", "zone"]
     assert df["metadata.env"].dtype == "category"
-    assert df["metadata.team"].tolist() == ["web", None, None]
-    assert str(df["metadata.cost"].dtype) == "Int8"
+    assert [None if pd.isna(v) else v for v in df["metadata.team"]] == ["web", None, None]
+    assert str(df["metadata.cost"].dtype) == "Int64"
 
 
 def test_dicts_that_are_not_small_and_flat_are_kept_whole():
@@ -422,7 +421,7 @@ def test_frame_memory_is_deep_and_much_smaller_than_json_normalize():
     records = servers(2000)
     ours, naive = records_to_frame(records), pd.json_normalize(records)
     assert frame_memory(ours) == int(ours.memory_usage(deep=True).sum())
-    assert frame_memory(ours) < 0.5 * frame_memory(naive)
+    assert frame_memory(ours) < 0.7 * frame_memory(naive)
 
 
 # ----------------------------------------------------------------------------- real data
@@ -432,13 +431,13 @@ def test_real_zones():
     df = records_to_frame(real_records("region:zones_list"))
     assert list(df.columns[:3]) == ["id", "name", "status"]
     assert len(df) == 3
-    assert df["id"].dtype == object and df["id"].str.len().eq(36).all()  # D13 uuids
-    assert df["name"].dtype == object
+    assert df["id"].dtype == "str" and df["id"].str.len().eq(36).all()  # D13 uuids
+    assert df["name"].dtype == "str"
     assert df["status"].dtype == "category"
     assert df["cloudregion"].dtype == "category"
     for column in ("created_at", "updated_at", "imported_at"):
         assert str(df[column].dtype) == UTC_NS
-    assert df["hosts"].dtype == np.int8
+    assert df["hosts"].dtype == np.int64
     assert df["can_delete"].dtype == np.bool_
     assert df["_i18n"].tolist() == [{}, {}, {}]
 
@@ -446,16 +445,16 @@ def test_real_zones():
 def test_real_hosts_spec_is_spread():
     df = records_to_frame(real_records("region:hosts_list"))
     assert df["spec.cpu"].tolist() == [8]
-    assert df["spec.mem"].dtype == np.int16
+    assert df["spec.mem"].dtype == np.int64
     assert "spec" not in df.columns
     assert df["mem_size"].tolist() == [16384]
 
 
 def test_real_events_have_integer_ids_and_time_columns():
     df = records_to_frame(real_records("region:events_list"))
-    assert df["id"].dtype == np.int8  # D13: event ids are integers
+    assert df["id"].dtype == np.int64  # event ids are integers
     assert str(df["ops_time"].dtype) == UTC_NS
-    assert df["notes"].dtype == object  # JSON text stays text
+    assert df["notes"].dtype == "str"  # JSON text stays text
 
 
 def test_real_keystone_projects():
@@ -513,8 +512,8 @@ def test_pages_built_one_by_one_join_into_the_frame_of_the_whole_list():
     assert list(pages.columns) == list(whole.columns)
     assert {c: str(pages[c].dtype) for c in pages} == {c: str(whole[c].dtype) for c in whole}
     pd.testing.assert_frame_equal(pages, whole)
-    assert str(pages["big"].dtype) == "Int32" and str(pages["host"].dtype) == "category"
-    assert pages["name"].dtype == object  # all distinct: not a category once joined
+    assert str(pages["big"].dtype) == "Int64" and str(pages["host"].dtype) == "category"
+    assert pages["name"].dtype == "str"  # all distinct: not a category once joined
 
 
 T1 = "2026-11-26T23:54:23.000000Z"

@@ -22,10 +22,14 @@ from cpexplore.plots import (  # noqa: E402
     PALETTE,
     inventory_counts,
     plot_capacity,
+    plot_capacity_table,
     plot_endpoints,
     plot_inventory,
     plot_timeline,
 )
+from cpexplore.summaries import capacity_table  # noqa: E402
+
+_OVER = "#D55E00"  # vermillion, the over-committed colour
 
 
 @pytest.fixture(autouse=True)
@@ -206,6 +210,7 @@ def capacity_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
             "id": ["i1", "i2", "i3"],
             "name": ["h1", "h2", "h3"],
             "cpu_count": [4, 8, 16],
+            "cpu_cmtbound": [2.0, 8.0, 8.0],
             "mem_size": [8192, 17408, 32768],
             "mem_reserved": [0, 1024, 0],
             "cpu_commit": [12, 2, 0],
@@ -214,58 +219,113 @@ def capacity_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     servers = pd.DataFrame(
         {
-            "host_id": ["i1", "i1", "i1", "i2"],
-            "host": ["h1", "h1", "h1", "h2"],
-            "vcpu_count": [4, 4, 4, 2],
-            "vmem_size": [1024, 1024, 2048, 32768],
+            "host_id": ["i1", "i1", "i1", "i2", "i2"],
+            "host": ["h1", "h1", "h1", "h2", "h2"],
+            "status": ["running", "running", "running", "running", "ready"],
+            "vcpu_count": [4, 4, 4, 2, 64],
+            "vmem_size": [1024, 1024, 2048, 32768, 65536],
         }
     )
     return hosts, servers
 
 
-def test_capacity_draws_physical_and_allocated_with_overcommit_coloured():
+def test_capacity_draws_usable_committed_and_the_bound_with_overcommit_coloured():
     hosts, servers = capacity_frames()
-    cpu_ax, mem_ax = plot_capacity(hosts, servers)
-    # order: highest commit rate first (h1 3.0x cpu, h2 2.0x memory, h3 idle)
-    assert [t.get_text() for t in cpu_ax.get_yticklabels()] == ["h1", "h2", "h3"]
-    physical = [p.get_width() for p in cpu_ax.containers[0].patches]
-    allocated = [p.get_width() for p in cpu_ax.containers[1].patches]
-    assert physical == [4, 8, 16] and allocated == [12, 2, 0]
+    cpu_ax, mem_ax = plot_capacity(hosts, servers, source="servers")
+    # over-committed first, the host using most of its bound on top: h2 (memory 2.0 of 1),
+    # h1 (CPU 3.0 of 2), then h3 (idle)
+    assert [t.get_text() for t in cpu_ax.get_yticklabels()] == ["h2", "h1", "h3"]
+    usable = [p.get_width() for p in cpu_ax.containers[0].patches]
+    committed = [p.get_width() for p in cpu_ax.containers[1].patches]
+    assert usable == [8, 4, 16] and committed == [2, 12, 0]  # the stopped 64-vCPU VM holds none
     colours = [to_hex(p.get_facecolor()) for p in cpu_ax.containers[1].patches]
-    assert colours == ["#d55e00", PALETTE[0].lower(), PALETTE[0].lower()]
-    assert value_labels(cpu_ax) == ["3.0×", "0.2×", "0.0×"]
-    mem_physical = [p.get_width() for p in mem_ax.containers[0].patches]
-    mem_allocated = [p.get_width() for p in mem_ax.containers[1].patches]
-    assert mem_physical == [8.0, 16.0, 32.0]  # GiB, less mem_reserved
-    assert mem_allocated == [4.0, 32.0, 0.0]
-    assert value_labels(mem_ax) == ["0.5×", "2.0×", "0.0×"]
+    assert colours == [PALETTE[0].lower(), "#d55e00", PALETTE[0].lower()]
+    assert value_labels(cpu_ax) == ["0.25×", "3.00×", "0.00×"]
+    bound_ticks = cpu_ax.collections[0].get_offsets()[:, 0].tolist()
+    assert bound_ticks == [64.0, 8.0, 128.0]  # usable × bound
+    mem_usable = [p.get_width() for p in mem_ax.containers[0].patches]
+    mem_committed = [p.get_width() for p in mem_ax.containers[1].patches]
+    assert mem_usable == [16.0, 8.0, 32.0]  # GiB, less mem_reserved
+    assert mem_committed == [32.0, 4.0, 0.0]
+    assert value_labels(mem_ax) == ["2.00×", "0.50×", "0.00×"]
+    mem_colours = [to_hex(p.get_facecolor()) for p in mem_ax.containers[1].patches]
+    assert mem_colours == ["#d55e00", PALETTE[0].lower(), PALETTE[0].lower()]
     assert cpu_ax.get_title() == "vCPUs" and mem_ax.get_title() == "Memory (GiB)"
     assert mem_ax.get_xlabel() == "GiB"
-    title = cpu_ax.figure.get_suptitle()
-    assert "3 hosts" in title and "2 over-committed" in title
+    figure = cpu_ax.figure
+    assert "3 hosts" in figure.get_suptitle() and "2 over-committed" in figure.get_suptitle()
+    assert "running servers" in figure.get_supxlabel() and "commit bound" in figure.get_supxlabel()
+
+
+def test_capacity_chart_and_table_agree_on_which_hosts_are_over_committed():
+    hosts, servers = capacity_frames()
+    hosts = hosts.assign(cpu_commit=[12, 2, 130], mem_commit=[4096, 16384, 0])  # h3: 8.125 > 8
+    table = capacity_table(hosts, servers)
+    cpu_ax, mem_ax = plot_capacity(hosts, servers)
+    names = [t.get_text() for t in cpu_ax.get_yticklabels()]
+    assert names == table["host"].tolist()
+    vermillion = to_hex(_OVER)
+    drawn_over = {
+        name: (
+            to_hex(c.get_facecolor()) == vermillion,
+            to_hex(m.get_facecolor()) == vermillion,
+        )
+        for name, c, m in zip(
+            names, cpu_ax.containers[1].patches, mem_ax.containers[1].patches, strict=True
+        )
+    }
+    in_table = {r.host: (r.cpu_over_committed, r.mem_over_committed) for r in table.itertuples()}
+    assert (
+        drawn_over == in_table == {"h1": (True, False), "h3": (True, False), "h2": (False, False)}
+    )
+    assert f"{int(table['over_committed'].sum())} over-committed" in cpu_ax.figure.get_suptitle()
+    # drawing a table draws exactly that table
+    a, b = plot_capacity_table(table, top=2)
+    assert [t.get_text() for t in a.get_yticklabels()] == names[:2]
 
 
 def test_capacity_from_host_commit_columns_and_top():
     hosts, _ = capacity_frames()
     cpu_ax, _mem = plot_capacity(hosts, top=1)
-    assert [t.get_text() for t in cpu_ax.get_yticklabels()] == ["h1"]
-    assert [p.get_width() for p in cpu_ax.containers[1].patches] == [12]
+    assert [t.get_text() for t in cpu_ax.get_yticklabels()] == ["h2"]
+    assert [p.get_width() for p in cpu_ax.containers[1].patches] == [2]
     assert "top 1 of 3 hosts" in cpu_ax.figure.get_suptitle()
 
 
-def test_capacity_needs_its_columns_and_two_axes():
+def test_capacity_needs_some_capacity_and_two_axes():
     hosts, servers = capacity_frames()
-    with pytest.raises(MissingColumns, match="'cpu_count'"):
-        plot_capacity(hosts.drop(columns="cpu_count"), servers)
+    with pytest.raises(MissingColumns, match="'cpu_count', 'mem_size'"):
+        plot_capacity(hosts.drop(columns=["cpu_count", "mem_size"]), servers)
     with pytest.raises(MissingColumns, match="cpu_commit"):
         plot_capacity(hosts.drop(columns=["cpu_commit"]))
     with pytest.raises(MissingColumns, match="vmem_size"):
-        plot_capacity(hosts, servers.drop(columns="vmem_size"))
+        plot_capacity(hosts, servers.drop(columns="vmem_size"), source="servers")
+    with pytest.raises(MissingColumns, match="capacity_table"):
+        plot_capacity_table(hosts)
     fig, ax = plt.subplots()
     with pytest.raises(ValueError, match="two panels"):
         plot_capacity(hosts, servers, ax=[ax])
     fig, (a, b) = plt.subplots(1, 2)
     assert plot_capacity(hosts, servers, ax=(a, b)) == (a, b)
+
+
+def test_capacity_of_sparse_frames_draws_and_says_what_was_not_counted():
+    hosts, _ = capacity_frames()
+    bare = hosts.drop(columns=["cpu_commit", "mem_commit", "mem_reserved", "cpu_cmtbound", "id"])
+    servers = pd.DataFrame(
+        {
+            "host": ["h1", None, None],
+            "zone": ["z", None, None],
+            "status": ["running", "sched_fail", "running"],
+            "vcpu_count": [2, 4, 8],
+            "vmem_size": pd.array([1024, None, 2048], dtype="Int64"),
+        }
+    )
+    cpu_ax, _ = plot_capacity(bare, servers)
+    assert [p.get_width() for p in cpu_ax.containers[1].patches] == [2, 0, 0]
+    assert "2 servers on no host listed here (2 unscheduled)" in cpu_ax.figure.get_supxlabel()
+    empty_ax, _ = plot_capacity(bare.iloc[0:0], servers)
+    assert value_labels(empty_ax) == ["no hosts"]
 
 
 def test_capacity_on_sandbox_agrees_with_the_hosts_commit(session):
@@ -276,6 +336,9 @@ def test_capacity_on_sandbox_agrees_with_the_hosts_commit(session):
     allocated = dict(zip(names, (p.get_width() for p in cpu_ax.containers[1].patches), strict=True))
     commit = dict(zip(hosts["name"], hosts["cpu_commit"], strict=True))
     assert allocated == {n: commit[n] for n in names}
+    table = capacity_table(hosts, servers)  # the chart's rows are the table's, in its order
+    for drawn, host in zip(names, table["host"], strict=True):
+        assert drawn == host or (len(host) > 28 and "…" in drawn)
 
 
 # --------------------------------------------------------------------- plot_timeline

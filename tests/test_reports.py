@@ -189,10 +189,10 @@ def test_full_disk_leaves_the_previous_file_and_no_temp_file(tmp_path, monkeypat
     assert [p.name for p in tmp_path.iterdir()] == ["servers.csv"]
 
 
-def test_to_json_keeps_nested_values_and_escapes_text(tmp_path):
+def test_to_json_keeps_nested_values_and_raw_text(tmp_path):
     df = pd.DataFrame(
         {
-            "name": ["@import", "ok"],
+            "name": ["@import", '=HYPERLINK("http://evil.example/","x")'],
             "nics": [[{"ip": "10.0.0.1"}], None],
             "n": pd.array([np.int8(3), None], dtype="Int8"),
             "x": [0.5, np.nan],
@@ -203,20 +203,106 @@ def test_to_json_keeps_nested_values_and_escapes_text(tmp_path):
     data = json.loads(p.read_text(encoding="utf-8"))
     assert data == [
         {
-            "name": "'@import",
+            "name": "@import",  # JSON is data: never formula-escaped
             "nics": [{"ip": "10.0.0.1"}],
             "n": 3,
             "x": 0.5,
             "at": "2026-11-26T23:54:23Z",
         },
-        {"name": "ok", "nics": None, "n": None, "x": None, "at": None},
+        {
+            "name": '=HYPERLINK("http://evil.example/","x")',
+            "nics": None,
+            "n": None,
+            "x": None,
+            "at": None,
+        },
     ]
-    raw = json.loads(json_text(df, escape_formulas=False))
-    assert raw[0]["name"] == "@import"
+    assert json.loads(json_text(df)) == data
+    assert csv_text(df).splitlines()[2].startswith("\"'=HYPERLINK(")  # CSV is escaped
     lines = json_text(df, lines=True).splitlines()
-    assert len(lines) == 2 and json.loads(lines[1])["name"] == "ok"
+    assert len(lines) == 2 and json.loads(lines[1])["name"].startswith("=HYPERLINK(")
     with pytest.raises(ExportError, match="is a directory"):
         to_json(df, tmp_path)
+
+
+def round_trip_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "name": ["=cmd|' /C calc'!A0", "-3", 'say "hi"', None],
+            "status": pd.Categorical(["running", "ready", None, "running"]),
+            "vcpu_count": np.array([1, 2, 3, 4], dtype="int8"),
+            "disk": pd.array([10, None, 30, 2**40], dtype="Int64"),
+            "rate": [0.5, np.nan, 10.53125, 1.0],
+            "enabled": [True, False, True, True],
+            "is_gpu": pd.array([True, None, False, False], dtype="boolean"),
+            "created_at": pd.to_datetime(
+                ["2026-11-26T23:54:23Z", None, "2024-01-01T00:00:00.5Z", "2025-06-01T12:00:00Z"],
+                utc=True,
+                format="ISO8601",
+            ),
+            "nics": [[{"ip": "10.0.0.1"}], [], None, [{"ip": "10.0.0.2"}]],
+            "metadata": [{"k": "v"}, None, {}, {"n": 1}],
+            "sn": ["007", "12", "x", None],  # text with a leading zero stays text
+        }
+    )
+
+
+@pytest.mark.parametrize("bom", [False, True])
+def test_read_csv_restores_what_to_csv_wrote(tmp_path, bom):
+    df = round_trip_frame()
+    path = to_csv(df, tmp_path / "servers.csv", bom=bom)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf") is bom
+    back = read_csv(path)
+    assert list(back.columns) == list(df.columns)
+    for column in df.columns:
+        assert back[column].dtype.kind == df[column].dtype.kind, column
+    assert back["name"].tolist() == ["=cmd|' /C calc'!A0", "-3", 'say "hi"', None]
+    assert back["vcpu_count"].dtype == "int64"  # whole numbers: int64
+    assert back["disk"].dtype == "Int64" and back["disk"].tolist()[3] == 2**40  # nullable
+    assert back["rate"].dtype == "float64" and back["rate"].iloc[2] == 10.53125
+    assert back["enabled"].dtype == bool and back["is_gpu"].dtype == "boolean"
+    assert str(back["created_at"].dt.tz) == "UTC"
+    assert back["created_at"].isna().tolist() == [False, True, False, False]
+    assert (back["created_at"].dropna() == df["created_at"].dropna()).all()
+    assert back["nics"].tolist() == df["nics"].tolist()
+    assert back["metadata"].tolist() == df["metadata"].tolist()
+    assert back["sn"].tolist() == ["007", "12", "x", None]
+    values = back.astype(object).where(back.notna(), None)
+    expected = df.astype(object).where(df.notna(), None)
+    assert values.to_dict("list") == expected.to_dict("list")
+    # the file itself stays safe for spreadsheets
+    assert _csv_cells(path)[1][0] == "'=cmd|' /C calc'!A0"
+    # as text only, when asked
+    plain = read_csv(path, infer_types=False)
+    assert plain["vcpu_count"].tolist() == ["1", "2", "3", "4"] and plain["name"][0][0] == "="
+    kept = read_csv(path, unescape_formulas=False)
+    assert kept["name"][0] == "'=cmd|' /C calc'!A0"
+
+
+def test_read_csv_is_cautious_with_text_that_looks_like_other_types():
+    text = csv_text(
+        pd.DataFrame(
+            {
+                "ids": ["1", "2"],  # all whole numbers: read as numbers (a CSV cannot tell)
+                "mixed": ["1", "web"],
+                "floats": ["1.50", "2"],  # not how a float is written: text
+                "listish": ["[not json", "[]"],
+                "times": ["2026-01-01T00:00:00Z", "yesterday"],
+                "bools": ["True", "yes"],
+                "empty": [None, None],
+            }
+        )
+    )
+    back = read_csv(io.StringIO(text))
+    assert back["ids"].tolist() == [1, 2]
+    assert back["mixed"].tolist() == ["1", "web"]
+    assert back["floats"].tolist() == ["1.50", "2"]
+    assert back["listish"].tolist() == ["[not json", "[]"]
+    assert back["times"].tolist() == ["2026-01-01T00:00:00Z", "yesterday"]
+    assert back["bools"].tolist() == ["True", "yes"]
+    assert back["empty"].tolist() == [None, None]
+    typed = read_csv(io.StringIO(text), dtype={"ids": str})  # the caller decides
+    assert typed["ids"].tolist() == ["1", "2"] and typed["mixed"].tolist() == ["1", "web"]
 
 
 # -- summaries ---------------------------------------------------------------------------------
@@ -225,9 +311,13 @@ def test_summary_table_counts_by_status_hypervisor_zone_and_cloud_region(session
     summary = summary_table(servers)
     assert list(summary.columns) == ["by", "value", "servers", "share_pct", "vcpus", "memory_gib"]
     assert set(summary["by"]) == {"status", "hypervisor", "zone", "cloud region"}
+    no_host = int(servers["host_id"].isna().sum())  # unscheduled: no host, zone, cloud region
     for by, col in [("status", "status"), ("zone", "zone"), ("cloud region", "cloudregion")]:
         part = summary[summary["by"] == by].set_index("value")["servers"]
-        assert part.to_dict() == servers[col].astype(str).value_counts().to_dict()
+        values = servers[col].astype(object)
+        expected = values.where(values.notna(), "(unscheduled)").value_counts().to_dict()
+        assert part.to_dict() == expected
+        assert part.get("(unscheduled)", 0) == (no_host if col != "status" else 0)
         assert part.sum() == len(servers)
     running = summary[(summary["by"] == "status") & (summary["value"] == "running")].iloc[0]
     assert running["vcpus"] == servers.loc[servers["status"] == "running", "vcpu_count"].sum()
@@ -235,29 +325,29 @@ def test_summary_table_counts_by_status_hypervisor_zone_and_cloud_region(session
         summary_table(pd.DataFrame({"id": ["a"]}))
 
 
-def test_capacity_table_sums_allocations_per_host(session):
+def test_capacity_table_is_the_regions_commit_per_host(session):
     servers = session.list("servers", scope="max")
     hosts = session.list("hosts", scope="max")
     cap = capacity_table(hosts, servers)
     assert len(cap) == len(hosts)
-    row = cap.iloc[0]
-    mine = servers[servers["host_id"] == row["host_id"]]
-    assert row["servers"] == len(mine)
-    assert row["vcpu_allocated"] == mine["vcpu_count"].sum()
-    assert row["memory_allocated_mib"] == mine["vmem_size"].sum()
-    assert row["storage_allocated_mib"] == mine["disk"].sum()
-    assert row["vcpu_ratio"] == pytest.approx(
-        row["vcpu_allocated"] / row["vcpu_physical"], abs=1e-3
-    )
-    assert cap["vcpu_ratio"].is_monotonic_decreasing
-    # without servers, the hosts' own commit columns are used
-    own = capacity_table(hosts).set_index("host_id")
-    h = hosts.set_index("id")
-    assert (own["vcpu_allocated"] == h.loc[own.index, "cpu_commit"]).all()
-    assert (
-        own["over_limit"]
-        == (own["vcpu_ratio"] > own["vcpu_limit"]) | (own["memory_ratio"] > own["memory_limit"])
-    ).all()
+    mine = hosts.set_index("id").loc[cap["host_id"]]
+    if "cpu_commit_rate" in hosts.columns:  # the region's own figures are taken as they are
+        assert (cap["cpu_commit"].to_numpy() == mine["cpu_commit"].to_numpy()).all()
+        assert np.allclose(cap["cpu_commit_rate"], mine["cpu_commit_rate"].astype(float))
+        assert (cap["commit_source"] == "host").all()
+    summed = capacity_table(hosts, servers, source="servers")
+    row = summed.iloc[0]
+    on_host = servers[(servers["host_id"] == row["host_id"]) & (servers["status"] == "running")]
+    assert row["running_servers"] == len(on_host)
+    assert row["cpu_commit"] == on_host["vcpu_count"].sum()
+    assert row["mem_commit_mib"] == on_host["vmem_size"].sum()
+    assert row["cpu_commit_rate"] == pytest.approx(row["cpu_commit"] / row["cpu_usable"])
+    assert (cap["over_committed"] == (cap["cpu_over_committed"] | cap["mem_over_committed"])).all()
+    assert (cap["cpu_over_committed"] == (cap["cpu_commit_rate"] > cap["cpu_commit_bound"])).all()
+    # over-committed first, then by the share of the bound used
+    assert cap["over_committed"].is_monotonic_decreasing
+    for _, part in cap.groupby("over_committed"):
+        assert part["bound_used"].is_monotonic_decreasing
     with pytest.raises(MissingColumns, match="cpu_count"):
         capacity_table(pd.DataFrame({"id": ["h"], "name": ["h"]}))
 
@@ -283,8 +373,14 @@ def test_report_writes_every_file_and_returns_the_paths(report, session):
     assert len(read_csv(paths["endpoints.csv"])) == len(session.catalog)
     summary = read_csv(paths["summary.csv"])
     assert summary.groupby("by")["servers"].sum().eq(len(servers)).all()
-    assert servers["created_at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
-    assert servers["nics"].map(lambda v: isinstance(json.loads(v), list)).all()
+    raw = pd.read_csv(paths["servers.csv"], dtype=str)  # what the file holds
+    assert raw["created_at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
+    assert str(servers["created_at"].dt.tz) == "UTC"  # and what read_csv makes of it
+    placed = servers["host_id"].notna()  # an unscheduled server has no NICs yet
+    assert servers.loc[placed, "nics"].map(lambda v: isinstance(v, list)).all()
+    capacity = read_csv(paths["capacity.csv"])
+    assert capacity["over_committed"].dtype == bool
+    assert capacity["cpu_commit"].dtype == "int64"
 
 
 def test_report_csvs_hold_the_hostile_names_escaped_and_round_trip(report, sandbox):
@@ -320,6 +416,7 @@ def test_report_index_html_shows_tables_charts_and_links(report):
     for name in ("servers.csv", "hosts.csv", "endpoints.csv", "summary.csv", "capacity.csv"):
         assert f"href='{name}'" in page
     assert "By status" in page and "By cloud region" in page and "over-committed" in page
+    assert "commit rate = vCPUs (memory) of the host&#x27;s running servers" in page
     assert "<script" not in page.lower()
     pngs = [n for n in paths if n.endswith(".png")]
     assert len(pngs) == 5
@@ -349,16 +446,21 @@ def test_member_report_has_its_project_and_notes_hidden_hosts(sandbox, tmp_path)
         "OS_PROJECT_NAME": sandbox.member_project,
         "OS_REGION_NAME": "region0",
     }
-    with (
-        Session(env=env, progress=False) as s,
-        pytest.warns(RuntimeWarning, match="Hosts are not visible"),
-    ):
-        paths = inventory_report(s, tmp_path, charts=False)
+    with Session(env=env, progress=False) as s:
+        # without a scope a member may not list hosts (the region asks for domain rights)
+        with pytest.warns(RuntimeWarning, match="Hosts are not visible"):
+            paths = inventory_report(s, tmp_path / "project", scope=None, charts=False)
+        # with scope=max it sees the hosts its project uses, with the region's figures
+        wide = inventory_report(s, tmp_path / "max", charts=False)
     servers = read_csv(paths["servers.csv"])
     assert len(servers) == sandbox.count("servers", project=sandbox.member_project)
     assert set(servers["tenant"]) == {sandbox.member_project}
     assert "Hosts are not visible" in paths["index.html"].read_text(encoding="utf-8")
     assert not any(n.endswith(".png") for n in paths)
+    hosts = read_csv(wide["hosts.csv"])
+    capacity = read_csv(wide["capacity.csv"])
+    assert len(capacity) == len(hosts) > 0
+    assert "Hosts are not visible" not in wide["index.html"].read_text(encoding="utf-8")
 
 
 def test_an_empty_inventory_still_makes_a_report(tmp_path):
@@ -425,7 +527,17 @@ def test_snapshot_diff_finds_exactly_the_changes_made(fresh_sandbox, tmp_path):
     want.add((resized, "vcpu_count", old_cpu, old_cpu + 1))
     assert got == want
     assert sorted(d.changed_keys) == sorted([*stopped, resized])
-    assert diffs["hosts"].empty and not diffs["hosts"]
+    # hosts change only in what they count of their guests, as the region's do
+    hosts = diffs["hosts"]
+    assert hosts.added.empty and hosts.removed.empty
+    counters = {c for c in hosts.changed["column"]}
+    assert counters and all(
+        c.endswith(("_guests", "guests", "_commit", "_rate", "_used", "_free")) for c in counters
+    )
+    assert {"cpu_commit", "running_guests"} <= counters  # the stopped servers freed their CPUs
+    touched = set(servers.set_index("id").loc[[*stopped, resized, *gone], "host_id"].dropna())
+    touched |= set(live.set_index("id").loc[created, "host_id"].dropna())
+    assert set(hosts.changed["id"]) <= touched
     assert d.summary()["rows"].tolist() == [2, 2, 3]
     long = d.to_frame()
     assert long["change"].value_counts().to_dict() == {"changed": 3, "added": 2, "removed": 2}
@@ -531,3 +643,96 @@ def test_a_report_whose_servers_lack_allocations_notes_the_capacity(tmp_path):
     assert paths["capacity.csv"].read_text(encoding="utf-8").strip() == ""
     page = paths["index.html"].read_text(encoding="utf-8")
     assert "Host capacity: not computed" in page and "vcpu_count" in page
+
+
+def test_a_report_of_sparse_records_shows_unscheduled_servers(tmp_path):
+    # as a real region answers: an unscheduled server has no host, zone or cloud region keys
+    servers = pd.DataFrame(
+        [
+            {
+                "id": "a",
+                "name": "web",
+                "status": "running",
+                "host_id": "i1",
+                "host": "h1",
+                "zone": "z1",
+                "cloudregion": "Default",
+                "vcpu_count": 4,
+                "vmem_size": 4096,
+                "created_at": pd.Timestamp("2026-01-01", tz="UTC"),
+            },
+            {
+                "id": "b",
+                "name": "new-2",
+                "status": "sched_fail",
+                "vcpu_count": 4,
+                "vmem_size": 4096,
+                "created_at": pd.Timestamp("2026-02-01", tz="UTC"),
+            },
+        ]
+    )
+    hosts = pd.DataFrame({"id": ["i1"], "name": ["h1"], "cpu_count": [2], "mem_size": [8192]})
+    paths = write_inventory_report(servers, hosts, pd.DataFrame(), tmp_path / "r")
+    summary = read_csv(paths["summary.csv"])
+    zones = summary[summary["by"] == "zone"].set_index("value")["servers"].to_dict()
+    assert zones == {"z1": 1, "(unscheduled)": 1}
+    capacity = read_csv(paths["capacity.csv"])
+    assert capacity.loc[0, "cpu_commit"] == 4 and capacity.loc[0, "cpu_commit_rate"] == 2.0
+    assert not capacity.loc[0, "over_committed"]  # 2.0 is within the default bound of 8
+    page = paths["index.html"].read_text(encoding="utf-8")
+    assert "1 servers are on no host listed here (1 of them unscheduled)" in page
+    assert "chart_capacity.png" in paths and "chart_regions.png" in paths
+    # the same with no placement columns at all, and with all of them empty
+    bare = servers.drop(columns=["host_id", "host", "zone", "cloudregion"])
+    paths = write_inventory_report(bare, hosts, pd.DataFrame(), tmp_path / "bare")
+    assert read_csv(paths["capacity.csv"]).loc[0, "cpu_commit"] == 0
+    empty = servers.assign(host_id=None, host=None, zone=None, cloudregion=None)
+    paths = write_inventory_report(empty, hosts, pd.DataFrame(), tmp_path / "empty")
+    zones = read_csv(paths["summary.csv"]).query("by == 'zone'")["value"].tolist()
+    assert zones == ["(unscheduled)"]
+
+
+def test_report_capacity_is_in_the_charts_order(report):
+    _, paths = report
+    capacity = read_csv(paths["capacity.csv"])
+    assert capacity["over_committed"].is_monotonic_decreasing
+    page = paths["index.html"].read_text(encoding="utf-8")
+    section = page.split("<h2>Host capacity", 1)[1]
+    first_row = section.split("<td>", 2)[1].split("</td>", 1)[0]
+    assert first_row == capacity.loc[0, "host"]  # the chart draws the same table from the top
+
+
+def test_files_reports_and_snapshots_import_one_way_by_public_names():
+    import ast
+    import importlib
+    import inspect
+
+    import cpexplore.files
+
+    names = ("files", "reports", "snapshots", "summaries", "plots", "widgets", "gather")
+    modules = {
+        n: ast.parse(inspect.getsource(importlib.import_module(f"cpexplore.{n}"))) for n in names
+    }
+    for name, tree in modules.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{name} imports {private} from .{node.module}"
+        functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        assert "__getattr__" not in functions, name
+    imported_by_snapshots = {
+        n.module for n in ast.walk(modules["snapshots"]) if isinstance(n, ast.ImportFrom)
+    }
+    assert "reports" not in imported_by_snapshots and "files" in imported_by_snapshots
+    assert cpexplore.reports.to_csv is cpexplore.files.to_csv
+
+
+def test_a_snapshot_reads_back_with_the_types_it_was_taken_with(session, tmp_path):
+    path = snapshot(session, tmp_path, resources=("servers", "hosts"), format="csv")
+    for resource in ("servers", "hosts"):
+        live = session.list(resource, scope="max")
+        back = load_snapshot(tmp_path, path.name, resource)
+        assert list(back.columns) == list(live.columns)
+        kinds = {c: (live[c].dtype.kind, back[c].dtype.kind) for c in live.columns}
+        assert {c: k for c, k in kinds.items() if k[0] != k[1]} == {}, resource
+        assert diff(live, back).empty

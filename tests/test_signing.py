@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -69,7 +69,7 @@ def _name(vector: dict) -> str:
 
 def _time(text: str) -> datetime:
     """'2024-01-02T03:04:05Z' -> aware UTC datetime."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def _details(vector: dict) -> dict:
@@ -188,7 +188,7 @@ def test_the_secret_is_used_as_given_not_base64_decoded():
 
 DOC_ACCESS_KEY = "ba92f912922044268d4ad1dc70aafe57"
 DOC_SECRET = "OGVmTXNKQWpBWHpUejZTWDNKcndSdXlHQUNFeXhLVWI="
-DOC_TIME = datetime(2022, 2, 20, 17, 29, 31, tzinfo=timezone.utc)
+DOC_TIME = datetime(2022, 2, 20, 17, 29, 31, tzinfo=UTC)
 DOC_AUTH_URL = "https://10.211.55.9:30500/v3"
 DOC_SIGNATURE = "4c92b91266168fc650fec9303a9dc3309f12d0fe66c5b0a605082e0260c70ce2"
 DOC_BODY = (
@@ -227,7 +227,7 @@ def test_the_documented_body_is_the_one_in_api_call_process_md():
 
 
 def test_naive_times_are_utc_and_sub_seconds_are_dropped():
-    aware = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    aware = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
     naive_with_micros = datetime(2024, 1, 2, 3, 4, 5, 999999)
     same_instant_elsewhere = datetime(2024, 1, 2, 11, 4, 5, tzinfo=timezone(timedelta(hours=8)))
     expected = aksk_auth_body("https://h/v3", "ak", "sk", now=aware)
@@ -236,16 +236,14 @@ def test_naive_times_are_utc_and_sub_seconds_are_dropped():
 
 
 def test_default_clock_is_now_in_utc():
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     blob = decode_access_key_secret(
         json.loads(aksk_auth_body("https://h/v3", "ak", "sk"))["auth"]["identity"][
             "access_key_secret"
         ]
     )
-    after = datetime.now(timezone.utc)
-    signed_at = datetime.strptime(blob["sign_date"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=timezone.utc
-    )
+    after = datetime.now(UTC)
+    signed_at = datetime.strptime(blob["sign_date"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     assert blob["sign_date"].endswith(".000000Z")
     assert before <= signed_at <= after
 

@@ -19,13 +19,25 @@ from cpexplore.cli import _cell  # noqa: E402
 from cpexplore.errors import MissingColumns  # noqa: E402
 from cpexplore.plots import plot_capacity  # noqa: E402
 from cpexplore.summaries import (  # noqa: E402
+    CAPACITY_COLUMNS,
+    CAPACITY_EXPLANATION,
+    COUNTED_STATUS,
+    DEFAULT_CPU_COMMIT_BOUND,
+    DEFAULT_MEM_COMMIT_BOUND,
     MISSING_LABEL,
+    UNSCHEDULED_LABEL,
     capacity_table,
     column_label,
+    commit_bounds,
+    group_keys,
     group_labels,
+    over_committed,
     require_columns,
     summarize_servers,
     summary_table,
+    unscheduled,
+    usable_cpus,
+    usable_memory,
 )
 
 
@@ -129,74 +141,283 @@ def test_the_widget_and_the_report_summaries_are_the_same_numbers():
 
 
 # -- capacity ----------------------------------------------------------------------------------------
-def test_capacity_joins_by_host_id_then_by_host_name():
+# host-0049 as a real region (Cloudpods v1.6.2) answered GET /hosts/<id>: 51 guests, 26 running
+# with 337 vCPUs; cpu_commit counts the running ones only (IgnoreNonrunningGuests is true).
+HOST_0049 = {
+    "id": "50f0fd0a-750c-ab75-4ccc-9bc2a53f8a28",
+    "name": "host-0049",
+    "zone": "zone-east-1",
+    "cpu_count": 32,
+    "cpu_reserved": 0,
+    "cpu_cmtbound": 8,
+    "cpu_commit": 337,
+    "cpu_commit_bound": 8,
+    "cpu_commit_rate": 10.53125,
+    "mem_size": 131072,
+    "mem_reserved": 0,
+    "mem_cmtbound": 1,
+    "mem_commit": 964608,
+    "mem_commit_bound": 1,
+    "mem_commit_rate": 7.359375,
+    "guests": 51,
+    "running_guests": 26,
+}
+
+
+def host_0049_servers() -> pd.DataFrame:
+    """51 servers on host-0049: 26 running (337 vCPUs, 964608 MiB), 25 not (231 vCPUs)."""
+    running_cpu = [13] * 25 + [12]  # 337
+    idle_cpu = [9] * 24 + [15]  # 231: all 51 would be 568 vCPUs
+    return pd.DataFrame(
+        {
+            "host_id": HOST_0049["id"],
+            "host": "host-0049",
+            "status": ["running"] * 26 + ["ready"] * 15 + ["unknown"] * 10,
+            "vcpu_count": running_cpu + idle_cpu,
+            "vmem_size": [37100] * 25 + [37108] + [4096] * 25,  # running: 964608 MiB
+        }
+    )
+
+
+def test_capacity_counts_running_servers_only_as_the_region_does():
+    hosts = pd.DataFrame([{k: v for k, v in HOST_0049.items() if "commit" not in k}])
+    servers = host_0049_servers()
+    row = capacity_table(hosts, servers).iloc[0]
+    assert row["running_servers"] == 26 and row["servers"] == 51
+    assert row["cpu_commit"] == 337  # not 568: stopped servers hold no CPUs
+    assert row["cpu_commit_rate"] == pytest.approx(10.53, abs=0.005)  # not 17.75
+    assert row["cpu_commit_rate"] == 337 / 32  # unrounded, as the region reports it
+    assert row["mem_commit_mib"] == 964608
+    assert row["mem_commit_rate"] == 964608 / 131072
+    assert row["commit_source"] == "servers"
+    # over-committed: a rate above the bound (8 for CPUs, 1 for memory)
+    assert row["cpu_over_committed"] and row["mem_over_committed"] and row["over_committed"]
+    assert row["bound_used"] == pytest.approx(7.359375)  # memory: 7.36 ÷ 1 beats 10.53 ÷ 8
+
+
+def test_capacity_takes_the_regions_own_figures_when_the_hosts_have_them():
+    hosts = pd.DataFrame([HOST_0049])
+    region = capacity_table(hosts).iloc[0]  # no servers needed
+    summed = capacity_table(hosts, host_0049_servers(), source="servers").iloc[0]
+    for column in ("cpu_commit", "cpu_commit_rate", "mem_commit_mib", "mem_commit_rate"):
+        assert region[column] == summed[column], column
+    assert region["commit_source"] == "host" and summed["commit_source"] == "servers"
+    assert region["cpu_commit_rate"] == HOST_0049["cpu_commit_rate"]
+    # the hosts' figures win over servers given too (a project's servers are not the host's)
+    mine = capacity_table(hosts, host_0049_servers().head(3)).iloc[0]
+    assert mine["cpu_commit"] == 337 and mine["running_servers"] == 26
+    with pytest.raises(ValueError, match="source"):
+        capacity_table(hosts, source="guess")
+    with pytest.raises(ValueError, match="needs the servers"):
+        capacity_table(hosts, source="servers")
+
+
+def test_usable_capacity_and_bounds_follow_the_region():
+    hosts = pd.DataFrame(
+        {
+            "name": ["a", "b", "c"],
+            "cpu_count": [32, 8, 16],
+            "cpu_reserved": [2, 8, None],  # a reservation counts only when below the count
+            "mem_size": [65536, 8192, 16384],
+            "mem_reserved": [8192, 0, 16384],
+            "cpu_cmtbound": [4.0, 0.0, None],  # 0 or missing: the region's default, 8
+            "mem_cmtbound": [1.5, None, 2.0],
+            "page_size_kb": [4, 4, 2048],  # huge pages: a memory bound of 1
+        }
+    )
+    assert usable_cpus(hosts).tolist() == [30.0, 8.0, 16.0]
+    assert usable_memory(hosts).tolist() == [57344.0, 8192.0, 16384.0]
+    cpu, mem = commit_bounds(hosts)
+    assert cpu.tolist() == [4.0, DEFAULT_CPU_COMMIT_BOUND, 8.0]
+    assert mem.tolist() == [1.5, DEFAULT_MEM_COMMIT_BOUND, 1.0]
+    assert (DEFAULT_CPU_COMMIT_BOUND, DEFAULT_MEM_COMMIT_BOUND) == (8.0, 1.0)
+    # a reported bound wins over cmtbound
+    cpu, _ = commit_bounds(hosts.assign(cpu_commit_bound=[16.0, None, None]))
+    assert cpu.tolist() == [16.0, 8.0, 8.0]
+
+
+def test_over_committed_is_a_rate_above_the_bound_and_nothing_else():
+    assert over_committed([8.0, 8.01, 0.5, np.nan], [8, 8, 1, 1]).tolist() == [
+        False,
+        True,
+        False,
+        False,
+    ]
+    hosts = pd.DataFrame(
+        {
+            "id": ["i1", "i2", "i3"],
+            "name": ["h1", "h2", "h3"],
+            "cpu_count": [4, 4, 4],
+            "mem_size": [4096, 4096, 4096],
+            "cpu_commit": [32, 33, 40],  # 8.0×, 8.25×, 10×
+            "mem_commit": [4096, 1024, 1024],  # 1.0×, 0.25×, 0.25×
+            "cpu_commit_bound": [8.0, 8.0, 16.0],
+        }
+    )
+    cap = capacity_table(hosts).set_index("host")
+    assert cap["cpu_over_committed"].to_dict() == {"h2": True, "h1": False, "h3": False}
+    assert cap["over_committed"].to_dict() == {"h2": True, "h1": False, "h3": False}
+    # over-committed first, then by the share of the bound used (h1 uses all of its)
+    assert list(cap.index) == ["h2", "h1", "h3"]
+    assert cap.loc["h3", "bound_used"] == 10 / 16
+
+
+def test_capacity_joins_by_host_id_then_by_host_name_and_counts_backup_hosts():
     hosts = hosts_frame()
     servers = pd.DataFrame(
         {
-            "host_id": ["i1", "i1", None, "gone", "i3"],
-            "host": ["h1", "h2", "h2", "h3", "nowhere"],  # h2 only where host_id is no help
-            "vcpu_count": [4, 4, 2, 8, 1],
-            "vmem_size": [1024, 1024, 32768, 2048, 512],
-            "disk": [10, 20, 30, 40, None],
+            "host_id": ["i1", "i1", None, "gone", "i3", "i3"],
+            "host": ["h1", "h2", "h2", "h3", "nowhere", "h3"],  # h2 only where host_id is no help
+            "backup_host_id": [None, None, None, None, None, "i2"],
+            "status": ["running"] * 5 + ["running"],
+            "vcpu_count": [4, 4, 2, 8, 1, 3],
+            "vmem_size": [1024, 1024, 32768, 2048, 512, 256],
+            "disk": [10, 20, 30, 40, None, 5],
         }
     )
     cap = capacity_table(hosts, servers).set_index("host")
-    assert cap.loc[["h1", "h2", "h3"], "servers"].tolist() == [2, 1, 2]
-    assert cap.loc[["h1", "h2", "h3"], "vcpu_allocated"].tolist() == [8, 2, 9]
-    assert cap.loc[["h1", "h2", "h3"], "memory_allocated_mib"].tolist() == [2048, 32768, 2560]
-    assert cap.loc[["h1", "h2", "h3"], "storage_allocated_mib"].tolist() == [30, 30, 40]
-    assert cap.loc["h1", "vcpu_ratio"] == 2.0
-    assert cap.loc["h2", "memory_ratio"] == 2.0  # ÷ (mem_size − mem_reserved)
-    assert pd.isna(cap.loc["h2", "storage_physical_mib"]) and np.isnan(
-        cap.loc["h2", "storage_ratio"]
-    )
-    assert cap.loc[["h1", "h2", "h3"], "over_limit"].tolist() == [False, True, False]
+    assert cap.loc[["h1", "h2", "h3"], "servers"].tolist() == [2, 1, 3]
+    assert cap.loc[["h1", "h2", "h3"], "cpu_commit"].tolist() == [8, 5, 12]  # h2: + its backup
+    assert cap.loc[["h1", "h2", "h3"], "mem_commit_mib"].tolist() == [2048, 33024, 2816]
+    assert cap.loc[["h1", "h2", "h3"], "storage_used_mib"].tolist() == [30, 30, 45]
+    assert cap.loc["h1", "cpu_commit_rate"] == 2.0
+    assert cap.loc["h2", "mem_commit_rate"] == 33024 / 16384  # ÷ (mem_size − mem_reserved)
+    assert pd.isna(cap.loc["h2", "storage_size_mib"]) and np.isnan(cap.loc["h2", "storage_ratio"])
+    assert cap.loc[["h1", "h2", "h3"], "over_committed"].tolist() == [False, True, False]
+    assert cap.attrs["unplaced_servers"] == 0  # "gone" and "nowhere" were found by their other key
 
 
-def test_capacity_columns_name_their_units():
+def test_capacity_columns_say_what_they_count():
     cap = capacity_table(hosts_frame(), servers_frame().assign(host_id="i1"))
-    assert [c for c in cap.columns if "memory" in c or "storage" in c] == [
-        "memory_allocated_mib",
-        "memory_physical_mib",
-        "memory_reserved_mib",
-        "memory_ratio",
-        "storage_allocated_mib",
-        "storage_physical_mib",
-        "storage_ratio",
-        "memory_limit",
-    ]
-    assert list(cap["host"]) == ["h1", "h2", "h3"]  # by vCPU ratio: h1 has them all
+    assert [c for c in cap.columns if c not in ("zone", "cloudregion")] == list(CAPACITY_COLUMNS)
+    assert list(cap["host"]) == ["h1", "h2", "h3"]  # h1 runs them all: over-committed
+    assert cap.attrs["counted_status"] == COUNTED_STATUS == "running"
+    assert "running servers" in cap.attrs["explanation"] == CAPACITY_EXPLANATION
+    assert "commit bound" in CAPACITY_EXPLANATION
+    assert cap["cpu_commit"].dtype == "int64" and cap["cpu_commit_rate"].dtype == "float64"
+    assert cap["over_committed"].dtype == bool
 
 
-def test_capacity_without_servers_and_with_none_running():
+def test_capacity_without_servers_with_none_running_and_with_missing_fields():
     hosts = hosts_frame()
     with pytest.raises(MissingColumns, match="'cpu_commit', 'mem_commit'"):
         capacity_table(hosts)
-    own = capacity_table(hosts.assign(cpu_commit=[8, 2, None], mem_commit=4096, guests=[3, 1, 0]))
-    assert own.set_index("host").loc[["h1", "h2"], "vcpu_allocated"].tolist() == [8, 2]
-    assert own["vcpu_allocated"].dtype == "Int64"  # h3 does not say
-    assert own["servers"].tolist() == [3, 1, 0]
-    idle = capacity_table(hosts, pd.DataFrame())  # no servers at all: nothing allocated
-    assert idle["vcpu_allocated"].tolist() == [0, 0, 0] and idle["servers"].tolist() == [0, 0, 0]
-    with pytest.raises(MissingColumns, match="one of the columns 'host_id', 'host'"):
-        capacity_table(hosts, servers_frame().drop(columns="id"))
+    own = capacity_table(
+        hosts.assign(cpu_commit=[8, 2, None], mem_commit=[4096, 4096, None], guests=[3, 1, 0])
+    )
+    assert own.set_index("host").loc[["h1", "h2"], "cpu_commit"].tolist() == [8, 2]
+    assert own["cpu_commit"].dtype == "Int64"  # h3 does not say
+    sources = own.set_index("host")["commit_source"]
+    assert sources.loc[["h1", "h2"]].tolist() == ["host", "host"] and pd.isna(sources["h3"])
+    assert own.set_index("host")["servers"].tolist() == [3, 1, 0]
+    idle = capacity_table(hosts, pd.DataFrame())  # no servers at all: nothing committed
+    assert idle["cpu_commit"].tolist() == [0, 0, 0] and idle["servers"].tolist() == [0, 0, 0]
+    assert not idle["over_committed"].any()
     with pytest.raises(MissingColumns, match="'vmem_size'"):
         capacity_table(hosts, servers_frame().drop(columns="vmem_size").assign(host="h1"))
+    with pytest.raises(MissingColumns, match="'status'.*running servers only"):
+        capacity_table(hosts, servers_frame().drop(columns="status").assign(host="h1"))
+    # hosts that say little: no cpu_reserved, mem_reserved, bounds, storage, ids
+    bare = capacity_table(pd.DataFrame({"name": ["h"], "cpu_count": [4]}), servers_frame())
+    assert bare.loc[0, "cpu_usable"] == 4 and pd.isna(bare.loc[0, "mem_usable_mib"])
+    assert bare.loc[0, "cpu_commit_bound"] == DEFAULT_CPU_COMMIT_BOUND
+    with pytest.raises(MissingColumns, match="cpu_count"):
+        capacity_table(pd.DataFrame({"id": ["h"], "name": ["h"]}))
+    assert capacity_table(pd.DataFrame({"name": []})).empty
+
+
+def test_unscheduled_servers_are_counted_apart_not_dropped():
+    hosts = hosts_frame()
+    servers = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "status": ["running", "sched_fail", "running", "init"],
+            "host_id": ["i1", None, "elsewhere", None],
+            "host": ["h1", None, "elsewhere", None],
+            "zone": ["z1", None, "z9", None],
+            "cloudregion": ["Default", None, "Default", None],
+            "vcpu_count": [2, 4, 8, 1],
+            "vmem_size": [1024] * 4,
+        }
+    )
+    assert unscheduled(servers).tolist() == [False, True, False, True]
+    cap = capacity_table(hosts, servers)
+    assert cap["cpu_commit"].sum() == 2
+    assert (cap.attrs["unplaced_servers"], cap.attrs["unscheduled_servers"]) == (3, 2)
+    by_zone = summarize_servers(servers, "zone").set_index("zone")["servers"].to_dict()
+    assert by_zone == {UNSCHEDULED_LABEL: 2, "z1": 1, "z9": 1}
+    table = summary_table(servers)
+    assert set(table.loc[table["by"] == "cloud region", "value"]) == {"Default", "(unscheduled)"}
+    assert table.groupby("by")["servers"].sum().eq(4).all()  # every server in every grouping
+    # records that leave the keys out altogether: no placement known, nothing placed
+    sparse = servers.drop(columns=["host_id", "host", "zone", "cloudregion"])
+    assert unscheduled(sparse).tolist() == [False] * 4
+    cap = capacity_table(hosts, sparse)
+    assert cap["cpu_commit"].sum() == 0 and cap.attrs["unplaced_servers"] == 4
+    assert summary_table(sparse)["by"].unique().tolist() == ["status"]
+    # a missing zone of a server that has a host is just missing
+    placed = pd.DataFrame({"host": ["h1"], "zone": [None]})
+    assert group_keys(placed, "zone").tolist() == [MISSING_LABEL]
+    assert group_keys(pd.DataFrame({"status": [None]}), "status").tolist() == [MISSING_LABEL]
+
+
+def test_all_na_and_nullable_columns_do_not_crash_the_summaries():
+    servers = pd.DataFrame(
+        {
+            "status": pd.array([None, None], dtype="string"),
+            "host_id": pd.Series([None, None], dtype=object),
+            "host": pd.Series([None, None], dtype="category"),
+            "zone": pd.Series([None, None], dtype=object),
+            "cloudregion": pd.Series([None, None], dtype=object),
+            "hypervisor": ["kvm", "kvm"],
+            "vcpu_count": pd.array([None, 2], dtype="Int64"),
+            "vmem_size": pd.array([None, None], dtype="Int64"),
+        }
+    )
+    table = summary_table(servers)
+    assert table.groupby("by")["servers"].sum().eq(2).all()
+    assert "(unscheduled)" in set(table["value"]) and "(none)" in set(table["value"])
+    cap = capacity_table(hosts_frame(), servers)
+    assert cap["cpu_commit"].sum() == 0 and cap.attrs["unscheduled_servers"] == 2
+    na_hosts = hosts_frame().assign(cpu_count=pd.array([None] * 3, dtype="Int64"))
+    cap = capacity_table(na_hosts, servers_frame().assign(host_id="i1"))
+    assert cap["cpu_commit_rate"].isna().all() and not cap["cpu_over_committed"].any()
 
 
 def test_the_capacity_chart_draws_the_capacity_table():
     hosts = hosts_frame()
     servers = servers_frame().assign(host_id=["i1", "i1", "i2", "i2", "i3", None], host="h3")
-    cap = capacity_table(hosts, servers).set_index("host")
+    cap = capacity_table(hosts, servers)
     cpu_ax, mem_ax = plot_capacity(hosts, servers)
     try:
         names = [t.get_text() for t in cpu_ax.get_yticklabels()]
+        assert names == cap["host"].tolist()  # the same rows in the same order
         drawn_cpu = [p.get_width() for p in cpu_ax.containers[1].patches]
         drawn_mem = [p.get_width() for p in mem_ax.containers[1].patches]
-        assert drawn_cpu == cap.loc[names, "vcpu_allocated"].astype(float).tolist()
-        assert drawn_mem == (cap.loc[names, "memory_allocated_mib"] / 1024).tolist()
+        assert drawn_cpu == cap["cpu_commit"].astype(float).tolist()
+        assert drawn_mem == (cap["mem_commit_mib"] / 1024).tolist()
+        labels = [t.get_text() for t in cpu_ax.texts]
+        assert labels == [f"{r:.2f}×" for r in cap["cpu_commit_rate"]]
     finally:
         plt.close("all")
+
+
+def test_capacity_on_the_sandbox_agrees_with_the_regions_commit_rates(session):
+    hosts = session.list("hosts", scope="system")
+    if "cpu_commit_bound" not in hosts.columns or hosts["cpu_commit_bound"].isna().all():
+        pytest.skip("this sandbox's hosts do not carry the region's commit fields yet")
+    servers = session.list("servers", scope="system")
+    region = capacity_table(hosts).set_index("host_id")
+    summed = capacity_table(hosts, servers, source="servers").set_index("host_id")
+    summed = summed.loc[region.index]
+    assert (summed["cpu_commit"] == region["cpu_commit"]).all()
+    assert (summed["mem_commit_mib"] == region["mem_commit_mib"]).all()
+    assert (summed["running_servers"] == region["running_servers"]).all()
+    # the sandbox may round its rates to 2 places; the region does not
+    assert np.allclose(summed["cpu_commit_rate"], region["cpu_commit_rate"], atol=0.006)
+    assert np.allclose(summed["mem_commit_rate"], region["mem_commit_rate"], atol=0.006)
+    mine = hosts.set_index("id").loc[region.index]
+    assert (region["cpu_commit_rate"] == mine["cpu_commit_rate"].astype(float)).all()
 
 
 # -- cells -------------------------------------------------------------------------------------------

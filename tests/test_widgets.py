@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import csv
 import html
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import matplotlib
 
@@ -20,11 +21,16 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from cpexplore.errors import MissingColumns, TransportError  # noqa: E402
+from cpexplore.gather import listing_regions  # noqa: E402
+from cpexplore.listing import ListInfo, list_info, with_info  # noqa: E402
+from cpexplore.summaries import capacity_table  # noqa: E402
 from cpexplore.widgets import (  # noqa: E402
     ALL,
+    CapacityExplorer,
     CatalogExplorer,
     InventoryExplorer,
-    _distinct_compute_regions,
+    capacity_explorer,
+    capacity_view,
     catalog_explorer,
     compute_regions,
     error_html,
@@ -102,8 +108,8 @@ def test_compute_regions_and_distinct_endpoints(session):
     cat = session.catalog
     assert compute_regions(cat) == ["region0", "region1", "region1-zone1"]
     assert compute_regions(cat, "internal") == ["region0", "region1"]
-    # region1-zone1 has region1's URL: asked once
-    assert _distinct_compute_regions(cat, "public") == ["region0", "region1"]
+    # region1-zone1 has region1's URL: asked once, by the one rule gather uses too
+    assert listing_regions(session, "compute_v2", interface="public") == ["region0", "region1"]
 
 
 # ------------------------------------------------------------------- catalog widget
@@ -272,20 +278,20 @@ def test_fetch_servers_uses_the_cache_unless_refreshed(session, sandbox):
     assert len(first) == sandbox.count("servers", "region0")
     assert set(first["catalog_region"]) == {"region0"}
     again = fetch_servers(session, "region0")
-    assert again.attrs["from_cache"] is True
+    assert list_info(again).from_cache is True
     before = sandbox.requests
     fresh = fetch_servers(session, "region0", refresh=True)
-    assert fresh.attrs["from_cache"] is False and sandbox.requests > before
-    assert fresh.attrs["catalog_regions"] == ["region0"]
+    assert list_info(fresh).from_cache is False and sandbox.requests > before
+    assert list_info(fresh).regions == ("region0",)
 
 
 def test_fetch_servers_from_every_catalog_region(session, sandbox):
     steps = []
     every = fetch_servers(session, ALL, on_step=lambda *a: steps.append(a))
-    assert [s[2] for s in steps] == ["region0", "region1", None]
+    assert [s[2] for s in steps] == ["region0", None]  # the regions are listed at once
     assert len(every) == sandbox.count("servers", "region0") + sandbox.count("servers", "region1")
     assert every["id"].is_unique
-    assert every.attrs["catalog_regions"] == ["region0", "region1"]
+    assert list_info(every).regions == ("region0", "region1")
     assert every["catalog_region"].astype(str).value_counts().to_dict() == {
         "region0": sandbox.count("servers", "region0"),
         "region1": sandbox.count("servers", "region1"),
@@ -305,9 +311,7 @@ def test_export_csv_is_formula_safe_and_typed(tmp_path):
         }
     )
     df.loc[1, "created_at"] = pd.NaT
-    path = export_csv(
-        df, tmp_path, stem="x", now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    )
+    path = export_csv(df, tmp_path, stem="x", now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     assert path == tmp_path.resolve() / "x-20260102-030405.csv"
     rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
     assert [r["name"] for r in rows] == [
@@ -331,7 +335,7 @@ def test_export_csv_is_formula_safe_and_typed(tmp_path):
 
 def test_export_csv_never_overwrites_and_reports_unwritable(tmp_path):
     df = pd.DataFrame({"a": [1]})
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     first = export_csv(df, tmp_path, stem="../s p", now=now)
     second = export_csv(df, tmp_path, stem="../s p", now=now)
     assert first.parent == second.parent == tmp_path.resolve()
@@ -366,7 +370,9 @@ def test_inventory_explorer_loads_and_labels_the_two_regions(inventory, session,
     assert bar_totals(ex.figure) == expected.to_dict()
     assert ex.summary["servers"].tolist() == expected.tolist()
     clouds = [v for _, v in ex.cloudregion_dropdown.options]
-    assert clouds == [ALL, *sorted(ex.servers["cloudregion"].astype(str).unique())]
+    named = ex.servers["cloudregion"].dropna().astype(str).unique()
+    unplaced = ["(unscheduled)"] if ex.servers["host_id"].isna().any() else []
+    assert clouds == [ALL, *sorted([*named, *unplaced])]  # unscheduled servers are a choice
 
 
 def test_inventory_explorer_filters_group_and_summary(inventory):
@@ -412,12 +418,12 @@ def test_inventory_explorer_refresh_bypasses_the_cache(inventory, sandbox):
     before = sandbox.requests
     ex.refresh_button.click()
     assert sandbox.requests > before
-    assert ex.servers.attrs["from_cache"] is False
+    assert list_info(ex.servers).from_cache is False
     assert "from the cache" not in ex.status_html.value
     # choosing the region again is served from the cache, and says so
     ex.catalog_region_dropdown.value = "region1"
     ex.catalog_region_dropdown.value = "region0"
-    assert ex.servers.attrs["from_cache"] is True
+    assert list_info(ex.servers).from_cache is True
     assert "from the cache; press Refresh" in ex.status_html.value
 
 
@@ -490,6 +496,138 @@ def test_inventory_explorer_shows_fetch_errors_inside_the_widget(session):
     assert broken.calls == 2
     ex.export_button.click()
     assert "nothing to export yet" in ex.message_html.value
+
+
+class _FrameSession:
+    """Enough of a Session for the explorers, listing fixed frames (counting the calls)."""
+
+    def __init__(self, catalog: pd.DataFrame, **frames: pd.DataFrame) -> None:
+        self.catalog = catalog
+        self.region = "region0"
+        self.interface = "public"
+        self.interfaces = ["public"]
+        self.frames = frames
+        self.listed: list[str] = []
+
+    def list(self, resource: str, **kwargs: object) -> pd.DataFrame:
+        self.listed.append(resource)
+        out = self.frames[resource].copy()
+        info = ListInfo("servers", "region0", "public", "fake://", datetime.now(UTC))
+        return with_info(out, replace(info, resource=resource))
+
+
+def sparse_servers() -> pd.DataFrame:
+    """As a real region lists them: unscheduled servers have no host, zone or cloud region."""
+    return pd.DataFrame(
+        {
+            "id": list("abcd"),
+            "name": ["web", "new-2", "db", "new-3"],
+            "status": ["running", "sched_fail", "running", "init"],
+            "hypervisor": ["kvm"] * 4,
+            "host_id": ["i1", None, "i1", None],
+            "host": ["h1", None, "h1", None],
+            "zone": ["z1", None, "z1", None],
+            "cloudregion": ["Default", None, "Default", None],
+            "vcpu_count": pd.array([2, 4, None, 1], dtype="Int64"),
+            "vmem_size": [2048, 4096, 1024, 1024],
+        }
+    )
+
+
+def test_unscheduled_servers_are_a_group_a_filter_and_a_choice():
+    df = sparse_servers()
+    assert filter_options(df, "zone") == [
+        ("all (4)", ALL),
+        ("(unscheduled) (2)", "(unscheduled)"),
+        ("z1 (2)", "z1"),
+    ]
+    assert filter_servers(df, zone="(unscheduled)")["id"].tolist() == ["b", "d"]
+    assert filter_servers(df, cloudregion="(unscheduled)", status="init")["id"].tolist() == ["d"]
+    assert summarize_servers(df, "host")["host"].tolist() == ["(unscheduled)", "h1"]
+    # a status that is merely missing stays "(none)"
+    assert filter_options(df.assign(status=None), "status")[1] == ("(none) (4)", "(none)")
+
+
+@pytest.mark.parametrize(
+    "servers",
+    [
+        sparse_servers(),
+        sparse_servers().drop(columns=["host_id", "host", "zone", "cloudregion"]),
+        sparse_servers().assign(host_id=None, host=None, zone=None, cloudregion=None),
+    ],
+    ids=["unscheduled", "no-placement-columns", "all-na"],
+)
+def test_inventory_explorer_works_on_sparse_frames(session, servers):
+    fake = _FrameSession(session.catalog, servers=servers)
+    ex = inventory_explorer(fake, progress=False)
+    assert ex.loaded and ex.message_html.value == ""
+    for by in [v for _, v in ex.group_by_dropdown.options]:
+        ex.group_by_dropdown.value = by
+        assert ex.message_html.value == "", by
+        assert ex.summary["servers"].sum() == 4, by  # nobody dropped
+    for dropdown in (ex.zone_dropdown, ex.cloudregion_dropdown):
+        for value in [v for _, v in dropdown.options]:
+            dropdown.value = value
+            assert ex.message_html.value == "", value
+            dropdown.value = ALL
+
+
+def test_capacity_view_keeps_the_tables_order_and_names_its_columns():
+    hosts = pd.DataFrame(
+        {
+            "id": ["i1", "i2"],
+            "name": ["calm", "busy"],
+            "cpu_count": [32, 32],
+            "mem_size": [131072, 131072],
+            "cpu_commit": [64, 337],
+            "mem_commit": [1024, 1024],
+        }
+    )
+    table = capacity_table(hosts)
+    view = capacity_view(table)
+    assert view["host"].tolist() == table["host"].tolist() == ["busy", "calm"]
+    assert view["CPU commit rate"].tolist() == [337 / 32, 2.0]
+    assert view["over-committed"].tolist() == [True, False]
+    assert "zone" not in view.columns  # columns the table lacks are left out
+
+
+def test_capacity_explorer_shows_chart_and_table_in_one_order(session):
+    ex = capacity_explorer(session, top=5)
+    assert isinstance(ex, CapacityExplorer) and ex.loaded and ex.message_html.value == ""
+    hosts = session.list("hosts", scope="max")
+    pd.testing.assert_frame_equal(ex.table, capacity_table(hosts, ex.servers))
+    cpu_ax = ex.figure.axes[0]
+    drawn = [t.get_text() for t in cpu_ax.get_yticklabels()]
+    rows = table_rows(ex.table_html.value)
+    assert [r[0] for r in rows][:5] == ex.table["host"].head(5).tolist()
+    for name, host in zip(drawn, ex.table["host"], strict=False):
+        assert name == host or "…" in name
+    labels = [t.get_text() for t in cpu_ax.texts]
+    assert labels == [f"{r:.2f}×" for r in ex.table["cpu_commit_rate"].head(5)]
+    assert [r[5] for r in rows][:5] == [f"{r:,.2f}" for r in ex.table["cpu_commit_rate"].head(5)]
+    over = int(ex.table["over_committed"].sum())
+    assert f"{over} over-committed" in ex.figure.get_suptitle()
+    assert f"{over:,} over-committed" in ex.status_html.value
+    assert "running servers" in ex.children[0].value  # the explanation comes first
+
+
+def test_capacity_explorer_lists_servers_only_when_hosts_lack_the_regions_figures(session):
+    hosts = pd.DataFrame({"id": ["i1"], "name": ["h1"], "cpu_count": [2], "mem_size": [4096]})
+    fake = _FrameSession(session.catalog, hosts=hosts, servers=sparse_servers())
+    ex = capacity_explorer(fake)
+    assert fake.listed == ["hosts", "servers"]
+    assert ex.table.loc[0, "cpu_commit"] == 2 and bool(ex.table.loc[0, "over_committed"]) is False
+    assert "2 servers on no host listed here (2 unscheduled)" in ex.table_html.value
+    fake = _FrameSession(
+        session.catalog, hosts=hosts.assign(cpu_commit=[40], mem_commit=[1024]), servers=None
+    )
+    ex = capacity_explorer(fake)
+    assert fake.listed == ["hosts"] and ex.servers is None
+    assert bool(ex.table.loc[0, "cpu_over_committed"]) is True  # 20 > the default bound of 8
+    broken = _BrokenSession(session.catalog)
+    ex = capacity_explorer(broken)  # must not raise
+    assert not ex.loaded and "Fetching the hosts failed" in ex.message_html.value
+    assert "Not loaded yet" in capacity_explorer(broken, load=False).status_html.value
 
 
 def test_explore_puts_both_in_tabs_and_loads_the_inventory_lazily(session):

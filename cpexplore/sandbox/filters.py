@@ -34,16 +34,20 @@ Grammar of ``filter=field.op(args)``
 
 Which expressions are dropped silently (no error, no narrowing)
     * text that does not match the regex (``name=foo``, ``name.equals``, ``a.b.c(1)``);
-    * a field that is not a listable/searchable column of the resource
-      (``searchFields``): unknown columns, and columns above the caller's privilege;
+    * a field that is not a listable/searchable column of the resource's **table**
+      (``searchFields``): unknown columns, columns above the caller's privilege, and the
+      joined/detail fields a ``details=true`` record carries (``zone``, ``host``,
+      ``cloudregion``, ``tenant``, ``zone_id``…). The real region with data confirmed it
+      (reference §9: ``zone.equals('zone-a')`` answered the unfiltered 2 600 rows);
+    * a comparison whose value the column cannot hold (``vcpu_count.ge(abc)``,
+      ``created_at.gt('soon')``), with ``column_kinds`` (reference §9: ignored);
     * an unknown op, or an op given the wrong number of arguments (``between`` needs
       exactly 2; ``ge gt le lt notequals`` exactly 1; ``equals like contains startswith
       endswith`` at least 1).
 
     A dropped expression is left out of the AND/OR entirely. If nothing is left, the list
-    is not filtered. The transcript ``filter=nosuchcol.equals(1)`` → ``{"servers":[]}``
-    does not contradict this: that deployment had no servers at all (reference §8.3),
-    so the list was empty with or without the filter.
+    is not filtered. The region with data showed it for a joined field, an unknown field
+    (``nmae.contains('web')``), an unknown op and a missing ``)`` (reference §9).
 
 Semantics of the ops (sqlchemy conditions on a MySQL/MariaDB column)
     ``equals`` ``=`` (several args: OR); ``notequals`` ``NOT (=)``; ``in``/``notin``
@@ -74,7 +78,8 @@ Choices made here (where the sources leave it to the database, MySQL-like)
 * NULL: a missing key and ``None`` are NULL.
 * Text comparison follows the default collations (``utf8mb4_unicode_ci``/``ascii_general_ci``).
   It is **case-insensitive** for ``equals notequals in notin ge gt le lt between`` and for
-  every LIKE-style op, and it ignores trailing spaces (PAD SPACE) for ``=``/``IN``/ordering
+  every LIKE-style op (the real ``hypervisor.equals('ESXi')`` matched the ``esxi`` rows,
+  reference §9), and it ignores trailing spaces (PAD SPACE) for ``=``/``IN``/ordering
   but not for LIKE. Accent-insensitivity (``é = e``) is not modelled.
 * Numbers: when the record value is an ``int``/``float``, the argument is converted the way
   MySQL casts a string to a number: leading blanks skipped, longest numeric prefix, else
@@ -117,7 +122,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -131,6 +136,7 @@ __all__ = [
     "compile_filters",
     "search_predicate",
     "exact_predicate",
+    "value_kind",
 ]
 
 Predicate = Callable[[dict], bool]
@@ -577,17 +583,43 @@ def _any_of(predicates: list[Predicate]) -> Predicate:
 # Public API
 
 
+def value_kind(value: object) -> str:
+    """What a record value is to the database: ``text``, ``number``, ``bool`` or ``time``."""
+    kind = _classify(value)[0]
+    return ("text", "number", "bool", "time")[kind]
+
+
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_VALUE_OPS = frozenset({"equals", "notequals", "in", "notin", "ge", "gt", "le", "lt", "between"})
+
+
+def _parsable(arg: str, kind: str) -> bool:
+    if kind == "number":
+        return _NUMBER.fullmatch(arg) is not None
+    if kind == "time":
+        return _parse_datetime(arg) is not None
+    if kind == "bool":
+        return (
+            arg.strip().lower() in _TRUE_WORDS | _FALSE_WORDS or _NUMBER.fullmatch(arg) is not None
+        )
+    return True
+
+
 def compile_filters(
     filters: Iterable[str] | str,
     *,
     filter_any: bool = False,
     known_fields: Iterable[str] | None = None,
+    column_kinds: Mapping[str, str] | None = None,
 ) -> Predicate:
     """Compile the ``filter`` values of a list request into one predicate over a record.
 
     The clauses are ANDed, or ORed with ``filter_any``. As on the real server, expressions
     that do not parse, name a field outside ``known_fields``, use an unknown op or the
     wrong number of arguments are dropped. With no clause left, every record matches.
+    With ``column_kinds`` (column → :func:`value_kind`), a comparison whose value cannot be
+    read as the column's kind (``vcpu_count.ge(abc)``, ``created_at.gt('soon')``) is dropped
+    too, as the real region ignores a filter with an unparsable value (reference §9).
     Raises :class:`FilterArgumentError` for an argument list the server cannot split (the
     real answer is a 500).
 
@@ -607,6 +639,9 @@ def compile_filters(
         except FilterSyntaxError:
             continue
         if columns is not None and clause.field not in columns:
+            continue
+        kind = column_kinds.get(clause.field) if column_kinds else None
+        if kind and clause.op in _VALUE_OPS and not all(_parsable(a, kind) for a in clause.args):
             continue
         predicate = _compile_clause(clause)
         if predicate is not None:

@@ -17,7 +17,7 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from cpexplore.signing import decode_access_key_secret, verify_access_key_secret
 
@@ -55,7 +55,7 @@ PREFIX_REGIONS = {
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _fmt_token_time(t: datetime) -> str:
@@ -180,7 +180,7 @@ class Identity:
 
     def _register_tables(self) -> None:
         inv = self.inv
-        t0 = int(datetime(2022, 9, 1, tzinfo=timezone.utc).timestamp())
+        t0 = int(datetime(2022, 9, 1, tzinfo=UTC).timestamp())
 
         def rows_table(
             plural: str, keyword: str, rows: list[dict], owner_kind: str, detail: set[str]
@@ -239,6 +239,8 @@ class Identity:
             for u in inv.users
         ]
         rows_table("users", "user", users, "domain", {"project_domain", "credential_count"})
+        # keystone hides system accounts (sysadmin) unless the list asks for system=true
+        inv.tables["users"].system_row = lambda i, users=users: bool(users[i]["is_system_account"])
         domains = [dict(d, enabled=True, is_domain=True) for d in inv.domains]
         rows_table("domains", "domain", domains, "system", set())
         regions = [
@@ -304,6 +306,19 @@ class Identity:
         if tok is None or token_id in self.revoked or not tok.valid():
             return None
         return tok
+
+    def state(self, token_id: str | None) -> str:
+        """``valid``, ``revoked``, ``expired`` or ``unknown``: what keystone knows of a token."""
+        if not token_id:
+            return "unknown"
+        with self._lock:
+            tok = self.tokens.get(token_id)
+            revoked = token_id in self.revoked
+        if tok is None:
+            return "unknown"
+        if revoked:
+            return "revoked"
+        return "valid" if tok.valid() else "expired"
 
     def revoke(self, token_id: str) -> bool:
         with self._lock:

@@ -7,8 +7,8 @@ in memory and a page costs work proportional to the page, not to the inventory.
 >>> inv = Inventory(servers=10, seed=1)
 >>> inv.tables["servers"].count
 10
->>> sorted(inv.tables["servers"].record(0))[:3]
-['account', 'billing_type', 'brand']
+>>> "vcpu_count" in inv.tables["servers"].column_record(0)   # a column of the guests table
+True
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
 DOMAIN_DEFAULT = "default"
-EPOCH_END = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp())
+EPOCH_END = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp())
 SPAN = 4 * 365 * 86400  # servers were created over four years
 
 CATALOG_REGIONS = ("region0", "region1")
@@ -81,8 +81,25 @@ _CLOUDREGIONS = (
         15,
     ),
 )
-_STATUSES = ("running", "ready", "deploying", "starting", "stopping", "start_fail", "unknown")
-_STATUS_P = (0.70, 0.20, 0.02, 0.02, 0.02, 0.02, 0.02)
+_STATUSES = (
+    "running",
+    "ready",
+    "deploying",
+    "starting",
+    "stopping",
+    "start_fail",
+    "disk_fail",
+    "unknown",
+    "sched_fail",
+    "init",
+)
+_STATUS_P = (0.64, 0.21, 0.03, 0.01, 0.01, 0.03, 0.03, 0.04, 0.0, 0.0)
+_SCHED_FAIL, _INIT = _STATUSES.index("sched_fail"), _STATUSES.index("init")
+_POWER = {"running": "on", "ready": "off", "stopping": "on", "starting": "off"}
+_HOST_CPU_P = (0.1, 0.1, 0.2, 0.2, 0.2, 0.1, 0.1)
+_HOST_MEM_P = (0.1, 0.2, 0.2, 0.25, 0.15, 0.1)
+_HOST_STORAGE = 8 * 1024 * 1024  # MB of local storage per host
+DUPLICATE_NAME = "dup-name"  # two servers in two projects share it (real GET: 500)
 _VCPUS = (1, 2, 4, 8, 16, 32)
 _VCPU_P = (0.10, 0.30, 0.30, 0.18, 0.09, 0.03)
 _MEM_PER_CPU = (1024, 2048, 4096)
@@ -136,7 +153,7 @@ HOSTILE_NAMES = (
 
 def fmt_time(ts: int | float) -> str:
     """Format epoch seconds as Cloudpods record time ``YYYY-MM-DDTHH:MM:SS.000000Z``."""
-    return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
 
 
 def make_id(seed: int, kind: str, i: int, *, dashed: bool = True) -> str:
@@ -154,6 +171,11 @@ class Table:
 
     ``owner`` holds the owning project index per row (``None`` for rows not owned by a
     project), ``region`` the catalog region per row, ``created`` epoch seconds per row.
+    ``columns`` names the resource's table columns (what ``details=false`` returns and the
+    only fields ``filter=``/``order_by=`` act on); without it they are the keys of the first
+    record minus ``detail_fields``. ``row`` builds the columns of a row alone (cheaper than
+    the full record, used to filter and sort); ``ident`` gives a row's (id, name) cheaply.
+    ``deps`` are tables whose changes change this one's records (hosts follow servers).
     Rows can be patched, deleted and created while the sandbox serves (``version``
     changes on every mutation so cached query results are dropped).
     """
@@ -165,17 +187,39 @@ class Table:
     created: list[int]
     region: list[str] | None = None
     owner: list[int] | None = None
-    owner_kind: str = "project"  # project, domain or system
+    owner_kind: str = "project"  # project, domain, system or shared
     detail_fields: frozenset[str] = frozenset()
     searchable: tuple[str, ...] = ("name",)
     meta: Callable[[int], dict] | None = None
     marker_paged: bool = False
     always_counts: bool = False  # role_assignments: offset and total even when 0 (spec §8.2 D4)
+    columns: frozenset[str] | None = None
+    row: Callable[[int], dict] | None = None
+    ident: Callable[[int], tuple[str, str]] | None = None
+    fields: Callable[[str], Callable[[int], object] | None] | None = None
+    deps: tuple[Table, ...] = ()
+    list_hidden: frozenset[str] = frozenset()  # fields a single GET shows and lists do not
+    orderable: frozenset[str] = frozenset()  # computed fields order_by accepts besides columns
+    system_row: Callable[[int], bool] | None = None  # hidden unless system=true
     version: int = 0
     patches: dict[int, dict] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    _by_key: dict[str, int] | None = field(default=None, repr=False)
+    _by_id: dict[str, int] | None = field(default=None, repr=False)
+    _by_name: dict[str, list[int]] | None = field(default=None, repr=False)
+    _columns: frozenset[str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._base_count = self.count
+
+    @property
+    def base_count(self) -> int:
+        """Rows generated at start (rows from ``base_count`` on were created later)."""
+        return self._base_count
+
+    def stamp(self) -> tuple[int, ...]:
+        """Changes whenever a record of this table may have changed (own or deps' mutations)."""
+        return (self.version, *(d.version for d in self.deps))
 
     def record(self, i: int) -> dict:
         """The full (details=true) record of row ``i``, patches applied."""
@@ -189,14 +233,46 @@ class Table:
                 del rec[k]
         return rec
 
+    def column_record(self, i: int) -> dict:
+        """The table columns of row ``i`` (what filters and sorts see), patches applied."""
+        if self.row is None or i >= self._base_count:
+            return self.record(i)
+        rec = self.row(i)
+        patch = self.patches.get(i)
+        if patch:
+            rec.update(patch)
+            for k in [k for k, v in patch.items() if v is None]:
+                del rec[k]
+        return rec
+
+    def getter(self, name: str) -> tuple[Callable[[int], object], bool]:
+        """``(row → value of field name, native)``: native getters skip building records."""
+        native = self.fields(name) if self.fields is not None else None
+        build = self.column_record if name in self.column_names() else self.record
+        if native is None:
+            return (lambda i: build(i).get(name)), False
+        patches, base = self.patches, self._base_count
+
+        def get(i: int) -> object:
+            if i in patches or i >= base:
+                return build(i).get(name)
+            return native(i)
+
+        return get, True
+
+    def column_names(self) -> frozenset[str]:
+        if self.columns is not None:
+            return self.columns
+        if self._columns is None:
+            sample = self.record(0) if self.count else {}
+            self._columns = frozenset(sample) - self.detail_fields
+        return self._columns
+
     def metadata(self, i: int) -> dict:
         patch = self.patches.get(i, {})
         if "metadata" in patch:
-            return dict(patch["metadata"])
+            return dict(patch["metadata"] or {})
         return self.meta(i) if self.meta and i < self._base_count else {}
-
-    def __post_init__(self) -> None:
-        self._base_count = self.count
 
     def live_rows(self) -> list[int]:
         """Indices of rows that exist now, in index order."""
@@ -204,20 +280,38 @@ class Table:
             return list(range(self.count))
         return [i for i in range(self.count) if i not in self.deleted]
 
-    def find(self, key: str) -> int | None:
-        """Row index by id or name (id first, as Cloudpods does)."""
+    def _index(self) -> tuple[dict[str, int], dict[str, list[int]]]:
         with self.lock:
-            if self._by_key is None:
-                by_name: dict[str, int] = {}
+            if self._by_id is None or self._by_name is None:
                 by_id: dict[str, int] = {}
+                by_name: dict[str, list[int]] = {}
                 for i in range(self.count):
-                    rec = self.record(i)
-                    by_id[str(rec.get("id"))] = i
-                    by_name.setdefault(str(rec.get("name")), i)
-                by_name.update(by_id)
-                self._by_key = by_name
-            i = self._by_key.get(key)
+                    if self.ident is not None and i < self._base_count and i not in self.patches:
+                        rid, name = self.ident(i)
+                    else:
+                        rec = self.record(i)
+                        rid, name = str(rec.get("id")), str(rec.get("name"))
+                    by_id[rid] = i
+                    by_name.setdefault(_name_key(name), []).append(i)
+                self._by_id, self._by_name = by_id, by_name
+            return self._by_id, self._by_name
+
+    def find_id(self, key: str) -> int | None:
+        """Row index of the live row with id ``key``."""
+        i = self._index()[0].get(key)
         return None if i is None or i in self.deleted else i
+
+    def find_name(self, key: str) -> list[int]:
+        """Live rows named ``key`` (names compare as MySQL's collation does)."""
+        return [i for i in self._index()[1].get(_name_key(key), ()) if i not in self.deleted]
+
+    def find(self, key: str) -> int | None:
+        """Row index by id or name (id first, as Cloudpods does; the first of equal names)."""
+        i = self.find_id(key)
+        if i is not None:
+            return i
+        named = self.find_name(key)
+        return named[0] if named else None
 
     # mutations, used by tests (drift) and by the demo (snapshot diffs)
     def patch(self, i: int, **fields: object) -> None:
@@ -235,7 +329,7 @@ class Table:
             i = self.count
             self.patches[i] = dict(rec)
             self.count += 1
-            self.created.append(int(datetime.now(timezone.utc).timestamp()))
+            self.created.append(int(datetime.now(UTC).timestamp()))
             if self.owner is not None:
                 self.owner.append(owner if owner is not None else 0)
             if self.region is not None:
@@ -245,7 +339,11 @@ class Table:
 
     def _touch(self) -> None:
         self.version += 1
-        self._by_key = None
+        self._by_id = self._by_name = None
+
+
+def _name_key(name: str) -> str:
+    return name.lower().rstrip(" ")
 
 
 @dataclass(frozen=True)
@@ -374,23 +472,33 @@ class Inventory:
                 )
         self.vpcs, self.wires, self.networks = vpcs, wires, networks
 
-        # hosts: weighted over zones by cloud region weight
+        # hosts: weighted over zones by cloud region weight; sizes and load vary, so that
+        # some hosts end up over-committed (commit rate above the bound) as in real regions
         zone_w = np.array(
             [_CLOUDREGIONS[z["cr"]][7] / len(_CLOUDREGIONS[z["cr"]][5]) for z in zones], float
         )
         zone_w /= zone_w.sum()
         n_hosts = max(len(zones) * 2, n // 40)
         host_zone = np.sort(rng.choice(len(zones), size=n_hosts, p=zone_w))
-        host_cpu = rng.choice([32, 48, 64, 96, 128], size=n_hosts)
-        host_mem = rng.choice([131072, 262144, 524288, 786432], size=n_hosts)
+        host_cpu = rng.choice([16, 24, 32, 48, 64, 96, 128], size=n_hosts, p=_HOST_CPU_P)
+        host_mem = rng.choice(
+            [131072, 262144, 393216, 524288, 786432, 1048576], size=n_hosts, p=_HOST_MEM_P
+        )
         host_created = t0 + np.sort(rng.integers(0, 86400 * 60, n_hosts)) + np.arange(n_hosts)
+        host_load = rng.lognormal(0.0, 0.6, n_hosts)
         self.host_zone = host_zone.tolist()
         self.host_cpu = host_cpu.tolist()
         self.host_mem = host_mem.tolist()
+        self.host_mem_reserved = np.where(rng.random(n_hosts) < 0.4, 8192, 0).tolist()
+        self.host_cpu_bound = np.where(rng.random(n_hosts) < 0.85, 8, 4).tolist()
+        self.host_mem_bound = np.where(rng.random(n_hosts) < 0.7, 1.0, 1.5).tolist()
 
         # servers, as columns
-        host = rng.integers(0, n_hosts, n)
+        host = rng.choice(n_hosts, size=n, p=host_load / host_load.sum())
         status = rng.choice(len(_STATUSES), size=n, p=_STATUS_P)
+        # a few servers were never scheduled: no host, no zone (sched_fail, a few init)
+        unplaced = rng.random(n) < 0.012
+        status = np.where(unplaced, np.where(rng.random(n) < 0.75, _SCHED_FAIL, _INIT), status)
         vcpu = np.array(_VCPUS)[rng.choice(len(_VCPUS), size=n, p=_VCPU_P)]
         vmem = vcpu * np.array(_MEM_PER_CPU)[rng.integers(0, 3, n)]
         sysdisk = rng.choice([30720, 40960, 51200, 102400], size=n)
@@ -407,9 +515,23 @@ class Inventory:
         who = rng.integers(0, len(_OWNERS), n)
         net_k = rng.integers(0, 2, n)
         gpu = rng.random(n) < 0.03
+        extra = rng.random(n)  # description, prepaid billing and metadata come and go
         self.server_host = host.tolist()
+        server_created = created.tolist()
+        server_owner = owner.tolist()
+        server_region = [
+            cregions[zones[self.host_zone[h]]["cr"]]["catalog_region"] for h in self.server_host
+        ]
+        # the newest server of each catalog region is one the scheduler failed to place
+        newest: dict[str, int] = {}
+        for i, r in enumerate(server_region):
+            newest[r] = i
+        for i in newest.values():
+            unplaced[i] = True
+            status[i] = _SCHED_FAIL
         self.server_cols = dict(
             status=status.tolist(),
+            placed=(~unplaced).tolist(),
             vcpu=vcpu.tolist(),
             vmem=vmem.tolist(),
             sysdisk=sysdisk.tolist(),
@@ -421,12 +543,10 @@ class Inventory:
             net=net_k.tolist(),
             gpu=gpu.tolist(),
             updated=updated.tolist(),
+            described=(extra < 0.3).tolist(),
+            prepaid=((extra > 0.55) & (extra < 0.65)).tolist(),
+            tagged=((extra > 0.2) & (extra < 0.7)).tolist(),
         )
-        server_created = created.tolist()
-        server_owner = owner.tolist()
-        server_region = [
-            cregions[zones[self.host_zone[h]]["cr"]]["catalog_region"] for h in self.server_host
-        ]
         # hostile names go to servers of the first catalog region, which demos and tests list
         home = [i for i, r in enumerate(server_region) if r == CATALOG_REGIONS[0]]
         picks = (
@@ -435,22 +555,19 @@ class Inventory:
             else []
         )
         self.hostile = {home[int(k)]: HOSTILE_NAMES[j] for j, k in enumerate(picks)}
+        # two placed servers of different projects share a name (one in project "system"):
+        # GET /servers/<that name> is the real 500 "duplicate entry"
+        self.duplicates: dict[int, str] = {}
+        spare = [i for i in home if i not in self.hostile and not unplaced[i]]
+        first_sys = next((i for i in spare if server_owner[i] == 0), None)
+        other = next((i for i in spare if server_owner[i] != 0), None)
+        if first_sys is not None and other is not None:
+            self.duplicates = {first_sys: DUPLICATE_NAME, other: DUPLICATE_NAME}
         self._server_created = server_created
-
-        # host aggregates (allocated vCPU and memory, guest counts)
-        host_guests = np.bincount(host, minlength=n_hosts)
-        running = status == 0
-        host_running = np.bincount(host, weights=running, minlength=n_hosts).astype(int)
-        host_vcpu = np.bincount(host, weights=vcpu, minlength=n_hosts).astype(int)
-        host_vmem = np.bincount(host, weights=vmem, minlength=n_hosts).astype(int)
-        host_disk = np.bincount(host, weights=sysdisk + datadisk, minlength=n_hosts).astype(int)
-        self.host_stats = dict(
-            guests=host_guests.tolist(),
-            running=host_running.tolist(),
-            vcpu=host_vcpu.tolist(),
-            vmem=host_vmem.tolist(),
-            disk=host_disk.tolist(),
-        )
+        self._server_owner = server_owner
+        self._usage: tuple[int, dict[str, list]] | None = None
+        self._usage_lock = threading.Lock()
+        self._host_ids = {make_id(seed, "host", h): h for h in range(n_hosts)}
         host_status = np.where(rng.random(n_hosts) < 0.03, 1, 0).tolist()
 
         self._table(
@@ -544,6 +661,7 @@ class Inventory:
                 "total",
             },
         )
+        self._host_status = host_status
         self._table(
             "hosts",
             "host",
@@ -552,24 +670,11 @@ class Inventory:
             host_created.tolist(),
             region=[self._zone_region(z) for z in self.host_zone],
             owner_kind="domain",
-            detail_fields={
-                "can_delete",
-                "can_update",
-                "zone",
-                "cloudregion",
-                "cloudregion_id",
-                "guests",
-                "running_guests",
-                "nonsystem_guests",
-                "cpu_commit",
-                "mem_commit",
-                "cpu_commit_rate",
-                "mem_commit_rate",
-                "storage_used",
-                "storage_free",
-            },
+            detail_fields=_HOST_DETAIL_FIELDS,
+            list_hidden=frozenset({"cpu_mhz", "cpu_cache"}),
+            # hosts.go sorts by these computed rates specially (OrderByCpuCommitRate, ...)
+            orderable=frozenset({"cpu_commit_rate", "mem_commit_rate", "storage_commit_rate"}),
         )
-        self._host_status = host_status
         self._table(
             "storages",
             "storage",
@@ -597,23 +702,36 @@ class Inventory:
             server_created,
             region=server_region,
             owner=server_owner,
-            detail_fields=_SERVER_DETAIL_FIELDS,
-            searchable=("name", "id", "ips"),
+            detail_fields=frozenset(),
+            columns=SERVER_COLUMNS,
+            row=self._server_columns,
+            ident=self._server_ident,
+            fields=self._server_field,
+            searchable=("name",),
             meta=self._server_meta,
         )
-        n_data = int(np.count_nonzero(datadisk))
-        self._data_disk_server = np.flatnonzero(datadisk).tolist()
-        disk_created = server_created + [server_created[s] + 30 for s in self._data_disk_server]
-        disk_order = sorted(range(n + n_data), key=disk_created.__getitem__)
-        self._disk_order = disk_order
+        servers = self.tables["servers"]
+        for plural in ("hosts", "storages"):  # capacity figures follow the servers
+            self.tables[plural].deps = (servers,)
+        placed = self.server_cols["placed"]
+        # disks belong to placed servers (an unscheduled server got no storage)
+        data_disk_server = [s for s in np.flatnonzero(datadisk).tolist() if placed[s]]
+        sys_disk_server = [s for s in range(n) if placed[s]]
+        disk_server = sys_disk_server + data_disk_server
+        disk_created = [server_created[s] for s in sys_disk_server] + [
+            server_created[s] + 30 for s in data_disk_server
+        ]
+        disk_order = sorted(range(len(disk_server)), key=disk_created.__getitem__)
+        # row j of the disks table: (server, is a data disk)
+        self._disk_rows = [(disk_server[k], k >= len(sys_disk_server)) for k in disk_order]
         self._table(
             "disks",
             "disk",
-            n + n_data,
+            len(disk_order),
             self._disk,
             [disk_created[k] for k in disk_order],
-            region=[server_region[self._disk_server(k)] for k in range(n + n_data)],
-            owner=[server_owner[self._disk_server(k)] for k in range(n + n_data)],
+            region=[server_region[s] for s, _d in self._disk_rows],
+            owner=[server_owner[s] for s, _d in self._disk_rows],
             detail_fields={
                 "can_delete",
                 "can_update",
@@ -628,11 +746,17 @@ class Inventory:
                 "cloudregion",
                 "tenant",
                 "project",
+                "project_domain",
             },
         )
         n_eips = max(1, n // 20)
+        placed_ids = [s for s in range(n) if placed[s]]
         self._eip_server = (
-            sorted(rng.choice(n, size=min(n, n_eips), replace=False).tolist()) if n else []
+            sorted(
+                rng.choice(placed_ids, size=min(len(placed_ids), n_eips), replace=False).tolist()
+            )
+            if placed_ids
+            else []
         )
         self._table(
             "eips",
@@ -649,6 +773,7 @@ class Inventory:
                 "cloudregion",
                 "tenant",
                 "project",
+                "project_domain",
             },
         )
         self._table(
@@ -772,7 +897,6 @@ class Inventory:
             tenant=proj.name,
             tenant_id=proj.id,
             project=proj.name,
-            project_id=proj.id,
             domain_id=proj.domain_id,
             project_domain=self.domain_name(proj.domain_id),
             project_src="local",
@@ -904,50 +1028,221 @@ class Inventory:
         )
         return rec
 
+    # -- host capacity: computed from the current servers, once per servers version ------
+    def host_usage(self) -> dict[str, list]:
+        """Per host: guest counts and the vCPU/memory committed by its **running** guests.
+
+        As the region computes them (``hosts.go``: ``FetchGuestCnt``, and the commit sums of
+        ``fetchHostGuestResource`` with ``IgnoreNonrunningGuests``, on by default): pending
+        deleted guests count apart; ``cpu_commit``/``mem_commit`` sum running guests only.
+        Recomputed when the servers table changes (patches, deletions, creations).
+        """
+        servers = self.tables["servers"]
+        version = servers.version
+        cached = self._usage
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with self._usage_lock:
+            cached = self._usage
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            usage = self._compute_usage(servers)
+            self._usage = (version, usage)
+            return usage
+
+    def _compute_usage(self, servers: Table) -> dict[str, list]:
+        n_hosts = len(self.host_zone)
+        with servers.lock:
+            base = servers.base_count
+            count = servers.count
+            patched = {i: servers.record(i) for i in servers.patches}
+            deleted = set(servers.deleted)
+        cols = self.server_cols
+        host = np.where(np.array(cols["placed"], bool), np.array(self.server_host), -1)
+        status = np.array([_STATUSES[s] for s in cols["status"]], dtype=object)
+        vcpu = np.array(cols["vcpu"], dtype=np.int64)
+        vmem = np.array(cols["vmem"], dtype=np.int64)
+        disk = np.array(cols["sysdisk"], dtype=np.int64) + np.array(cols["datadisk"], np.int64)
+        pending = np.zeros(base, dtype=bool)
+        extra = [i for i in range(base, count)]
+        if extra:
+            host = np.concatenate([host, np.full(len(extra), -1)])
+            status = np.concatenate([status, np.full(len(extra), "", dtype=object)])
+            vcpu = np.concatenate([vcpu, np.zeros(len(extra), np.int64)])
+            vmem = np.concatenate([vmem, np.zeros(len(extra), np.int64)])
+            disk = np.concatenate([disk, np.zeros(len(extra), np.int64)])
+            pending = np.concatenate([pending, np.zeros(len(extra), bool)])
+        for i, rec in patched.items():
+            h = self._host_ids.get(str(rec.get("host_id") or ""), -1)
+            host[i] = h
+            status[i] = str(rec.get("status") or "")
+            vcpu[i] = int(rec.get("vcpu_count") or 0)
+            vmem[i] = int(rec.get("vmem_size") or 0)
+            disk[i] = int(rec.get("disk") or 0)
+            pending[i] = bool(rec.get("pending_deleted"))
+        if deleted:
+            host[list(deleted)] = -1
+        on = host >= 0
+        live = on & ~pending
+        running = live & (status == "running")
+        ready = live & (status == "ready")
+
+        def per_host(mask: np.ndarray, weights: np.ndarray | None = None) -> list[int]:
+            w = None if weights is None else weights[mask]
+            return np.bincount(host[mask], weights=w, minlength=n_hosts).astype(np.int64).tolist()
+
+        return {
+            "guests": per_host(live),
+            "running": per_host(running),
+            "ready": per_host(ready),
+            "other": per_host(live & ~running & ~ready),
+            "pending_deleted": per_host(on & pending),
+            "vcpu": per_host(running, vcpu),
+            "vmem": per_host(running, vmem),
+            "disk": per_host(on, disk),
+        }
+
+    def _host_join(self, h: int) -> dict:
+        """The host fields a server on host ``h`` carries with details (HostResourceInfo)."""
+        zi = self.host_zone[h]
+        z = self.zones[zi]
+        c = self.cloudregions[z["cr"]]
+        online = self._host_status[h] == 0
+        rec = {
+            "host": self._host_name(h),
+            "host_access_ip": self._host_ip(h),
+            "host_access_mac": self._host_mac(h),
+            "host_billing_type": "postpaid",
+            "host_enabled": online,
+            "host_resource_type": "shared",
+            "host_service_status": "online" if online else "offline",
+            "host_sn": f"SN{self.seed:02d}{h:08d}",
+            "host_status": "running" if online else "unknown",
+            "host_type": _host_type(c["hypervisor"]),
+            "zone": z["name"],
+            "zone_id": z["id"],
+            "cloudregion": c["name"],
+            "cloudregion_id": c["id"],
+            "region": c["name"],
+            "region_id": c["id"],
+            "brand": c["brand"],
+            "provider": c["provider"],
+            "cloud_env": c["cloud_env"],
+        }
+        if c["provider"] != "OneCloud":
+            name = f"{c['provider'].lower()}-account"
+            rec.update(
+                manager=name,
+                manager_id=make_id(self.seed, "cloudprovider", self._account_index(c)),
+                account=name,
+                account_id=make_id(self.seed, "cloudaccount", self._account_index(c)),
+            )
+        return rec
+
+    def _account_index(self, c: dict) -> int:
+        return [x["idx"] for x in self.cloudregions if x["provider"] != "OneCloud"].index(c["idx"])
+
+    def _host_name(self, h: int) -> str:
+        return f"host-{self.zones[self.host_zone[h]]['name']}-{h:05d}"
+
+    def _host_ip(self, h: int) -> str:
+        cr = self.zones[self.host_zone[h]]["cr"]
+        return f"172.{16 + cr}.{(h // 250) % 250}.{h % 250 + 1}"
+
+    def _host_mac(self, h: int) -> str:
+        return f"00:16:3e:{(h >> 16) & 255:02x}:{(h >> 8) & 255:02x}:{h & 255:02x}"
+
     def _host(self, i: int) -> dict:
         zi = self.host_zone[i]
         z = self.zones[zi]
         c = self.cloudregions[z["cr"]]
-        st = self.host_stats
-        cpu, mem = self.host_cpu[i], self.host_mem[i]
-        storage = 4 * 1024 * 1024
+        use = self.host_usage()
+        cpu, mem, reserved = self.host_cpu[i], self.host_mem[i], self.host_mem_reserved[i]
+        cpu_bound, mem_bound = self.host_cpu_bound[i], self.host_mem_bound[i]
+        storage = _HOST_STORAGE
         online = self._host_status[i] == 0
+        # GetCpuCount / GetMemSize: the reserved amount is taken off when it is set
+        usable_mem = mem - reserved if 0 < reserved < mem else mem
+        cpu_commit, mem_commit = use["vcpu"][i], use["vmem"][i]
+        used = use["disk"][i]
         rec = self._base("hosts", i)
         rec.update(
             id=make_id(self.seed, "host", i),
-            name=f"host-{z['name']}-{i:05d}",
+            name=self._host_name(i),
+            hostname=self._host_name(i),
             status="running" if online else "unknown",
             enabled=online,
             host_status="online" if online else "offline",
             host_type=_host_type(c["hypervisor"]),
-            access_ip=f"172.{16 + z['cr']}.{(i // 250) % 250}.{i % 250 + 1}",
-            access_mac=f"00:16:3e:{(i >> 16) & 255:02x}:{(i >> 8) & 255:02x}:{i & 255:02x}",
+            access_ip=self._host_ip(i),
+            access_mac=self._host_mac(i),
             sn=f"SN{self.seed:02d}{i:08d}",
             cpu_count=cpu,
-            cpu_desc="Intel(R) Xeon(R) Gold 6248R CPU @ 3.00GHz",
-            cpu_mhz=3000,
-            cpu_cmtbound=8.0,
+            cpu_reserved=0,
+            cpu_mhz=2600,
+            cpu_cache=0,
+            cpu_cmtbound=cpu_bound,
+            cpu_usage_percent=0,
+            node_count=2,
             mem_size=mem,
-            mem_reserved=8192,
-            mem_cmtbound=1.2,
+            mem_reserved=reserved,
+            mem_cmtbound=_number(mem_bound),
+            memory_used_mb=0,
+            page_size_kb=4,
+            kvm_cap_max_vcpu=0,
             storage_size=storage,
+            storage_type="ssd",
+            root_partition_used_capacity_mb=0,
             zone_id=z["id"],
             zone=z["name"],
+            region=c["name"],
+            region_id=c["id"],
             **_placement(c),
-            guests=st["guests"][i],
-            running_guests=st["running"][i],
-            nonsystem_guests=st["guests"][i],
-            cpu_commit=st["vcpu"][i],
-            mem_commit=st["vmem"][i],
-            cpu_commit_rate=round(st["vcpu"][i] / cpu, 2),
-            mem_commit_rate=round(st["vmem"][i] / (mem - 8192), 2),
-            storage_used=st["disk"][i],
-            storage_free=storage - st["disk"][i],
+            account_read_only=False,
+            allow_health_check=False,
+            auto_migrate_on_host_down=False,
+            auto_migrate_on_host_shutdown=False,
+            auto_renew=False,
+            billing_type="postpaid",
+            can_prepare=False,
+            enable_numa_allocate=False,
+            enable_pxe_boot=True,
             is_baremetal=False,
+            is_import=False,
             is_maintenance=False,
-            version="v3.11.9",
-            last_ping_at=fmt_time(EPOCH_END + 86400 * 25 - (0 if online else 86400 * 3)),
+            is_prepaid_recycle=False,
+            is_public=False,
+            public_scope="system",
+            resource_type="shared",
+            isolated_device_count=0,
+            nic_count=0,
+            progress=100,
+            source="local",
+            server_pending_deleted=False,
+            guests=use["guests"][i],
+            backup_guests=0,
+            running_guests=use["running"][i],
+            ready_guests=use["ready"][i],
+            other_guests=use["other"][i],
+            pending_deleted_guests=use["pending_deleted"][i],
+            nonsystem_guests=use["guests"][i],
+            cpu_commit=cpu_commit,
+            mem_commit=mem_commit,
+            cpu_commit_rate=_number(cpu_commit / cpu if cpu and cpu_commit else 0),
+            mem_commit_rate=_number(mem_commit / usable_mem if usable_mem and mem_commit else 0),
+            cpu_commit_bound=cpu_bound,
+            mem_commit_bound=_number(mem_bound),
+            storage=storage,
+            storage_used=used,
+            actual_storage_used=used * 3 // 5,
+            storage_free=storage - used,
+            storage_virtual=storage,
+            storage_waste=0,
+            storage_commit_rate=_number(used / storage),
+            spec={"cpu": cpu, "mem": mem, "nic_count": 0},
+            project_domain="Default",
             domain_id=DOMAIN_DEFAULT,
+            update_version=2,
         )
         return rec
 
@@ -955,8 +1250,9 @@ class Inventory:
         zi = self.host_zone[i]
         z = self.zones[zi]
         c = self.cloudregions[z["cr"]]
-        cap = 4 * 1024 * 1024
-        used = self.host_stats["disk"][i]
+        cap = _HOST_STORAGE
+        use = self.host_usage()
+        used = use["disk"][i]
         rec = self._base("storages", i)
         rec.update(
             id=make_id(self.seed, "storage", i),
@@ -972,9 +1268,9 @@ class Inventory:
             cloudregion=c["name"],
             used_capacity=used,
             free_capacity=cap - used,
-            cmtbound=1.0,
+            cmtbound=1,
             hosts=1,
-            disk_count=self.host_stats["guests"][i],
+            disk_count=use["guests"][i] + use["pending_deleted"][i],
             domain_id=DOMAIN_DEFAULT,
         )
         return rec
@@ -982,7 +1278,128 @@ class Inventory:
     def server_id(self, i: int) -> str:
         return make_id(self.seed, "server", i)
 
+    def _server_name(self, i: int) -> str:
+        cols = self.server_cols
+        return (
+            self.hostile.get(i)
+            or self.duplicates.get(i)
+            or f"{_PREFIXES[cols['prefix'][i]]}-{_ENVS[cols['env'][i]]}-{i:07d}"
+        )
+
+    def _server_ident(self, i: int) -> tuple[str, str]:
+        return self.server_id(i), self._server_name(i)
+
+    def _server_field(self, name: str) -> Callable[[int], object] | None:
+        """A fast getter of one field of the generated servers (no record is built)."""
+        cols = self.server_cols
+        if name == "status":
+            return lambda i: _STATUSES[cols["status"][i]]
+        if name == "vcpu_count":
+            return cols["vcpu"].__getitem__
+        if name == "vmem_size":
+            return cols["vmem"].__getitem__
+        if name == "name":
+            return self._server_name
+        if name == "id":
+            return self.server_id
+        if name == "created_at":
+            created = self._server_created
+            return lambda i: fmt_time(created[i])
+        if name == "tenant_id":
+            owner, projects = self._server_owner, self.projects
+            return lambda i: projects[owner[i]].id
+        hosts, placed = self.server_host, cols["placed"]
+        if name == "host_id":
+            ids = [make_id(self.seed, "host", h) for h in range(len(self.host_zone))]
+            return lambda i: ids[hosts[i]] if placed[i] else None
+        if name == "hypervisor":
+            by_host = [self.cloudregions[self.zones[z]["cr"]]["hypervisor"] for z in self.host_zone]
+            return lambda i: by_host[hosts[i]]
+        if name in ("pending_deleted", "deleted"):
+            return lambda i: False
+        if name == "disk":  # a detail field, for summary_stats
+            sysdisk, datadisk = cols["sysdisk"], cols["datadisk"]
+            return lambda i: sysdisk[i] + datadisk[i] if placed[i] else 0
+        if name == "disk_count":
+            datadisk = cols["datadisk"]
+            return lambda i: (1 + bool(datadisk[i])) if placed[i] else 0
+        return None
+
+    def _server_columns(self, i: int) -> dict:
+        """Row ``i`` of the guests table: what ``details=false`` returns (sparse)."""
+        cols = self.server_cols
+        h = self.server_host[i]
+        c = self.cloudregions[self.zones[self.host_zone[h]]["cr"]]
+        status = _STATUSES[cols["status"][i]]
+        proj = self.projects[self._server_owner[i]]
+        created = self._server_created[i]
+        sid = self.server_id(i)
+        vcpu = cols["vcpu"][i]
+        rec = {
+            "auto_renew": False,
+            "backup_guest_status": "init",
+            "billing_type": "postpaid",
+            "boot_order": "cdn",
+            "cpu_sockets": 1,
+            "created_at": fmt_time(created),
+            "deleted": False,
+            "disable_delete": True,
+            "domain_id": proj.domain_id,
+            "extra_cpu_count": 0,
+            "freezed": False,
+            "health_status": "ok",
+            "hostname": f"vm{i}",
+            "hypervisor": c["hypervisor"],
+            "id": sid,
+            "internet_max_bandwidth_out": 0,
+            "is_daemon": False,
+            "is_emulated": False,
+            "is_system": False,
+            "name": self._server_name(i),
+            "os_type": _OS[cols["os"][i]][0],
+            "pending_deleted": False,
+            "power_states": _POWER.get(status, "unknown"),
+            "progress": 100,
+            "progress_mbps": 0,
+            "project_src": "local",
+            "qga_status": "unknown",
+            "rescue_mode": False,
+            "secgrp_id": make_id(self.seed, "secgroup", i % 12),
+            "shutdown_behavior": "stop",
+            "shutdown_mode": "keep_charging",
+            "source": "local",
+            "src_ip_check": True,
+            "src_mac_check": True,
+            "sshable_last_state": False,
+            "status": status,
+            "tenant_id": proj.id,
+            "throughput": 0,
+            "update_version": 2,
+            "updated_at": fmt_time(cols["updated"][i]),
+            "vcpu_count": vcpu,
+            "vmem_size": cols["vmem"][i],
+        }
+        if cols["placed"][i]:
+            rec["host_id"] = make_id(self.seed, "host", h)
+        if c["provider"] != "OneCloud":
+            rec["instance_type"] = f"ecs.g6.{_size_name(vcpu)}"
+            rec["external_id"] = f"i-{sid[:8]}{sid[24:]}"
+        else:  # the SKU the server was made from, as the region names them
+            rec["instance_type"] = f"ecs.g1.c{vcpu}m{cols['vmem'][i] // 1024}"
+        if cols["described"][i]:
+            rec["description"] = (
+                f"{_PREFIXES[cols['prefix'][i]]} node, owner {_OWNERS[cols['who'][i]]}"
+            )
+        if cols["prepaid"][i]:
+            rec["billing_type"] = "prepaid"
+            # a month-multiple term from creation, some already past (expired)
+            rec["expired_at"] = fmt_time(created + 86400 * 30 * (12 + i % 37))
+            rec["auto_renew"] = bool(i % 2)
+        return rec
+
     def _server(self, i: int) -> dict:
+        """The full (details=true) record: the table row plus the joined fields."""
+        rec = self._server_columns(i)
         cols = self.server_cols
         h = self.server_host[i]
         zi = self.host_zone[h]
@@ -990,19 +1407,40 @@ class Inventory:
         c = self.cloudregions[z["cr"]]
         v = self.vpcs[z["cr"]]
         net = self.networks[zi * 2 + cols["net"][i]]
-        os_type, os_name = _OS[cols["os"][i]]
-        status = _STATUSES[cols["status"][i]]
+        os_name = _OS[cols["os"][i]][1]
+        proj = self.projects[self._server_owner[i]]
+        rec.update(
+            account_read_only=False,
+            can_delete=False,  # disable_delete is on, as on every real server
+            can_recycle=False,
+            can_update=True,
+            cdrom_support=c["hypervisor"] == "kvm",
+            floppy_support=c["hypervisor"] == "kvm",
+            disks_snapshotpolicy_count=0,
+            snapshotpolicy_count=0,
+            is_gpu=cols["gpu"][i],
+            is_prepaid_recycle=False,
+            os_name=os_name,
+            tenant=proj.name,
+            project=proj.name,
+            project_domain=self.domain_name(proj.domain_id),
+        )
+        if not cols["placed"][i]:
+            # never scheduled: no host, zone or region at all, no disks or NICs yet
+            rec.update(
+                brand="Unknown", provider="Unknown", disk=0, disk_count=0, host_enabled=False
+            )
+            rec["secgroups"] = [
+                {"id": rec["secgrp_id"], "name": f"sg-{i % 12:02d}"},
+            ]
+            return rec
+        rec.update(self._host_join(h))
+        sysdisk, datadisk = cols["sysdisk"][i], cols["datadisk"][i]
         ip = f"{net['prefix']}.{2 + (i * 7) % 250}"
         mac = (
             f"00:22:{(i >> 24) & 255:02x}:{(i >> 16) & 255:02x}:{(i >> 8) & 255:02x}:{i & 255:02x}"
         )
-        sid = self.server_id(i)
-        name = (
-            self.hostile.get(i) or f"{_PREFIXES[cols['prefix'][i]]}-{_ENVS[cols['env'][i]]}-{i:07d}"
-        )
-        sysdisk, datadisk = cols["sysdisk"][i], cols["datadisk"][i]
-        host_name = f"host-{z['name']}-{h:05d}"
-        created = self._server_created[i]
+        name = rec["name"]
         disks = [
             {
                 "id": make_id(self.seed, "disk", i),
@@ -1029,17 +1467,13 @@ class Inventory:
                     "driver": "virtio",
                 }
             )
-        rec = {
-            "id": sid,
-            "name": name,
-            "status": status,
-            "hypervisor": c["hypervisor"],
-            "vcpu_count": cols["vcpu"][i],
-            "vmem_size": cols["vmem"][i],
-            "disk": sysdisk + datadisk,
-            "ips": ip,
-            "macs": mac,
-            "nics": [
+        rec.update(
+            disk=sysdisk + datadisk,
+            disk_count=len(disks),
+            disks_info=disks,
+            ips=ip,
+            macs=mac,
+            nics=[
                 {
                     "ip_addr": ip,
                     "mac": mac,
@@ -1051,61 +1485,18 @@ class Inventory:
                     "index": 0,
                 }
             ],
-            "disks_info": disks,
-            "host": host_name,
-            "host_id": make_id(self.seed, "host", h),
-            "host_sn": f"SN{self.seed:02d}{h:08d}",
-            "zone": z["name"],
-            "zone_id": z["id"],
-            "cloudregion": c["name"],
-            "cloudregion_id": c["id"],
-            "region": c["name"],
-            "region_id": c["id"],
-            "vpc": v["name"],
-            "vpc_id": v["id"],
-            "os_type": os_type,
-            "os_name": os_name,
-            "instance_type": f"ecs.g6.{_size_name(cols['vcpu'][i])}"
-            if c["provider"] != "OneCloud"
-            else "",
-            "power_states": "on" if status == "running" else "off",
-            "billing_type": "postpaid",
-            "brand": c["brand"],
-            "provider": c["provider"],
-            "cloud_env": c["cloud_env"],
-            "secgroups": [
-                {"id": make_id(self.seed, "secgroup", i % 12), "name": f"sg-{i % 12:02d}"}
-            ],
-            "secgrp_id": make_id(self.seed, "secgroup", i % 12),
-            "is_gpu": cols["gpu"][i],
-            "is_system": False,
-            "created_at": fmt_time(created),
-            "updated_at": fmt_time(cols["updated"][i]),
-            "update_version": 3,
-            "deleted": False,
-            "pending_deleted": False,
-            "is_emulated": False,
-            "can_delete": status != "running",
-            "can_update": True,
-            "freeze": False,
-            "progress": 100.0,
-            "description": "",
-            "source": "local",
-        }
-        if not rec["instance_type"]:
-            del rec["instance_type"]
-        if rec["description"] == "":
-            del rec["description"]
-        if c["provider"] != "OneCloud":
-            rec["manager"] = f"{c['provider'].lower()}-account"
-            rec["account"] = f"{c['provider'].lower()}-account"
-            rec["external_id"] = f"i-{sid[:8]}{sid[24:]}"
-        else:
-            rec["account"] = "OneCloud"
-        return self._owned(rec, self.tables["servers"].owner[i] if "servers" in self.tables else 0)
+            vpc=v["name"],
+            vpc_id=v["id"],
+            secgroups=[{"id": rec["secgrp_id"], "name": f"sg-{i % 12:02d}"}],
+            monitor_url="http://169.254.169.254/monitor",
+        )
+        return rec
 
     def _server_meta(self, i: int) -> dict:
+        """Tags (metadata) of server ``i``; about half of the servers have some."""
         cols = self.server_cols
+        if not cols["tagged"][i] and i not in self.hostile:
+            return {}
         meta = {
             "env": _ENVS[cols["env"][i]],
             "owner": _OWNERS[cols["who"][i]],
@@ -1115,13 +1506,8 @@ class Inventory:
             meta["note"] = self.hostile[i]
         return meta
 
-    def _disk_server(self, k: int) -> int:
-        return k if k < self.n_servers else self._data_disk_server[k - self.n_servers]
-
     def _disk(self, j: int) -> dict:
-        k = self._disk_order[j]
-        s = self._disk_server(k)
-        data = k >= self.n_servers
+        s, data = self._disk_rows[j]
         srv = self._server(s)
         d = srv["disks_info"][1 if data else 0]
         rec = self._base("disks", j)
@@ -1155,7 +1541,7 @@ class Inventory:
         )
         if not data:
             rec["template_id"] = make_id(self.seed, "image", s % 15)
-        return self._owned(rec, self.tables["servers"].owner[s])
+        return self._owned(rec, self._server_owner[s])
 
     def _eip(self, i: int) -> dict:
         s = self._eip_server[i]
@@ -1312,38 +1698,44 @@ class Inventory:
         return rec
 
 
-_SERVER_DETAIL_FIELDS = frozenset(
+# Columns of the guests table (SGuest and its bases, CP pkg/compute/models/guests.go): what
+# ``details=false`` returns, and the only fields ``filter=`` and ``order_by=`` act on.
+SERVER_COLUMNS = frozenset(
     {
-        "disk",
-        "ips",
-        "macs",
-        "nics",
-        "disks_info",
-        "host",
-        "host_sn",
-        "zone",
-        "zone_id",
-        "cloudregion",
-        "cloudregion_id",
-        "region",
-        "region_id",
-        "vpc",
-        "vpc_id",
-        "os_name",
-        "brand",
-        "provider",
-        "cloud_env",
-        "secgroups",
-        "manager",
-        "account",
-        "tenant",
-        "project",
-        "project_domain",
-        "can_delete",
-        "can_update",
-        "power_states",
+        "id", "name", "description", "status", "created_at", "updated_at", "update_version",
+        "deleted", "deleted_at", "is_emulated", "domain_id", "tenant_id", "project_src",
+        "is_system", "pending_deleted", "pending_deleted_at", "freezed", "progress", "source",
+        "imported_at", "external_id", "billing_type", "billing_cycle", "expired_at",
+        "release_at", "auto_renew", "disable_delete", "os_arch", "hostname", "host_id",
+        "encrypt_key_id", "cpu_sockets", "vcpu_count", "vmem_size", "extra_cpu_count",
+        "boot_order", "shutdown_behavior", "shutdown_mode", "keypair_id", "backup_host_id",
+        "backup_guest_status", "progress_mbps", "vga", "vdi", "machine", "bios", "os_type",
+        "flavor_id", "secgrp_id", "admin_secgrp_id", "src_ip_check", "src_mac_check",
+        "hypervisor", "instance_type", "sshable_last_state", "is_daemon",
+        "internet_max_bandwidth_out", "throughput", "qga_status", "power_states",
+        "health_status", "rescue_mode", "last_start_at",
     }
-)
+)  # fmt: skip
+
+# Host fields computed or joined by the region (HostDetails), not columns of the hosts table.
+_HOST_DETAIL_FIELDS = frozenset(
+    {
+        "account_read_only", "actual_storage_used", "allow_health_check",
+        "auto_migrate_on_host_down", "auto_migrate_on_host_shutdown", "backup_guests", "brand",
+        "can_delete", "can_prepare", "can_update", "cloud_env", "cloudregion", "cloudregion_id",
+        "cpu_commit", "cpu_commit_bound", "cpu_commit_rate", "guests", "is_prepaid_recycle",
+        "isolated_device_count", "mem_commit", "mem_commit_bound", "mem_commit_rate",
+        "nic_count", "nonsystem_guests", "other_guests", "pending_deleted_guests",
+        "project_domain", "provider", "ready_guests", "region", "region_id", "running_guests",
+        "server_pending_deleted", "spec", "storage", "storage_commit_rate", "storage_free",
+        "storage_used", "storage_virtual", "storage_waste", "zone",
+    }
+)  # fmt: skip
+
+
+def _number(x: float) -> int | float:
+    """A float as Go's JSON writes it: whole values without a fraction (``8``, not ``8.0``)."""
+    return int(x) if float(x).is_integer() else float(x)
 
 
 def _placement(c: dict) -> dict:

@@ -1,9 +1,20 @@
-"""List and get semantics shared by every sandbox resource (spec §3, §8).
+"""List and get semantics shared by every sandbox resource (spec §3, §8, §9).
 
 A query runs in two steps: :meth:`Lister.select` turns the parameters into an ordered
 list of row indices (cached per query and inventory version, so paging through a large
 result costs work proportional to the page), then :meth:`Lister.page` serialises one
 slice into the real envelope.
+
+What the real region does with a query, and so the sandbox (reference §9):
+
+* ``filter=`` acts on the **columns of the resource's table** only; a filter on a joined
+  field (``zone``, ``host``, ``tenant``…), an unknown field or op, a malformed expression or
+  a value the column cannot hold is ignored: the list is not narrowed;
+* the parameter forms ``zone=``, ``host=``, ``cloudregion=``, ``project=``… filter, by id or
+  name, and an unknown name in them is a 404;
+* ``order_by=`` on a column sorts; on anything else it is ignored and the default key
+  (``created_at``) is used, in the ``order`` given (an unknown order word is ``desc``);
+* ``details=false`` returns the table columns only; ``metadata`` comes with details.
 
 >>> from cpexplore.sandbox.inventory import Inventory
 >>> lister = Lister(Inventory(servers=3))
@@ -16,12 +27,21 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .errors import Fault, forbidden
-from .filters import FilterArgumentError, compile_filters, exact_predicate, search_predicate
+from .errors import Fault, forbidden, wrapped
+from .filters import (
+    FilterArgumentError,
+    FilterSyntaxError,
+    compile_filters,
+    exact_predicate,
+    parse_filter,
+    search_predicate,
+    value_kind,
+)
 from .inventory import Inventory, Table
 
 MAX_LIMIT = 2048
@@ -31,21 +51,31 @@ _SCOPE_NAMES = {0: "none", 1: "project", 2: "domain", 3: "system"}
 _TRUE = {"true", "on", "yes", "1"}
 _INDEXED = re.compile(r"\.\d+$")
 
-# Filters by a related object that accept its id or its name (spec §3.1, ServerListInput).
+# Query parameters that filter by a related object, given by id or name (ServerListInput and
+# friends): parameter → (related table, keyword, the record field holding the related id).
 _RELATED = {
-    "host": ("host_id", "host"),
-    "host_id": ("host_id", "host"),
-    "zone": ("zone_id", "zone"),
-    "zone_id": ("zone_id", "zone"),
-    "cloudregion": ("cloudregion_id", "cloudregion"),
-    "cloudregion_id": ("cloudregion_id", "cloudregion"),
-    "region": ("cloudregion_id", "cloudregion"),
-    "vpc": ("vpc_id", "vpc"),
-    "vpc_id": ("vpc_id", "vpc"),
-    "wire": ("wire_id", "wire"),
-    "storage": ("storage_id", "storage"),
-    "guest": ("guest_id", "guest"),
-    "server": ("guest_id", "guest"),
+    "host": ("hosts", "host", "host_id"),
+    "host_id": ("hosts", "host", "host_id"),
+    "zone": ("zones", "zone", "zone_id"),
+    "zone_id": ("zones", "zone", "zone_id"),
+    "cloudregion": ("cloudregions", "cloudregion", "cloudregion_id"),
+    "cloudregion_id": ("cloudregions", "cloudregion", "cloudregion_id"),
+    "region": ("cloudregions", "cloudregion", "cloudregion_id"),
+    "vpc": ("vpcs", "vpc", "vpc_id"),
+    "vpc_id": ("vpcs", "vpc", "vpc_id"),
+    "wire": ("wires", "wire", "wire_id"),
+    "storage": ("storages", "storage", "storage_id"),
+    "guest": ("servers", "server", "guest_id"),
+    "server": ("servers", "server", "guest_id"),
+}
+# How the real region words an unknown related object (the Go error chain, hostresource.go,
+# zoneresource.go, cloudregionresource.go, managedresource.go).
+_NOT_FOUND_CHAIN = {
+    "host": "ValidateHostResourceInput",
+    "zone": "SZoneResourceBaseManager.ListItemFilter: managedResourceFilterByZone: "
+    "ValidateZoneResourceInput",
+    "cloudregion": "SZoneResourceBaseManager.ListItemFilter: "
+    "SCloudregionResourceBaseManager.ListItemFilter: ValidateCloudregionResourceInput",
 }
 _PLAIN = (
     "id",
@@ -80,6 +110,7 @@ _PLAIN = (
     "type",
 )
 _OWNER_PARAMS = ("project", "tenant", "project_id", "tenant_id")
+_SCALARS = ("limit", "offset")  # a scalar given twice is the real "unmarshal type mismatch"
 _CONTROL = {
     "limit",
     "offset",
@@ -107,6 +138,9 @@ _CONTROL = {
     "export_limit",
     *_OWNER_PARAMS,
 }
+_NOT_IN_QUERY_KEY = {"limit", "offset", "field", "details", "with_meta", "summary_stats"}
+_DEFAULT_ORDER = ("created_at", "name", "id")
+_PRIVILEGE_TAGS = "[tags:[allow] domain:[] project:[] object:[]]"
 
 
 @dataclass(frozen=True)
@@ -156,63 +190,129 @@ def dumps(obj: object) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _input_type(plural: str) -> str:
+    """The Go input struct a list query is unmarshalled into (``ServerListInput``…)."""
+    word = {"servers": "server", "isolated_devices": "isolated_device"}.get(plural, plural[:-1])
+    return "".join(part.capitalize() for part in word.split("_")) + "ListInput"
+
+
+def _unmarshal_error(
+    plural: str, params: Mapping[str, list[str]], key: str, error_class: str, tail: str
+) -> Fault:
+    """500 for a query the region cannot unmarshal (``limit=abc``, ``limit=5&limit=10``)."""
+    query = {k: (v[0] if len(v) == 1 else v) for k, v in params.items()}
+    value = query.get(key)
+    message = (
+        f"unable to convert '{dumps(query)}' to Type \"{_input_type(plural)}\": "
+        f"jo.unmarshalValue: setStructFieldAt {key}: {dumps(value)}: "
+        f"JSONDict.unmarshalStruct: {tail}"
+    )
+    details = wrapped(
+        "ListItems: listItemQueryFiltersRaw: ListItemFilter:", 500, error_class, "%s", [message]
+    )
+    return Fault(500, error_class, details)
+
+
 class Lister:
-    """List and get over an :class:`Inventory`, with a small cache of ordered results."""
+    """List and get over an :class:`Inventory`, with a small cache of ordered results.
+
+    ``row_cost`` and ``details_row_cost`` are seconds of server time per row of a list page
+    (``details=false`` and the default ``details=true``). They are spent under one lock, one
+    page at a time, as on the real 2-core region where parallel pages did not finish sooner.
+    """
 
     def __init__(
-        self, inventory: Inventory, rules: Mapping[str, ResourceRule] | None = None
+        self,
+        inventory: Inventory,
+        rules: Mapping[str, ResourceRule] | None = None,
+        *,
+        row_cost: float = 0.0,
+        details_row_cost: float = 0.0,
     ) -> None:
         self.inv = inventory
         self.rules = dict(rules or {})
+        self.row_cost = float(row_cost)
+        self.details_row_cost = float(details_row_cost)
         self._cache: OrderedDict[tuple, list[int]] = OrderedDict()
-        self._json: dict[tuple[str, bool], dict[int, str]] = {}
+        self._json: dict[tuple[str, bool], tuple[tuple, dict[int, str]]] = {}
+        self._kinds: dict[tuple[str, tuple], dict[str, str]] = {}
         self._lock = threading.Lock()
+        self._cost_lock = threading.Lock()
 
     # -- parameters ----------------------------------------------------------------
     @staticmethod
-    def limit_of(params: Mapping[str, list[str]], *, marker: bool = False) -> int:
+    def limit_of(
+        params: Mapping[str, list[str]], *, marker: bool = False, plural: str = "servers"
+    ) -> int:
         """``limit``: ≤ 0 or absent means the default; a non-integer is a 500 (spec §8.2 D5)."""
-        raw = first(params, "limit")
+        raw = Lister._scalar(params, "limit", plural)
         default = MARKER_LIMIT if marker else MAX_LIMIT
         if raw is None or raw == "":
             return default
         try:
             limit = int(raw)
         except ValueError:
-            raise Fault(
-                500, "UnclassifiedError", f'strconv.ParseInt: parsing "{raw}": invalid syntax'
+            raise _unmarshal_error(
+                plural,
+                params,
+                "limit",
+                "UnclassifiedError",
+                f'strconv.ParseInt: parsing "{raw}": invalid syntax',
             ) from None
         return default if limit <= 0 else limit
 
     @staticmethod
-    def offset_of(params: Mapping[str, list[str]]) -> int:
-        raw = first(params, "offset")
+    def offset_of(params: Mapping[str, list[str]], plural: str = "servers") -> int:
+        raw = Lister._scalar(params, "offset", plural)
         if not raw:
             return 0
         try:
             return max(int(raw), 0)
         except ValueError:
-            raise Fault(
-                500, "UnclassifiedError", f'strconv.ParseInt: parsing "{raw}": invalid syntax'
+            raise _unmarshal_error(
+                plural,
+                params,
+                "offset",
+                "UnclassifiedError",
+                f'strconv.ParseInt: parsing "{raw}": invalid syntax',
             ) from None
+
+    @staticmethod
+    def _scalar(params: Mapping[str, list[str]], key: str, plural: str) -> str | None:
+        values = params.get(key)
+        if values is not None and len(values) > 1:
+            raise _unmarshal_error(
+                plural, params, key, "unmarshal type mismatch", "unmarshal type mismatch"
+            )
+        return first(params, key)
 
     # -- access control ------------------------------------------------------------
     def query_scope(
         self, plural: str, params: Mapping[str, list[str]], caller: Caller
     ) -> int | None:
-        """The scope the query runs at, or ``None`` for an unknown scope name (empty result, D9)."""
+        """The scope the query runs at, or ``None`` for an empty answer.
+
+        A scope word the region does not know (``scope=sytem``) counts as no scope, the
+        resource's own (reference §9); keystone answered an empty list for one (D9). Upper
+        case works (``SYSTEM``). On compute resources a project member may ask for
+        ``scope=project`` (or ``max``) on domain resources such as hosts.
+        """
         rule = self.rules[plural]
+        identity = rule.service == "identity"
         raw = (first(params, "scope") or "").strip().lower()
         if not raw and truthy(first(params, "admin")) and caller.allowed > SCOPES["project"]:
             raw = "max"
         if raw in ("max", "maxallowed"):
-            scope = max(caller.allowed, rule.require) if caller.allowed else rule.default_scope
-        elif raw:
-            if raw not in SCOPES or raw == "none":
-                if caller.allowed == 0:
-                    self._refuse(plural, rule, caller, rule.default_scope)
-                return None
-            scope = max(SCOPES[raw], rule.require)
+            if not caller.allowed:
+                scope = rule.default_scope
+            else:
+                scope = max(caller.allowed, rule.require) if identity else caller.allowed
+        elif raw in SCOPES and raw != "none":
+            scope = max(SCOPES[raw], rule.require) if identity else SCOPES[raw]
+        elif raw and identity:
+            if caller.allowed == 0:
+                self._refuse(plural, rule, caller, rule.default_scope)
+            return None
         else:
             scope = rule.default_scope
         if caller.allowed == 0 or scope > caller.allowed:
@@ -241,7 +341,7 @@ class Lister:
             try:
                 p = self.inv.project_index(wanted)
             except KeyError:
-                raise Fault(404, "ResourceNotFoundError", f"project {wanted} not found") from None
+                raise _project_not_found(wanted) from None
             if caller.allowed < SCOPES["domain"] and p != caller.project:
                 raise forbidden(
                     "ListItems: listItemQueryFiltersRaw:",
@@ -267,34 +367,20 @@ class Lister:
     def select(
         self, table: Table, region: str, params: Mapping[str, list[str]], caller: Caller
     ) -> list[int] | None:
-        """Ordered row indices matching the query, or ``None`` for an invalid scope (empty)."""
+        """Ordered row indices matching the query, or ``None`` for an empty answer."""
         scope = self.query_scope(table.plural, params, caller)
         if scope is None:
             return None
+        for key in _SCALARS:  # a malformed limit or offset fails before any work
+            self._scalar(params, key, table.plural)
         key = (
             table.plural,
-            table.version,
+            table.stamp(),
             region,
             scope,
             caller.project,
             caller.domain_id,
-            tuple(
-                sorted(
-                    (k, tuple(v))
-                    for k, v in params.items()
-                    if k
-                    not in (
-                        "limit",
-                        "offset",
-                        "field",
-                        "details",
-                        "with_meta",
-                        "summary_stats",
-                        "paging_marker",
-                        "scope",
-                    )
-                )
-            ),
+            tuple(sorted((k, tuple(v)) for k, v in params.items() if k not in _NOT_IN_QUERY_KEY)),
         )
         with self._lock:
             hit = self._cache.get(key)
@@ -316,55 +402,159 @@ class Lister:
             count = table.count
         reg = table.region
         rows = [i for i in range(count) if i not in deleted and (reg is None or reg[i] == region)]
+        if table.system_row is not None and not truthy(first(params, "system")):
+            hidden = table.system_row
+            rows = [i for i in rows if not hidden(i)]
         own = self._owner_filter(table, params, scope, caller)
         if own is not None:
             rows = [i for i in rows if own(i)]
-        predicates = self._predicates(table, params)
-        if predicates:
+        on_columns, on_records, needed = self._predicates(table, region, params)
+        if on_columns:
+            build = self._slim_record(table, needed)
+            rows = [i for i in rows if all(p(rec) for rec in (build(i),) for p in on_columns)]
+        if on_records:
             build = table.record
-            rows = [i for i in rows if all(p(rec) for rec in (build(i),) for p in predicates)]
+            rows = [i for i in rows if all(p(rec) for rec in (build(i),) for p in on_records)]
         return self._order(table, rows, params)
 
+    @staticmethod
+    def _slim_record(table: Table, needed: set[str] | None) -> Callable[[int], dict]:
+        """``row → dict`` with the columns the predicates read: only those fields when the
+        table has fast getters for all of them, else the row's columns."""
+        if needed is None:
+            return table.column_record
+        getters = [(name, *table.getter(name)) for name in sorted(needed)]
+        if not all(native for _n, _g, native in getters):
+            return table.column_record
+        pairs = [(name, get) for name, get, _native in getters]
+        return lambda i: {name: get(i) for name, get in pairs}
+
     def _predicates(
-        self, table: Table, params: Mapping[str, list[str]]
-    ) -> list[Callable[[dict], bool]]:
-        preds: list[Callable[[dict], bool]] = []
+        self, table: Table, region: str, params: Mapping[str, list[str]]
+    ) -> tuple[list[Callable[[dict], bool]], list[Callable[[dict], bool]], set[str] | None]:
+        """Predicates over the table columns and over full records (joined fields), and the
+        columns the first ones read (``None``: not known)."""
+        columns = table.column_names()
+        on_columns: list[Callable[[dict], bool]] = []
+        on_records: list[Callable[[dict], bool]] = []
+        needed: set[str] | None = set()
+
+        def add(field: str, predicate: Callable[[dict], bool]) -> None:
+            if field in columns:
+                on_columns.append(predicate)
+                if needed is not None:
+                    needed.add(field)
+            else:
+                on_records.append(predicate)
+
         bases = dict.fromkeys(_INDEXED.sub("", key) for key in params)
         for base in bases:
             if base in _CONTROL:
                 continue
-            values = multi(params, base)
+            values = [v for v in multi(params, base) if v != ""]
             if base in _RELATED:
-                id_field, name_field = _RELATED[base]
-                wanted = set(values)
-                preds.append(
-                    lambda r, f=id_field, n=name_field, w=wanted: r.get(f) in w or r.get(n) in w
-                )
+                if values:
+                    field, predicate = self._related(table, region, base, values)
+                    add(field, predicate)
             elif base in _PLAIN:
-                preds.append(exact_predicate(base, values))
+                add(base, exact_predicate(base, values))
             elif base.startswith("@"):
-                preds.append(exact_predicate(base[1:], values))
+                add(base[1:], exact_predicate(base[1:], values))
         filters = multi(params, "filter")
         if filters:
-            known = frozenset(table.record(0)) if table.count else frozenset()
+            for expr in filters:
+                try:
+                    field = parse_filter(expr).field
+                except FilterSyntaxError:
+                    continue
+                if field in columns and needed is not None:
+                    needed.add(field)
             try:
-                preds.append(
+                on_columns.append(
                     compile_filters(
-                        filters, filter_any=truthy(first(params, "filter_any")), known_fields=known
+                        filters,
+                        filter_any=truthy(first(params, "filter_any")),
+                        known_fields=columns,
+                        column_kinds=self._column_kinds(table),
                     )
                 )
             except FilterArgumentError as e:  # the real server panics and recovers with a 500
                 raise Fault(500, "InternalServerError", f"Internal server error: {e}") from None
         search = first(params, "search")
         if search:
-            preds.append(search_predicate(search, table.searchable))
-        return preds
+            fields = tuple(table.searchable)
+            predicate = search_predicate(search, fields)
+            if all(f in columns for f in fields):
+                on_columns.append(predicate)
+                if needed is not None:
+                    needed.update(fields)
+            else:
+                on_records.append(predicate)
+        return on_columns, on_records, needed
+
+    def _related(
+        self, table: Table, region: str, param: str, values: list[str]
+    ) -> tuple[str, Callable[[dict], bool]]:
+        """Resolve ``zone=``/``host=``/… values (id or name) or fail with the real 404."""
+        plural, keyword, field = _RELATED[param]
+        other = self.inv.tables[plural]
+        ids: set[str] = set()
+        rows: set[int] = set()
+        for value in values:
+            i = other.find_id(value)
+            if i is None:
+                named = other.find_name(value)
+                i = named[0] if named else None
+            if i is not None and other.region is not None and other.region[i] != region:
+                i = None
+            if i is None:
+                chain = _NOT_FOUND_CHAIN.get(
+                    keyword, f"Validate{keyword.capitalize()}ResourceInput"
+                )
+                if table.plural == "servers" and keyword in _NOT_FOUND_CHAIN:
+                    chain = "SHostResourceBaseManager.ListItemFilter: " + chain
+                raise Fault(
+                    404,
+                    "ResourceNotFoundError",
+                    "ListItems: listItemQueryFiltersRaw: ListItemFilter: "
+                    f"{chain}: {keyword} {value}: ResourceNotFoundError",
+                )
+            rows.add(i)
+            ids.add(str(other.record(i)["id"]))
+        if table.plural == "servers" and keyword in ("zone", "cloudregion"):
+            # a server has a zone through its host: unscheduled servers have none
+            hosts = self.inv.tables["hosts"]
+            key = "zone_id" if keyword == "zone" else "cloudregion_id"
+            host_ids = {
+                str(rec["id"])
+                for rec in (hosts.record(h) for h in hosts.live_rows())
+                if rec.get(key) in ids
+            }
+            return "host_id", lambda r, w=frozenset(host_ids): r.get("host_id") in w
+        wanted = frozenset(ids)
+        return field, lambda r: r.get(field) in wanted
+
+    def _column_kinds(self, table: Table) -> dict[str, str]:
+        """The kind (text, number, bool, time) of each column, from a sample of rows."""
+        key = (table.plural, table.stamp())
+        kinds = self._kinds.get(key)
+        if kinds is None:
+            kinds = {}
+            step = max(table.count // 50, 1)
+            for i in range(0, table.count, step):
+                for k, v in table.column_record(i).items():
+                    if v is not None and k not in kinds and not isinstance(v, dict | list):
+                        kinds[k] = value_kind(v)
+            self._kinds[key] = kinds
+        return kinds
 
     @staticmethod
     def _order(table: Table, rows: list[int], params: Mapping[str, list[str]]) -> list[int]:
-        """Default order: newest first by created_at, then name, then id (spec §3.1)."""
+        """Sort by ``order_by`` columns, else (and for joined or unknown fields) the default
+        key ``created_at`` (then name, id), in the ``order`` given: desc unless ``asc``."""
         desc = (first(params, "order") or first(params, "paging_order") or "desc").lower() != "asc"
-        keys = [k for k in multi(params, "order_by") if k]
+        columns = table.column_names()
+        keys = [k for k in multi(params, "order_by") if k in columns or k in table.orderable]
         if table.marker_paged:
             # log tables page by their integer id, DESC unless asked otherwise
             return sorted(rows, key=lambda i: table.record(i)["id"], reverse=desc)
@@ -374,36 +564,69 @@ class Lister:
                 created[a] < created[b] for a, b in zip(rows, rows[1:], strict=False)
             ) and not any("created_at" in p for p in table.patches.values()):
                 return rows[::-1] if desc else rows
-            keys = ["created_at", "name", "id"]
-        recs = {i: table.record(i) for i in rows}
+            keys = list(_DEFAULT_ORDER)
+            getters = [table.getter(k)[0] for k in keys]
+
+            def default_key(i: int) -> tuple:
+                return tuple(_sortable(get(i)) for get in getters)
+
+            return sorted(rows, key=default_key, reverse=desc)
+        getters = [table.getter(k)[0] for k in keys]
+        created = table.created
+        # ties fall back to the default order (created_at); the row index stands in for the id
 
         def sort_key(i: int) -> tuple:
-            rec = recs[i]
-            return tuple(_sortable(rec.get(k)) for k in keys)
+            return (*(_sortable(get(i)) for get in getters), created[i], i)
 
         return sorted(rows, key=sort_key, reverse=desc)
 
     # -- serialisation -------------------------------------------------------------------
-    def serializer(self, table: Table, params: Mapping[str, list[str]]) -> Callable[[int], str]:
-        """``row → JSON text`` as the service writes records, honouring details, field, with_meta.
+    def serializer(
+        self, table: Table, params: Mapping[str, list[str]], *, single: bool = False
+    ) -> Callable[[int], str]:
+        """``row → JSON text`` as the service writes records, honouring details and field.
 
-        The options are read once per page, and plain records are cached as text, so a
-        page of 2048 cached records costs little more than joining their strings.
+        ``details=false`` gives the table columns only; with details, ``metadata`` is added
+        to records that have some (``with_meta`` changes nothing, reference §9). Lists
+        leave out the fields only a single GET shows. The options are read once per page,
+        and plain records are cached as text, so a page of 2048 cached records costs little
+        more than joining their strings.
         """
         details = truthy(first(params, "details"), default=True)
         fields = {f for f in multi(params, "field") if f}
-        with_meta = truthy(first(params, "with_meta"))
-        plain = not fields and not with_meta
-        cache = self._json.setdefault((table.plural, details), {}) if plain else {}
+        plain = not fields and not single
+        stamp = table.stamp()
+        if plain:
+            with self._lock:
+                held = self._json.get((table.plural, details))
+                if held is None or held[0] != stamp:
+                    held = (stamp, {})
+                    self._json[(table.plural, details)] = held
+            cache = held[1]
+        else:
+            cache = {}
         patches = table.patches
+        columns = table.column_names() if table.columns is not None else None
         hidden = table.detail_fields
+        list_hidden = () if single else table.list_hidden
+        has_meta = table.meta is not None
 
         def build(i: int) -> str:
             rec = clean(table.record(i))
             if not details:
-                rec = {k: v for k, v in rec.items() if k not in hidden}
-            if with_meta:
-                rec["metadata"] = table.metadata(i)
+                if columns is not None:
+                    rec = {k: v for k, v in rec.items() if k in columns}
+                else:
+                    rec = {k: v for k, v in rec.items() if k not in hidden}
+                rec.pop("metadata", None)
+            elif has_meta:
+                meta = table.metadata(i)
+                if meta:
+                    rec["metadata"] = meta
+                else:
+                    rec.pop("metadata", None)
+            for k in list_hidden:
+                rec.pop(k, None)
             if fields:
                 rec = {k: v for k, v in rec.items() if k in fields}
             text = dumps(rec)
@@ -417,6 +640,14 @@ class Lister:
 
         return one
 
+    def _spend(self, rows: int, params: Mapping[str, list[str]]) -> None:
+        """Spend the configured server time for a page of ``rows`` rows, one page at a time."""
+        details = truthy(first(params, "details"), default=True)
+        cost = rows * (self.details_row_cost if details else self.row_cost)
+        if cost > 0:
+            with self._cost_lock:
+                time.sleep(cost)
+
     def page(self, table: Table, rows: list[int] | None, params: Mapping[str, list[str]]) -> bytes:
         """The list envelope of spec §3.2 with the §8.2 corrections (D4, D5)."""
         if table.marker_paged:
@@ -425,8 +656,8 @@ class Lister:
             return f'{{"{table.plural}":[]}}'.encode()
         total = len(rows)
         no_paging = truthy(first(params, "force_no_paging"))
-        limit = self.limit_of(params)
-        offset = self.offset_of(params)
+        limit = self.limit_of(params, plural=table.plural)
+        offset = self.offset_of(params, table.plural)
         if no_paging:
             chosen = rows[offset:]
         else:
@@ -435,6 +666,7 @@ class Lister:
             chosen = rows[offset : offset + limit]
         one = self.serializer(table, params)
         body = "[" + ",".join([one(i) for i in chosen]) + "]"
+        self._spend(len(chosen), params)
         env: dict[str, str] = {table.plural: body}
         if table.always_counts:
             env.update(total=str(total), limit=str(limit), offset=str(offset))
@@ -449,7 +681,7 @@ class Lister:
         return _envelope(env)
 
     def _marker_page(self, table: Table, rows: list[int], params: Mapping[str, list[str]]) -> bytes:
-        limit = min(self.limit_of(params, marker=True), MAX_LIMIT)
+        limit = min(self.limit_of(params, marker=True, plural=table.plural), MAX_LIMIT)
         desc = (first(params, "paging_order") or first(params, "order") or "desc").lower() != "asc"
         marker = first(params, "paging_marker")
         if marker:
@@ -469,40 +701,138 @@ class Lister:
             "marker_field": '"id"',
             "marker_order": '"DESC"' if desc else '"ASC"',
         }
+        self._spend(len(chosen), params)
         if rest:
             env["next_marker"] = dumps(str(table.record(rest[0])["id"]))
         return _envelope(env)
 
     @staticmethod
     def _totals(table: Table, rows: list[int]) -> dict:
-        by_status: dict[str, int] = {}
+        """``summary_stats``: the real shape (servers: CustomizedTotalCount of guests.go)."""
+        by_status: dict[str, list[int]] = {}
+        cpu = mem = disk_mb = disk_count = 0
+        servers = table.plural == "servers"
+        status, pending = table.getter("status")[0], table.getter("pending_deleted")[0]
+        if servers:
+            vcpu, vmem = table.getter("vcpu_count")[0], table.getter("vmem_size")[0]
+            disk, disks = table.getter("disk")[0], table.getter("disk_count")[0]
         for i in rows:
-            st = table.record(i).get("status", "")
-            by_status[st] = by_status.get(st, 0) + 1
-        return {"count": len(rows), "status": dict(sorted(by_status.items()))}
+            st = by_status.setdefault(str(status(i) or ""), [0, 0])
+            st[0] += 1
+            st[1] += bool(pending(i))
+            if servers:
+                cpu += int(vcpu(i) or 0)  # type: ignore[call-overload]
+                mem += int(vmem(i) or 0)  # type: ignore[call-overload]
+                disk_mb += int(disk(i) or 0)  # type: ignore[call-overload]
+                disk_count += int(disks(i) or 0)  # type: ignore[call-overload]
+        status_info = [
+            {"pending_deleted_count": pending, "status": status, "total_count": count}
+            for status, (count, pending) in sorted(by_status.items())
+        ]
+        if servers:
+            # "count" is 0 in the real answer: the disk query overwrites it (guests.go)
+            return {
+                "count": 0,
+                "cpu_count": cpu,
+                "disk_count": disk_count,
+                "disk_mb": disk_mb,
+                "mem_mb": mem,
+                "status_info": status_info,
+            }
+        return {"count": len(rows), "status_info": status_info}
 
+    # -- single records --------------------------------------------------------------------
     def get(
         self, table: Table, region: str, key: str, params: Mapping[str, list[str]], caller: Caller
     ) -> bytes:
-        """``GET /<plural>/<id-or-name>`` → ``{"<keyword>": {...}}``; 404 before RBAC (D15)."""
-        i = table.find(key)
-        if i is None or (table.region is not None and table.region[i] != region):
-            raise Fault(404, "ResourceNotFoundError", f"{table.keyword} {key} not found")
+        """``GET /<plural>/<id-or-name>`` → ``{"<keyword>": {...}}`` (fetch.go ``fetchItem``).
+
+        An id is looked up first, then RBAC decides (404 before 403, D15). A name is
+        searched within the caller's allowed scope (an admin's: every project) or the
+        ``scope`` asked for; two matches are the real 500 "duplicate entry".
+        """
         rule = self.rules[table.plural]
-        if caller.allowed == 0:
-            raise forbidden("fetchItem:", rule.service, table.plural, "get", "none", "none", "none")
-        own = self._owner_filter(table, {}, max(caller.allowed, rule.require), caller)
-        if caller.allowed < rule.require or (own is not None and not own(i)):
+
+        def here(i: int) -> bool:
+            return table.region is None or table.region[i] == region
+
+        i = table.find_id(key)
+        if i is not None and not here(i):
+            i = None
+        if i is None:
+            named = [j for j in table.find_name(key) if here(j)]
+            if not named:
+                raise Fault(404, "ResourceNotFoundError", f"{table.keyword} {key} not found")
+            if caller.allowed == 0:
+                raise forbidden(
+                    "fetchItem:", rule.service, table.plural, "get", "none", "none", "none"
+                )
+            own = self._owner_filter(table, {}, self._get_scope(table, params, caller), caller)
+            if own is not None:
+                named = [j for j in named if own(j)]
+            if not named:
+                raise Fault(404, "ResourceNotFoundError", f"{table.keyword} {key} not found")
+            if len(named) > 1:
+                raise Fault(500, "duplicate entry", "fetchItem: duplicate entry")
+            i = named[0]
+        else:
+            if caller.allowed == 0:
+                raise forbidden(
+                    "fetchItem:", rule.service, table.plural, "get", "none", "none", "none"
+                )
+            if caller.allowed < rule.require:
+                raise forbidden(
+                    "fetchItem:",
+                    rule.service,
+                    table.plural,
+                    "get",
+                    _SCOPE_NAMES[rule.default_scope],
+                    _SCOPE_NAMES[caller.allowed],
+                    _SCOPE_NAMES[rule.default_scope],
+                )
+            own = self._owner_filter(table, {}, caller.allowed, caller)
+            if own is not None and not own(i):
+                raise Fault(
+                    403,
+                    "ForbiddenError",
+                    "not enough privilege (require:domain,allow:project:resource:project) "
+                    + _PRIVILEGE_TAGS,
+                )
+        text = self.serializer(table, params, single=True)(i)
+        return f'{{"{table.keyword}":{text}}}'.encode()
+
+    def _get_scope(self, table: Table, params: Mapping[str, list[str]], caller: Caller) -> int:
+        """The scope a GET by name searches: the one asked for, else all the caller may see."""
+        raw = (first(params, "scope") or "").strip().lower()
+        if raw in SCOPES and raw != "none":
+            scope = SCOPES[raw]
+        elif raw in ("max", "maxallowed") or not raw:
+            scope = caller.allowed
+        else:
+            scope = SCOPES["project"]
+        if scope > caller.allowed:
+            rule = self.rules[table.plural]
             raise forbidden(
                 "fetchItem:",
                 rule.service,
                 table.plural,
                 "get",
-                _SCOPE_NAMES[rule.default_scope],
+                _SCOPE_NAMES[scope],
                 _SCOPE_NAMES[caller.allowed],
-                _SCOPE_NAMES[rule.default_scope],
+                _SCOPE_NAMES[scope],
             )
-        return f'{{"{table.keyword}":{self.serializer(table, params)(i)}}}'.encode()
+        return scope
+
+
+def _project_not_found(name: str) -> Fault:
+    """404 for ``project=<unknown>``: FetchOwnerId's error, wrapped twice (reference §9)."""
+    inner = wrapped(
+        "FetchOwnerId:", 404, "ResourceNotFoundError", "%s %s not found", ["project", name]
+    )
+    details = wrapped(
+        "ListItems: listItemQueryFiltersRaw:", 404, "ResourceNotFoundError", "%s", [inner]
+    )
+    return Fault(404, "ResourceNotFoundError", details)
 
 
 def _envelope(parts: dict[str, str]) -> bytes:

@@ -135,10 +135,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing ---------------------------------------------------------------------
     def _send(
-        self, status: int, body: bytes, *, ctype: str | None = JSON_OK, extra: dict | None = None
+        self,
+        status: int,
+        body: bytes,
+        *,
+        ctype: str | None = JSON_OK,
+        extra: dict | None = None,
+        lead: list[tuple[str, str]] | None = None,
+        vary: tuple[str, ...] = ("Origin",),
     ) -> None:
         self.send_response_only(status)
-        headers: list[tuple[str, str]] = []
+        headers: list[tuple[str, str]] = list(lead or ())
         if ctype == JSON_OK:
             headers.append(("Content-Length", str(len(body))))
             headers.append(("Content-Type", ctype))
@@ -147,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers += [
             ("Server", SERVER_NAME),
             ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
-            ("Vary", "Origin"),
+            *(("Vary", v) for v in vary),
             ("X-Content-Type-Options", "nosniff"),
             ("X-Frame-Options", "SAMEORIGIN"),
             ("X-Request-Host-Id", self.server.host_id),
@@ -211,6 +218,31 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = _dispatch  # noqa: N815
 
+    def do_OPTIONS(self) -> None:  # noqa: N802 - stdlib naming
+        """A CORS preflight: 200 with an empty body, no token needed (reference §9)."""
+        srv = self.server
+        with srv.count_lock:
+            srv.requests += 1
+        self._read_body()
+        lead = [("Access-Control-Allow-Credentials", "true")]
+        asked = self.headers.get("Access-Control-Request-Headers")
+        if asked:
+            names = [_canonical_header(h) for h in asked.split(",") if h.strip()]
+            lead.append(("Access-Control-Allow-Headers", ", ".join(names)))
+        method = self.headers.get("Access-Control-Request-Method")
+        if method:
+            lead.append(("Access-Control-Allow-Methods", method.strip().upper()))
+        origin = self.headers.get("Origin")
+        if origin:
+            lead.append(("Access-Control-Allow-Origin", origin))
+        self._send(
+            200,
+            b"",
+            ctype=None,
+            lead=lead,
+            vary=("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"),
+        )
+
     # -- routing ---------------------------------------------------------------------------
     def _route(self, path: str, params: dict, body: bytes) -> None:
         idy = self.server.identity
@@ -244,12 +276,24 @@ class _Handler(BaseHTTPRequestHandler):
     def _tokens(self, body: bytes) -> None:
         idy = self.server.identity
         if self.command == "POST":
+            # keystone decodes the body only when it is declared JSON (reference §9)
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype != "application/json":
+                raise Fault(400, "InputParameterError", "fail to decode request body")
             token_id, payload = idy.authenticate(body, self.client_address[0])
             return self._send(200, dumps(payload).encode(), extra={"X-Subject-Token": token_id})
         subject = self.headers.get("X-Subject-Token") or ""
         if self.command == "GET":
+            auth = self.headers.get("X-Auth-Token")
+            if auth and idy.lookup(auth) is None:
+                # the caller is a guest: an unknown, revoked or expired X-Auth-Token
+                raise Fault(403, "ForbiddenError", "guest not allow to auth")
             tok = idy.lookup(subject)
             if tok is None:
+                if idy.state(subject) in ("revoked", "expired"):
+                    raise Fault(
+                        401, "InvalidCredentialError", "invalid token: [auth] invalid token"
+                    )
                 raise Fault(
                     401,
                     "InvalidCredentialError",
@@ -290,6 +334,11 @@ class _Handler(BaseHTTPRequestHandler):
             }
             return self._send(200, dumps(usage).encode())
         self._send(200, dumps({"usage": usage}).encode())
+
+
+def _canonical_header(name: str) -> str:
+    """``x-auth-token`` → ``X-Auth-Token``, as Go's textproto writes header names."""
+    return "-".join(part.capitalize() for part in name.strip().split("-"))
 
 
 def raw_path_of(target: str) -> str:

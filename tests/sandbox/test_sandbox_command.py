@@ -13,6 +13,8 @@ import requests
 from cpexplore.config import parse_rc
 from cpexplore.signing import aksk_auth_body
 
+JSON = {"Content-Type": "application/json"}  # keystone decodes only a body declared JSON
+
 
 def _start(*args: str) -> tuple[subprocess.Popen, dict[str, str], float]:
     start = time.monotonic()
@@ -49,7 +51,9 @@ def test_the_rc_block_comes_first_and_logs_in(tmp_path):
         assert rc["OS_ENDPOINT_TYPE"] == "publicURL" and rc["OS_PROJECT_NAME"] == "system"
         body = aksk_auth_body(rc["OS_AUTH_URL"], rc["OS_ACCESS_KEY"], rc["OS_SECRET_KEY"])
         assert (
-            requests.post(rc["OS_AUTH_URL"] + "/auth/tokens", data=body, timeout=10).status_code
+            requests.post(
+                rc["OS_AUTH_URL"] + "/auth/tokens", data=body, headers=JSON, timeout=10
+            ).status_code
             == 200
         )
     finally:
@@ -69,9 +73,9 @@ def test_100k_servers_start_quickly_and_a_deep_page_is_right():
     proc, rc, took = _start("--servers", "100000", "--seed", "1")
     try:
         body = aksk_auth_body(rc["OS_AUTH_URL"], rc["OS_ACCESS_KEY"], rc["OS_SECRET_KEY"])
-        token = requests.post(rc["OS_AUTH_URL"] + "/auth/tokens", data=body, timeout=10).headers[
-            "X-Subject-Token"
-        ]
+        token = requests.post(
+            rc["OS_AUTH_URL"] + "/auth/tokens", data=body, headers=JSON, timeout=10
+        ).headers["X-Subject-Token"]
         base = rc["OS_AUTH_URL"].rsplit("/v3", 1)[0]
         page = requests.get(
             f"{base}/servers",

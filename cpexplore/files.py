@@ -1,0 +1,724 @@
+"""How cpexplore writes and reads files: one module the reports and the snapshots share.
+
+Cells:
+
+* :func:`cell_value` is the one plain form of a cell that every text output starts from
+  (CSV here, the command line's tables, the widgets' HTML tables): ``None`` when missing,
+  JSON text for lists and dicts, ISO-8601 UTC with ``Z`` for timestamps.
+* :func:`escape_formula` / :func:`unescape_formula` neutralise spreadsheet formulas the
+  way OWASP recommends (a leading ``'``). Only CSV, which spreadsheets open, is escaped;
+  JSON is data for programs and keeps every value as it is.
+* :func:`jsonable` and :func:`json_dumps` turn numpy scalars, timestamps and non-finite
+  floats into JSON.
+
+Files:
+
+* :func:`to_csv` / :func:`csv_text` write every field quoted, UTF-8 (``bom=True`` for
+  Excel), timestamps as ISO-8601 ``Z``, lists and dicts as JSON, formulas escaped.
+  :func:`read_csv` reads such a file back with its types: see :func:`infer_kinds`.
+* :func:`to_json` / :func:`json_text` write records (or JSON Lines) with raw values.
+* :func:`atomic_write` writes through a temporary file and a rename; :func:`make_dir`
+  creates an output folder; both raise :class:`~cpexplore.errors.ExportError` with a
+  hint (:func:`export_error`).
+* :func:`column_kind` names how a column is stored (``int``, ``float``, ``bool``,
+  ``datetime``, ``category``, ``json``, ``string``); :func:`restore_kinds` turns text
+  read from a file back into those types. Snapshots record the kinds in their manifest;
+  :func:`read_csv` infers them.
+* :func:`session_meta` is what a report or snapshot says about where its data came from
+  (never a secret).
+
+Example:
+    >>> df = pd.DataFrame({"name": ["=1+1", "-3", "web"], "tags": [["a"], [], None]})
+    >>> print(csv_text(df), end="")
+    "name","tags"
+    "'=1+1","[""a""]"
+    "-3","[]"
+    "web",""
+    >>> json_text(df.head(1))
+    '[{"name": "=1+1", "tags": ["a"]}]'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import errno
+import gzip
+import io
+import json
+import math
+import os
+import re
+import secrets
+import stat
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+from .errors import CpExploreError, ExportError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .session import Session
+
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "KINDS",
+    "escape_formula",
+    "unescape_formula",
+    "iso_utc",
+    "jsonable",
+    "json_dumps",
+    "is_missing",
+    "cell_value",
+    "export_error",
+    "atomic_write",
+    "make_dir",
+    "write_csv_handle",
+    "csv_text",
+    "to_csv",
+    "read_csv",
+    "json_text",
+    "to_json",
+    "column_kind",
+    "infer_kinds",
+    "restore_kinds",
+    "session_meta",
+]
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_TRIGGERS = frozenset("=+-@\t\r\n")
+#: How a column is stored in a file and read back (see :func:`column_kind`).
+KINDS = ("int", "float", "bool", "datetime", "category", "json", "string")
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_INT_TEXT = r"-?(?:0|[1-9][0-9]*)"
+_FLOAT_TEXT = r"-?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?|-?inf"
+_TIME_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z"
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def escape_formula(text: str) -> str:
+    """Neutralise one text cell for spreadsheets: prefix ``'`` if it could start a formula.
+
+    Plain numbers (``-3``, ``+1.5e3``) are left alone so they stay numbers; text that
+    already starts with ``'`` before a trigger gets one more, so :func:`unescape_formula`
+    can undo exactly what was done.
+
+    >>> escape_formula("=SUM(A1)"), escape_formula("-3"), escape_formula("web-1")
+    ("'=SUM(A1)", '-3', 'web-1')
+    """
+    if (
+        (text[:1] in FORMULA_TRIGGERS or text[:1] == "'")
+        and text.lstrip("'")[:1] in FORMULA_TRIGGERS
+        and not _NUMBER.match(text)
+    ):
+        return "'" + text
+    return text
+
+
+def unescape_formula(text: str) -> str:
+    """Undo :func:`escape_formula` (``unescape_formula(escape_formula(s)) == s``).
+
+    >>> unescape_formula("'=SUM(A1)"), unescape_formula("'quoted")
+    ('=SUM(A1)', "'quoted")
+    """
+    if text[:1] == "'" and text.lstrip("'")[:1] in FORMULA_TRIGGERS:
+        return text[1:]
+    return text
+
+
+def iso_utc(value: Any) -> str:
+    """A timestamp as ISO-8601 UTC with ``Z`` (naive values are taken to be UTC).
+
+    >>> iso_utc(pd.Timestamp("2026-11-26 23:54:23", tz="Asia/Shanghai"))
+    '2026-11-26T15:54:23Z'
+    """
+    ts = pd.Timestamp(value)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    fmt = "%Y-%m-%dT%H:%M:%S.%f" if (ts.microsecond or ts.nanosecond) else "%Y-%m-%dT%H:%M:%S"
+    return ts.strftime(fmt) + "Z"
+
+
+def is_missing(value: Any) -> bool:
+    """Is this one cell a missing value (None, NA, NaT, NaN)?
+
+    >>> is_missing(None), is_missing(float("nan")), is_missing(pd.NaT), is_missing(0)
+    (True, True, True, False)
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(value))
+    return isinstance(value, float | np.floating) and math.isnan(value)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars, timestamps and non-finite floats made JSON-friendly.
+
+    >>> jsonable({"n": np.int64(3), "x": float("nan"), "t": pd.Timestamp("2026-01-02", tz="UTC")})
+    {'n': 3, 'x': None, 't': '2026-01-02T00:00:00Z'}
+    """
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | np.ndarray):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp | datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is pd.NaT or value is pd.NA:
+        return None
+    return value
+
+
+def json_dumps(value: Any, *, sort_keys: bool = False) -> str:
+    """Compact JSON text of :func:`jsonable` ``value`` (UTF-8 kept as is).
+
+    >>> json_dumps({"b": 1, "a": ["x"]}, sort_keys=True)
+    '{"a": ["x"], "b": 1}'
+    """
+    return json.dumps(jsonable(value), ensure_ascii=False, sort_keys=sort_keys, default=str)
+
+
+def cell_value(value: Any) -> Any:
+    """One cell in the plain form every text output starts from.
+
+    ``None`` for a missing value; compact JSON text for lists, tuples, sets, dicts and
+    arrays; ISO-8601 UTC text with ``Z`` for timestamps; Python scalars for numpy ones;
+    anything else unchanged. What each output adds stays with it: formula escaping for
+    CSV files (:func:`escape_formula`), HTML escaping for widgets, control-character
+    escaping and cutting for terminals.
+
+    >>> cell_value(float("nan")), cell_value(["a", 1]), cell_value(np.int64(3))
+    (None, '["a", 1]', 3)
+    >>> cell_value(pd.Timestamp("2026-01-02 03:04:05", tz="UTC"))
+    '2026-01-02T03:04:05Z'
+    """
+    if isinstance(value, dict | list | tuple | set | np.ndarray):
+        return json_dumps(value)
+    if is_missing(value):
+        return None
+    if isinstance(value, pd.Timestamp | datetime):
+        return iso_utc(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _is_text_like(s: pd.Series) -> bool:
+    return (
+        s.dtype == object
+        or isinstance(s.dtype, pd.CategoricalDtype)
+        or pd.api.types.is_string_dtype(s.dtype)
+    )
+
+
+def _iso_column(s: pd.Series) -> pd.Series:
+    """A datetime64 column as ISO-8601 ``Z`` strings (``None`` where missing)."""
+    utc = s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
+    present = utc.dropna()
+    frac = bool(((present.dt.microsecond != 0) | (present.dt.nanosecond != 0)).any())
+    text = utc.dt.strftime("%Y-%m-%dT%H:%M:%S.%f" if frac else "%Y-%m-%dT%H:%M:%S") + "Z"
+    return text.astype(object).where(utc.notna(), None)
+
+
+def _prepare(df: pd.DataFrame, *, escape: bool, nested: str, index: bool | None) -> pd.DataFrame:
+    """A copy of ``df`` ready to write: times as text, containers as JSON, text escaped.
+
+    ``nested="json"`` turns lists and dicts into JSON text (CSV); ``nested="keep"`` leaves
+    them as objects (JSON output). The input is never modified.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, not {type(df).__name__}")
+    if index is None:
+        index = not isinstance(df.index, pd.RangeIndex) or df.index.name is not None
+    frame = df.reset_index() if index else df
+    out: dict[int, Any] = {}
+    for i in range(frame.shape[1]):
+        s = frame.iloc[:, i]
+        if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
+            out[i] = _iso_column(s)
+        elif _is_text_like(s):
+            values = s.astype(object)
+            if nested == "keep":
+                out[i] = values.map(lambda v: None if is_missing(v) else v)
+            else:
+                out[i] = values.map(lambda v: _csv_cell(v, escape))
+        else:
+            out[i] = s
+    names = [str(c) for c in frame.columns]
+    if escape:
+        names = [escape_formula(n) for n in names]
+    result = pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+    result.columns = names
+    return result
+
+
+def _csv_cell(value: Any, escape: bool) -> Any:
+    """One object cell as CSV wants it: :func:`cell_value`, with text formula-escaped."""
+    value = cell_value(value)
+    return escape_formula(value) if escape and isinstance(value, str) else value
+
+
+# --------------------------------------------------------------------------- atomic files
+
+
+def export_error(exc: OSError, target: Path) -> ExportError:
+    """A one-line :class:`~cpexplore.errors.ExportError` that says what to do about ``exc``.
+
+    >>> str(export_error(OSError(errno.ENOSPC, "full"), Path("x.csv"))).split(" (")[0]
+    'the disk is full: could not write x.csv'
+    """
+    code = exc.errno
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return ExportError(
+            f"the disk is full: could not write {target}",
+            hint=f"free some space or choose another folder; {target} was left as it was",
+        )
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ExportError(
+            f"no permission to write {target}",
+            hint="choose a folder you can write to, e.g. under your home directory",
+        )
+    if code == errno.EISDIR or target.is_dir():
+        return ExportError(
+            f"{target} is a directory, not a file",
+            hint=f"give a file name inside it, e.g. {target / 'report.csv'}",
+        )
+    if code in (errno.ENOENT, errno.ENOTDIR):
+        return ExportError(
+            f"cannot write {target}: the folder {target.parent} does not exist",
+            hint="create the folder first or choose another path",
+        )
+    return ExportError(
+        f"could not write {target}: {exc.strerror or exc}", hint="choose another path"
+    )
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], Any]) -> Path:
+    """Write a file through ``write(binary_handle)`` into a temp file, then rename it; return it.
+
+    Readers never see a half-written file, and a failed or interrupted write (full disk,
+    Ctrl-C, ...) leaves any previous file untouched and no temporary file behind. A file
+    that is replaced keeps its mode; new files get the usual ``0o666 & ~umask``.
+    """
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise export_error(IsADirectoryError(errno.EISDIR, "Is a directory"), target)
+    parent = target.parent
+    if not parent.is_dir():
+        raise export_error(FileNotFoundError(errno.ENOENT, "No such directory"), target)
+    tmp = parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as e:
+        raise export_error(e, target) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+        os.replace(tmp, target)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, CpExploreError):
+            raise export_error(e, target) from None
+        raise
+    return target
+
+
+def make_dir(path: str | os.PathLike[str]) -> Path:
+    """Create the folder ``path`` (and its parents) if needed; return it.
+
+    Raises :class:`~cpexplore.errors.ExportError` when it is a file or cannot be created.
+    """
+    out = Path(path).expanduser()
+    if out.exists() and not out.is_dir():
+        raise ExportError(
+            f"{out} exists and is not a directory",
+            hint="give a directory for the report, e.g. --out report",
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise export_error(e, out) from None
+    return out
+
+
+def write_csv_handle(fh: BinaryIO, frame: pd.DataFrame, *, encoding: str, gz: bool) -> None:
+    """Write a frame prepared for CSV to a binary handle (gzip-compressed when ``gz``)."""
+    raw: BinaryIO = gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) if gz else fh  # type: ignore[assignment]
+    try:
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        frame.to_csv(text, index=False, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        text.flush()
+        text.detach()
+    finally:
+        if gz:
+            raw.close()
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def csv_text(df: pd.DataFrame, *, escape_formulas: bool = True, index: bool | None = None) -> str:
+    """``df`` as CSV text, exactly as :func:`to_csv` would write it (without a BOM).
+
+    >>> csv_text(pd.DataFrame({"n": [-3], "s": ["@x"]}))
+    '"n","s"\\n"-3","\\'@x"\\n'
+    """
+    frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    return buf.getvalue()
+
+
+def to_csv(
+    df: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    escape_formulas: bool = True,
+    bom: bool = False,
+    index: bool | None = None,
+) -> Path:
+    """Write ``df`` to ``path`` as CSV that is safe to open in a spreadsheet; return the path.
+
+    Every field is quoted; text is UTF-8 (``bom=True`` adds the BOM Excel wants to detect
+    UTF-8); timestamps are ISO-8601 UTC with ``Z``; lists and dicts are JSON; cells that
+    could start a formula (``= + - @``, tab, CR, LF; not plain numbers such as ``-3``) get
+    a leading ``'`` unless ``escape_formulas=False``. A path ending in ``.gz`` is
+    gzip-compressed. The index is written only when it is not a plain ``RangeIndex``
+    (``index=True/False`` decides explicitly). The write is atomic. :func:`read_csv` reads
+    the file back with its types.
+
+    Raises :class:`~cpexplore.errors.ExportError` when the path is a directory, its folder
+    is missing or not writable, or the disk is full.
+
+    >>> to_csv(servers, "servers.csv", bom=True)          # doctest: +SKIP
+    PosixPath('servers.csv')
+    """
+    frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
+    gz = str(path).endswith(".gz")
+    encoding = "utf-8-sig" if bom else "utf-8"
+    return atomic_write(path, lambda fh: write_csv_handle(fh, frame, encoding=encoding, gz=gz))
+
+
+def read_csv(
+    path: str | os.PathLike[str] | Any,
+    *,
+    unescape_formulas: bool = True,
+    infer_types: bool = True,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Read a CSV written by :func:`to_csv` back as a typed frame.
+
+    Empty fields are missing values; other text (``"NA"``, ``"null"``) stays text. With
+    ``infer_types`` (the default) each column gets the type its text shows, as
+    :func:`infer_kinds` decides: ISO ``…Z`` timestamps → UTC datetimes; whole numbers →
+    ``int64`` (``Int64`` when some are missing); other numbers → ``float64``;
+    ``True``/``False`` → ``bool`` (``boolean`` when some are missing); JSON lists and
+    dicts → lists and dicts; anything else stays text, with the ``'`` that formula
+    escaping added removed (``unescape_formulas=False`` keeps it). A BOM is skipped.
+
+    Reading is lossless for what :func:`to_csv` writes, with one limit a CSV file cannot
+    avoid: a text column whose every value looks like a number, a timestamp or JSON
+    reads back as that (``infer_types=False`` keeps every column as text). Extra keyword
+    arguments go to :func:`pandas.read_csv`; columns given a ``dtype`` there are left as
+    pandas reads them.
+
+    >>> df = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "s": ["=x", "y"]})
+    >>> back = read_csv(io.StringIO(csv_text(df)))
+    >>> back["n"].dtype, back["s"].tolist()
+    (Int64Dtype(), ['=x', 'y'])
+    """
+    given = kwargs.pop("dtype", None)
+    typed: set[str] | None = set()  # columns whose type the caller chose (None: all)
+    if isinstance(given, Mapping):  # the columns not named are read as text
+        typed = {str(c) for c in given}
+        kwargs["dtype"] = defaultdict(lambda: object, given)
+    elif given is not None:
+        typed, kwargs["dtype"] = None, given
+    else:
+        kwargs["dtype"] = object
+    kwargs.setdefault("keep_default_na", False)
+    kwargs.setdefault("na_values", [""])
+    kwargs.setdefault("encoding", "utf-8-sig")
+    raw = pd.read_csv(path, **kwargs)
+    if unescape_formulas:
+        raw.columns = [unescape_formula(c) if isinstance(c, str) else c for c in raw.columns]
+    free = [] if typed is None else [c for c in raw.columns if str(c) not in typed]
+    kinds = infer_kinds(raw[free]) if infer_types else dict.fromkeys(free, "string")
+    if unescape_formulas:
+        for c, kind in kinds.items():
+            if kind == "string":
+                raw[c] = (
+                    raw[c]
+                    .astype(object)
+                    .map(lambda v: unescape_formula(v) if isinstance(v, str) else v)
+                )
+    return restore_kinds(raw, kinds)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _records(df: pd.DataFrame, index: bool | None) -> list[dict[str, Any]]:
+    frame = _prepare(df, escape=False, nested="keep", index=index)
+    cols = list(frame.columns)
+    rows = frame.astype(object).to_numpy()
+    return [
+        {c: (None if is_missing(v) else jsonable(v)) for c, v in zip(cols, row, strict=True)}
+        for row in rows
+    ]
+
+
+def _no_escape(escape_formulas: bool | None, where: str) -> None:
+    if escape_formulas:  # False asks for what JSON always does
+        warnings.warn(
+            f"{where}: escape_formulas is ignored; JSON keeps every value as it is "
+            "(formula escaping is for CSV, which spreadsheets open)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+
+
+def json_text(
+    df: pd.DataFrame,
+    *,
+    index: bool | None = None,
+    indent: int | None = None,
+    lines: bool = False,
+    escape_formulas: bool | None = None,
+) -> str:
+    """``df`` as JSON text, exactly as :func:`to_json` would write it.
+
+    ``escape_formulas`` is accepted for older callers and ignored (``True`` warns with a
+    ``DeprecationWarning``): JSON values are never changed.
+
+    >>> json_text(pd.DataFrame({"n": [1], "t": [pd.Timestamp("2026-01-02", tz="UTC")]}))
+    '[{"n": 1, "t": "2026-01-02T00:00:00Z"}]'
+    """
+    _no_escape(escape_formulas, "json_text")
+    recs = _records(df, index)
+    if lines:
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
+    return json.dumps(recs, ensure_ascii=False, indent=indent)
+
+
+def to_json(
+    df: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    index: bool | None = None,
+    indent: int | None = None,
+    lines: bool = False,
+    escape_formulas: bool | None = None,
+) -> Path:
+    """Write ``df`` as a JSON array of records (or JSON Lines with ``lines=True``).
+
+    UTF-8, ISO-8601 ``Z`` timestamps, atomic, like :func:`to_csv`; unlike it, text is
+    written exactly as it is (a name ``=HYPERLINK(…)`` stays ``=HYPERLINK(…)``): JSON is
+    read by programs, which must treat it as data. Lists and dicts stay JSON values;
+    missing values are ``null``. ``escape_formulas`` is ignored, as in :func:`json_text`.
+
+    >>> to_json(servers, "servers.json")     # doctest: +SKIP
+    PosixPath('servers.json')
+    """
+    _no_escape(escape_formulas, "to_json")
+    data = json_text(df, index=index, indent=indent, lines=lines)
+    payload = data.encode("utf-8") + (b"" if lines or not data else b"\n")
+    return atomic_write(path, lambda fh: fh.write(payload))
+
+
+# --------------------------------------------------------------------------- column kinds
+
+
+def column_kind(s: pd.Series) -> str:
+    """How a column is stored in a file and read back: one of :data:`KINDS`.
+
+    Object columns are looked at value by value: lists and dicts make ``json``, all
+    timestamps ``datetime``, all booleans ``bool``, all whole numbers ``int``, all
+    numbers ``float``; anything else (and a column of missing values) is ``string``.
+
+    >>> [column_kind(pd.Series(v)) for v in ([1, 2], [0.5], [True], [["a"]], ["x", None])]
+    ['int', 'float', 'bool', 'json', 'string']
+    """
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "category"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+        return "datetime"
+    values = [v for v in s.to_numpy(dtype=object) if not is_missing(v)]
+    if not values:
+        return "string"
+    if any(isinstance(v, dict | list | tuple | np.ndarray) for v in values):
+        return "json"
+    if all(isinstance(v, pd.Timestamp | datetime) for v in values):
+        return "datetime"
+    if all(isinstance(v, bool | np.bool_) for v in values):
+        return "bool"
+    if all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values):
+        return "int"
+    if all(
+        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+        for v in values
+    ):
+        return "float"
+    return "string"
+
+
+def _text_kind(values: pd.Series) -> str:
+    """The kind of one column of CSV text (missing values already dropped)."""
+    if not len(values):
+        return "string"
+    text = values.astype(str)
+    if text.isin(["True", "False"]).all():
+        return "bool"
+    if text.str.fullmatch(_INT_TEXT).all():
+        ints = [int(v) for v in text]
+        if min(ints) >= _INT64_MIN and max(ints) <= _INT64_MAX:
+            return "int"
+        return "string"
+    if text.str.fullmatch(_FLOAT_TEXT).all():
+        # only the forms numbers are written in, so "1.50" or "007" stay text
+        if all(
+            v in ("inf", "-inf") or repr(float(v)) == v or re.fullmatch(_INT_TEXT, v) for v in text
+        ):
+            return "float"
+        return "string"
+    if text.str.fullmatch(_TIME_TEXT).all():
+        return "datetime"
+    first = text.str[:1]
+    if first.isin(["[", "{"]).all():
+        try:
+            parsed = [json.loads(v) for v in text]
+        except ValueError:
+            return "string"
+        if all(isinstance(v, list | dict) for v in parsed):
+            return "json"
+    return "string"
+
+
+def infer_kinds(raw: pd.DataFrame) -> dict[Any, str]:
+    """The kind of each column of a frame of CSV text, as :func:`read_csv` reads it.
+
+    A column is a number, boolean, timestamp or JSON only when *every* value present is
+    written exactly the way :func:`to_csv` writes that type (``12``, ``-0.5``, ``True``,
+    ``2026-01-02T03:04:05Z``, ``["a"]``); otherwise it is ``string``. A column without
+    any value is ``string`` (its type is unknown).
+
+    >>> raw = pd.DataFrame({"a": ["1", None], "b": ["1.5", "2"], "c": ["007", "8"]}, dtype=object)
+    >>> infer_kinds(raw)
+    {'a': 'int', 'b': 'float', 'c': 'string'}
+    """
+    return {c: _text_kind(raw[c].dropna()) for c in raw.columns}
+
+
+def _to_bool(v: Any) -> Any:
+    if is_missing(v):
+        return None
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    return str(v) == "True"
+
+
+def _to_int(v: Any) -> Any:
+    if is_missing(v):
+        return None
+    return int(v) if not isinstance(v, str) else int(v.strip())
+
+
+def restore_kinds(frame: pd.DataFrame, kinds: Mapping[Any, str]) -> pd.DataFrame:
+    """``frame`` (text read from a file) with each column turned into its kind.
+
+    ``int`` → ``int64`` (``Int64`` with missing values), ``float`` → ``float64``,
+    ``bool`` → ``bool`` (``boolean`` with missing values), ``datetime`` → UTC datetimes,
+    ``json`` → lists and dicts, ``category`` → ``category``, ``string`` → text with
+    ``None`` where missing. Columns not in ``kinds`` are kept as they are. A new frame
+    is returned.
+
+    >>> raw = pd.DataFrame({"n": ["1", None], "t": ["2026-01-02T00:00:00Z", None]}, dtype=object)
+    >>> back = restore_kinds(raw, {"n": "int", "t": "datetime"})
+    >>> str(back["n"].dtype), str(back["t"].dt.tz)
+    ('Int64', 'UTC')
+    """
+    out = {}
+    for c in frame.columns:
+        s = frame[c]
+        k = kinds.get(c)
+        if k is None:
+            out[c] = s
+        elif k == "json":
+            out[c] = s.astype(object).map(
+                lambda v: json.loads(v) if isinstance(v, str) and v else None
+            )
+        elif k == "datetime":
+            out[c] = pd.to_datetime(s, utc=True, format="ISO8601")
+        elif k == "int":
+            values = s.astype(object).map(_to_int)
+            has_na = values.isna().any()
+            out[c] = (
+                pd.array(values.tolist(), dtype="Int64")
+                if has_na
+                else values.to_numpy(dtype=np.int64)
+            )
+        elif k == "float":
+            out[c] = pd.to_numeric(s.astype(object).where(s.notna(), np.nan)).astype("float64")
+        elif k == "bool":
+            mapped = s.astype(object).map(_to_bool)
+            out[c] = (
+                mapped.astype("boolean") if mapped.isna().any() else mapped.to_numpy(dtype=bool)
+            )
+        elif k == "category":
+            out[c] = s.astype(object).where(s.notna(), None).astype("category")
+        else:
+            out[c] = s.astype(object).where(s.notna(), None)
+    result = pd.DataFrame(out, index=frame.index)
+    result.attrs = dict(frame.attrs)
+    return result
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def session_meta(session: Session, region: str | None) -> dict[str, Any]:
+    """Who and where, for report headers and snapshot manifests — never a secret.
+
+    Keys: ``cloud`` (host:port of the auth URL), ``user``, ``project``, ``region`` and
+    ``interface``.
+    """
+    tok = session.token
+    parts = urlsplit(session.settings.auth_url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return {
+        "cloud": host,
+        "user": tok.user,
+        "project": tok.project,
+        "region": region or session.region or "(default)",
+        "interface": session.interface,
+    }

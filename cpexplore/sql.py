@@ -1,0 +1,265 @@
+"""SQL over the cloud, in-process with DuckDB: every resource is a table, fetched on first use.
+
+``Session.sql("SELECT status, count(*) AS n FROM servers GROUP BY status")`` finds the table
+names in the query; each that is a resource (``servers``, ``hosts``, any name
+``session.resources()`` lists) is listed through ``Session.list`` (its cache, progress and
+typing) and handed to DuckDB, which reads the frame where it lies. Two views join what
+people join every day:
+
+* ``server_inventory``: each server with its host, zone, cloud region, project and domain
+  names and its vCPUs, memory and disk (:func:`server_inventory`);
+* ``host_capacity``: each host with its CPU and memory commit as the region computes it
+  (running guests only) and whether it is over its bound (:func:`host_capacity`).
+
+``history.<resource>`` reads every stored snapshot of a store at once
+(:func:`cpexplore.snapshots.history`), without loading them into pandas.
+
+Nothing here keeps state between calls: each query gets its own DuckDB connection.
+
+>>> referenced_tables("SELECT h.name, count(*) FROM servers s JOIN hosts h ON s.host_id = h.id GROUP BY 1")
+['hosts', 'servers']
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+
+from .errors import ConfigError, CpExploreError, UnknownResource
+from .query import did_you_mean
+from .resources import RESOURCES, resource_spec
+from .summaries import capacity_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .session import Session
+
+VIEWS = ("server_inventory", "host_capacity")
+
+# server_inventory: the columns people read first, from a servers frame with details
+_INVENTORY_COLUMNS = (
+    "id",
+    "name",
+    "status",
+    "hypervisor",
+    "vcpu_count",
+    "vmem_size",
+    "disk",
+    "host",
+    "host_id",
+    "zone",
+    "cloudregion",
+    "tenant",
+    "tenant_id",
+    "project_domain",
+    "os_type",
+    "created_at",
+)
+
+
+class SqlError(CpExploreError):
+    """DuckDB could not run the query (syntax, a missing column, a type mismatch…)."""
+
+
+@dataclass(frozen=True)
+class SqlResult:
+    """What a query read: each table and how fresh it was, the scope, the time spent.
+
+    ``Session.sql`` attaches it to its result: ``df.attrs["cpexplore"]``.
+    """
+
+    query: str
+    tables: Mapping[str, str]  # table → "fetched 2026-11-28 12:00:01 UTC" or "from the cache, …"
+    seconds: float
+    scope: str | None = None
+    history: str | None = None
+
+    def summary(self) -> str:
+        """One line: what was read, in which scope."""
+        read = "; ".join(f"{t} ({how})" for t, how in self.tables.items()) or "no table"
+        return f"read {read}; scope {self.scope or 'default'}; {self.seconds:.2f} s"
+
+
+def referenced_tables(query: str) -> list[str]:
+    """The tables a query reads (qualified names as written, e.g. ``history.servers``).
+
+    >>> referenced_tables("WITH x AS (SELECT * FROM zones) SELECT * FROM x")
+    ['zones']
+    """
+    try:
+        names = duckdb.get_table_names(query, qualified=True)
+    except duckdb.Error as e:
+        raise SqlError(_one_line(e), hint="check the SQL syntax") from e
+    return sorted(names)
+
+
+def server_inventory(servers: pd.DataFrame) -> pd.DataFrame:
+    """Each server with its placement and owner names and its size (``disk`` in MB).
+
+    Unscheduled servers keep missing host, zone and region names.
+
+    >>> df = pd.DataFrame({"id": ["a"], "name": ["vm"], "vcpu_count": [2], "host": ["h1"]})
+    >>> list(server_inventory(df).columns)[:4]
+    ['id', 'name', 'status', 'hypervisor']
+    """
+    out = servers.reindex(columns=list(_INVENTORY_COLUMNS))
+    return out.rename(columns={"tenant": "project", "tenant_id": "project_id", "disk": "disk_mb"})
+
+
+def host_capacity(hosts: pd.DataFrame) -> pd.DataFrame:
+    """Each host's commit figures as the region computes them (see
+    :func:`cpexplore.summaries.capacity_table`): running guests only, over-committed when a
+    rate is above the host's bound."""
+    return capacity_table(hosts, source="hosts").reset_index(drop=True)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
+
+
+def _for_duckdb(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as DuckDB reads it in place; only columns of mixed Python objects (some
+    lists, some text) become JSON text, which DuckDB cannot type otherwise."""
+    from .files import json_dumps
+
+    fixes = {}
+    for c in df.columns:
+        if df[c].dtype == object:
+            kinds = {type(v) for v in df[c].dropna().head(1000)}
+            if len(kinds) > 1:
+                fixes[c] = df[c].map(lambda v: None if v is None else json_dumps(v))
+    return df.assign(**fixes) if fixes else df
+
+
+def run_sql(
+    query: str,
+    tables: Callable[[str], pd.DataFrame],
+    *,
+    history: str | os.PathLike[str] | None = None,
+    scope: str | None = None,
+) -> pd.DataFrame:
+    """Run ``query`` with each table it names got from ``tables(name)``.
+
+    ``tables`` is called once per resource or view the query names; ``history`` adds the
+    ``history`` schema over a snapshot store. Errors are one line. The result carries a
+    :class:`SqlResult` in ``df.attrs["cpexplore"]``.
+
+    >>> run_sql("SELECT count(*) AS n FROM zones", lambda name: pd.DataFrame({"id": [1, 2]}))
+       n
+    0  2
+    """
+    start = time.monotonic()
+    names = referenced_tables(query)
+    con = duckdb.connect()
+    used: dict[str, str] = {}
+    try:
+        for name in names:
+            schema, _, table = name.rpartition(".")
+            if schema == "history":
+                if history is None:
+                    raise ConfigError(
+                        f"the query reads {name}, but no snapshot store was given",
+                        hint="pass history='path/to/store' (CLI: --history DIR)",
+                    )
+                continue
+            if schema:
+                raise UnknownResource(
+                    f"unknown schema {schema!r} in {name!r}",
+                    hint="tables are resources (servers, hosts, …), the views "
+                    f"{', '.join(VIEWS)}, or history.<resource> over snapshots",
+                )
+            frame = tables(table)
+            con.register(table, _for_duckdb(frame))
+            used[table] = _freshness(frame)
+        if history is not None and any(n.startswith("history.") for n in names):
+            from .snapshots import attach_history
+
+            attach_history(con, history)
+        try:
+            out = con.sql(query).df()
+        except duckdb.Error as e:
+            raise SqlError(
+                _one_line(e), hint="the tables are listed with session.resources()"
+            ) from e
+    finally:
+        con.close()
+    out = _utc(out)
+    out.attrs["cpexplore"] = SqlResult(
+        query,
+        used,
+        round(time.monotonic() - start, 3),
+        scope,
+        None if history is None else str(history),
+    )
+    return out
+
+
+def _freshness(frame: pd.DataFrame) -> str:
+    from .listing import INFO_KEY
+
+    info = frame.attrs.get(INFO_KEY)
+    if info is None:
+        return "computed"
+    when = f"{info.fetched_at:%Y-%m-%d %H:%M:%S} UTC"
+    return f"{'from the cache, ' if info.from_cache else ''}fetched {when}"
+
+
+def _utc(df: pd.DataFrame) -> pd.DataFrame:
+    """Timestamps back in UTC nanoseconds, as every other cpexplore frame has them."""
+    fixes = {
+        c: df[c].dt.tz_convert("UTC").dt.as_unit("ns")
+        for c in df.columns
+        if isinstance(df[c].dtype, pd.DatetimeTZDtype)
+    }
+    return df.assign(**fixes) if fixes else df
+
+
+def session_tables(
+    session: Session, *, scope: str | None, refresh: bool
+) -> Callable[[str], pd.DataFrame]:
+    """``tables(name)`` for :func:`run_sql` over a session: resources and the views."""
+
+    def servers() -> pd.DataFrame:
+        return _quiet_list(session, "servers", scope=scope, refresh=refresh)
+
+    def table(name: str) -> pd.DataFrame:
+        if name == "server_inventory":
+            return server_inventory(servers())
+        if name == "host_capacity":
+            return host_capacity(_quiet_list(session, "hosts", scope=scope, refresh=refresh))
+        try:
+            spec = resource_spec(name)
+        except UnknownResource as e:
+            known = [r.name for r in RESOURCES] + list(VIEWS)
+            raise UnknownResource(
+                f"no table {name!r}",
+                hint=f"{did_you_mean(name, known)}tables are the resources "
+                f"session.resources() lists ({len(RESOURCES)}) and the views {', '.join(VIEWS)}",
+            ) from e
+        if spec.name == "servers":
+            return servers()
+        return _quiet_list(session, spec.name, scope=scope, refresh=refresh)
+
+    return table
+
+
+def _quiet_list(session: Session, name: str, **kw: Any) -> pd.DataFrame:
+    """A list for SQL; a cached one is said to be so in the result, not warned about."""
+    return session.list(name, warn_cached=False, progress=None, **kw)
+
+
+__all__ = [
+    "VIEWS",
+    "SqlError",
+    "SqlResult",
+    "referenced_tables",
+    "run_sql",
+    "server_inventory",
+    "host_capacity",
+    "session_tables",
+]
