@@ -19,12 +19,14 @@ from .errors import (
     MissingColumns,
     NotFound,
     ProtocolError,
+    SqlError,
     TransportError,
     UnknownField,
     UnknownResource,
 )
 from .gather import Gathered, gather
 from .listing import ListInfo, PagingDriftWarning, list_info
+from .resources import custom_resource
 from .session import CachedResultWarning, PartialResultWarning, Session, connect
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "gather",
     "Gathered",
     "ListInfo",
+    "custom_resource",
     "list_info",
     "CachedResultWarning",
     "PartialResultWarning",
@@ -51,6 +54,7 @@ __all__ = [
     "TransportError",
     "ConnectError",
     "ExportError",
+    "SqlError",
     "MissingColumns",
     "__version__",
 ]

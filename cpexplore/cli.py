@@ -7,6 +7,8 @@ Examples::
     cpexplore --profile prod list servers --scope system -c name -c status \\
         --filter "status.equals('running')" --sort-column name
     cpexplore show servers web-prod-0000001
+    cpexplore sql "SELECT status, count(*) AS n FROM servers GROUP BY status"
+    cpexplore resources                              # what can be listed
     cpexplore report --out report/                   # CSVs, charts and index.html
     cpexplore snapshot --store snaps/ && cpexplore diff --store snaps/
     cpexplore sandbox --servers 100000               # a local Cloudpods; prints an rc block
@@ -42,6 +44,7 @@ from .errors import (
     EndpointNotFound,
     MissingColumns,
     NotFound,
+    SqlError,
     UnknownResource,
 )
 
@@ -77,7 +80,7 @@ _TABLE_COLUMNS = {
     ),
 }
 _DEFAULT_TABLE_WIDTH = 8  # other resources: the first 8 columns unless -c says otherwise
-_USAGE_ERRORS = (ConfigError, UnknownResource, MissingColumns, EndpointNotFound)
+_USAGE_ERRORS = (ConfigError, UnknownResource, MissingColumns, EndpointNotFound, SqlError)
 
 
 def _loopback(host: str) -> bool:
@@ -344,6 +347,47 @@ def _cmd_show(args: argparse.Namespace) -> int:
             {"field": list(record), "value": [_cell(v, None) for v in record.values()]}
         )
         _table(table, width=None, out=sys.stdout)
+    return 0
+
+
+def _cmd_sql(args: argparse.Namespace) -> int:
+    if args.history is None or "history." not in args.query:
+        with _session(args) as s:
+            df = s.sql(args.query, scope=args.scope, history=args.history)
+    else:  # a query over snapshots alone needs no login
+        from .snapshots import history
+        from .sql import referenced_tables
+
+        live = [t for t in referenced_tables(args.query) if not t.startswith("history.")]
+        if live:
+            with _session(args) as s:
+                df = s.sql(args.query, scope=args.scope, history=args.history)
+        else:
+            con = history(args.history)
+            try:
+                import duckdb
+
+                try:
+                    df = con.sql(args.query).df()
+                except duckdb.Error as e:
+                    raise SqlError(_one_line(e), hint="check the query") from e
+            finally:
+                con.close()
+    _emit_args(df, args, width=None if args.format != "table" else 40)
+    if args.format == "table":
+        info = df.attrs.get("cpexplore")
+        summary = info.summary() if info is not None else f"read the snapshots in {args.history}"
+        print(f"{len(df)} rows; {summary}")
+    return 0
+
+
+def _cmd_resources(args: argparse.Namespace) -> int:
+    from .resources import resources_frame
+
+    frame = resources_frame()
+    if args.format == "table":
+        frame = frame[["name", "service_type", "path", "description"]]
+    _emit_args(frame, args, width=None)
     return 0
 
 
@@ -716,6 +760,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", metavar="ID", help="id or name")
     _format_option(p)
     p.set_defaults(func=_cmd_show)
+
+    p = _sub(
+        sub,
+        "sql",
+        "answer a SQL query over the cloud's resources (DuckDB, in-process)",
+        'cpexplore sql "SELECT status, count(*) AS n FROM servers GROUP BY status ORDER BY n DESC"\n'
+        'cpexplore sql "SELECT zone, sum(vcpu_count) AS vcpus FROM server_inventory GROUP BY zone"\n'
+        'cpexplore sql --history snaps "SELECT snapshot_at::date AS day, count(*) AS servers '
+        'FROM history.servers GROUP BY ALL ORDER BY day"',
+    )
+    p.add_argument(
+        "query", metavar="QUERY", help="tables: resources (cpexplore resources) and views"
+    )
+    p.add_argument(
+        "--scope", default="max", help="list scope of the tables (default max: all you may see)"
+    )
+    p.add_argument("--history", metavar="DIR", help="a snapshot store, read as history.<resource>")
+    _format_option(p)
+    p.set_defaults(func=_cmd_sql)
+
+    p = _sub(
+        sub,
+        "resources",
+        "list what can be listed: resource, service, path and description",
+        "cpexplore resources\ncpexplore resources -f csv",
+        connect=False,
+    )
+    _format_option(p)
+    p.set_defaults(func=_cmd_resources)
 
     p = _sub(
         sub,

@@ -30,6 +30,7 @@ __all__ = [
     "TransportError",
     "ConnectError",
     "ExportError",
+    "SqlError",
     "MissingColumns",
     "unwrap_details",
 ]
@@ -125,6 +126,10 @@ class ProtocolError(CpExploreError):
 
 class TransportError(CpExploreError):
     """The server could not be reached, closed the connection, or failed TLS verification."""
+
+
+class SqlError(CpExploreError):
+    """DuckDB could not run a query (syntax, a missing column, a type mismatch…)."""
 
 
 class ExportError(CpExploreError, OSError):

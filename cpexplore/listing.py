@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -427,6 +428,17 @@ class ListInfo:
     from_cache: bool = False
     regions: tuple[str | None, ...] = ()
 
+    def __post_init__(self) -> None:
+        # read-only all the way down, so the info can be shared instead of copied: pandas
+        # deep-copies attrs on nearly every operation, and a copy of this would cost each one
+        object.__setattr__(self, "params", _frozen(self.params))
+        object.__setattr__(self, "failed_pages", tuple(_frozen(p) for p in self.failed_pages))
+        if self.drift is not None:
+            object.__setattr__(self, "drift", _frozen(self.drift))
+
+    def __deepcopy__(self, memo: dict) -> ListInfo:
+        return self
+
     @property
     def partial(self) -> bool:
         """True when some pages failed and the rows are incomplete."""
@@ -458,6 +470,15 @@ class ListInfo:
         if self.drift:
             text += " — the list changed while it was paged"
         return text
+
+
+def _frozen(value: Any) -> Any:
+    """A read-only copy: mappings become ``MappingProxyType``, lists tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def list_info(df: pd.DataFrame) -> ListInfo:

@@ -24,7 +24,7 @@ on which hosts are over-committed, and group-bys name servers without a host
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -35,10 +35,15 @@ from .errors import ConfigError
 from .summaries import (
     CAPACITY_EXPLANATION,
     MIB_PER_GIB,
+    OTHER_PREFIX,
     capacity_table,
     column_label,
     group_keys,
+    other_label,
+    rate_text,
     require_columns,
+    shown_groups,
+    status_label,
 )
 
 if TYPE_CHECKING:
@@ -143,20 +148,23 @@ def inventory_counts(
 ) -> pd.DataFrame:
     """Count rows per ``by`` value (columns split by ``stack``), folding the tail into "other".
 
-    The result is what :func:`plot_inventory` draws: one row per bar in drawing order
+    The result is what :func:`plot_inventory` shows: one row per bar in drawing order
     (largest first), one column per stack segment (a single ``count`` column without
-    ``stack``). Beyond ``top`` bars the rest are summed into one row labelled
-    ``other (N more)``; missing values are counted as ``(none)``.
+    ``stack``). Beyond ``top`` bars the rest are summed into one last row labelled
+    ``other (K hosts)`` (:func:`~cpexplore.summaries.shown_groups`: a lone remainder is
+    kept as itself); missing values are counted as ``(none)``.
 
     Example:
-        >>> df = pd.DataFrame({"status": ["running", "running", "ready", "stopped"]})
+        >>> df = pd.DataFrame({"status": ["running", "running", "ready", "stopped", "init"]})
         >>> inventory_counts(df, top=1)["count"].to_dict()
-        {'running': 2, 'other (2 more)': 2}
+        {'running': 2, 'other (3 statuses)': 3}
+        >>> inventory_counts(df, top=3)["count"].to_dict()
+        {'running': 2, 'init': 1, 'ready': 1, 'stopped': 1}
     """
     require_columns(servers, [by] + ([stack] if stack else []), "inventory_counts")
     _check_top(top)
     counts = _count_table(servers, by, stack)
-    return _fold(counts, top)
+    return _fold(counts, top, by)
 
 
 def plot_inventory(
@@ -170,10 +178,14 @@ def plot_inventory(
 ) -> Axes:
     """Draw how many servers (or any rows) fall in each ``by`` group.
 
-    One horizontal bar per group, largest on top, labelled with its count; groups beyond
-    the ``top`` largest are folded into one grey ``other (N more)`` bar. With ``stack``
-    (e.g. ``"status"``), each bar is split into coloured segments by that column (its
-    seven largest values get colours, the rest are folded into ``other``).
+    One horizontal bar per group, largest on top, labelled with its count. Groups beyond
+    the ``top`` largest are summed on a separate last line, ``other (K hosts)``, below a
+    dashed rule: its total is written, not drawn as a bar, so the long tail never dwarfs
+    the bars above it (and one group left over is drawn as itself). With ``stack`` (e.g.
+    ``"status"``), each bar is split into coloured segments by that column (its seven
+    largest values get colours, the rest are folded into ``other``). Statuses are
+    labelled with what they mean (``ready (stopped)``,
+    :func:`~cpexplore.summaries.status_label`).
 
     Args:
         servers: ``session.list("servers")`` or a filtered part of it (any frame works).
@@ -198,6 +210,9 @@ def plot_inventory(
         ylabel=column_label(by),
         legend_title=column_label(stack) if stack else None,
         empty="no servers match",
+        noun="servers",
+        bar_label=status_label if by == "status" else str,
+        segment_label=status_label if stack == "status" else str,
     )
 
 
@@ -218,7 +233,9 @@ def plot_capacity(
     (as the region's ``cpu_commit`` and ``mem_commit`` count), the black tick the host's
     commit bound (usable × ``cpu_commit_bound`` / ``mem_commit_bound``). A bar is
     vermillion when the host is over-committed on that resource — its commit rate is
-    above its bound — and blue otherwise; the label at its end is the commit rate.
+    above its bound — and blue otherwise, whatever the rate (one rule, also at ``1.00×``);
+    the label at its end is the commit rate as the table writes it
+    (:func:`~cpexplore.summaries.rate_text`: never ``1.00×`` on a bar over a bound of 1).
 
     Everything drawn is a row of :func:`cpexplore.summaries.capacity_table` (the report's
     ``capacity.csv``), in its order: over-committed hosts first, then by how much of its
@@ -406,18 +423,19 @@ def _count_table(frame: pd.DataFrame, by: str, hue: str | None) -> pd.DataFrame:
     return counts.loc[order].astype("int64")
 
 
-def _fold(counts: pd.DataFrame, top: int) -> pd.DataFrame:
-    """Keep the ``top`` largest rows; sum the rest into ``other (N more)``.
+def _fold(counts: pd.DataFrame, top: int, by: str | None = None) -> pd.DataFrame:
+    """Keep the groups :func:`~cpexplore.summaries.shown_groups` keeps; sum the rest into ``other``.
 
     Example:
         >>> c = pd.DataFrame({"count": [3, 2, 1]}, index=["a", "b", "c"])
-        >>> _fold(c, 1).index.tolist()
-        ['a', 'other (2 more)']
+        >>> _fold(c, 1, "host").index.tolist(), _fold(c, 2, "host").index.tolist()
+        (['a', 'other (2 hosts)'], ['a', 'b', 'c'])
     """
-    if len(counts) <= top:
+    keep = shown_groups(len(counts), top)
+    if keep >= len(counts):
         return counts
-    head, tail = counts.iloc[:top], counts.iloc[top:]
-    other = tail.sum().to_frame(f"other ({len(tail)} more)").T
+    head, tail = counts.iloc[:keep], counts.iloc[keep:]
+    other = tail.sum().to_frame(other_label(by, len(tail))).T
     out = pd.concat([head, other])
     out.index.name = counts.index.name
     return out.astype("int64")
@@ -507,8 +525,18 @@ def _draw_counts(
     ylabel: str,
     legend_title: str | None,
     empty: str,
+    noun: str = "rows",
+    bar_label: Callable[[Any], str] = str,
+    segment_label: Callable[[Any], str] = str,
 ) -> Axes:
-    """Draw a (stacked) horizontal bar chart of ``counts`` with totals at the bar ends."""
+    """Draw a (stacked) horizontal bar chart of ``counts`` with totals at the bar ends.
+
+    A last row labelled ``other (…)`` (see :func:`_fold`) is not drawn as a bar: it gets
+    its own line below a dashed rule, with its total written out. ``bar_label`` and
+    ``segment_label`` turn group values into tick and legend labels.
+    """
+    has_other = len(counts) > 0 and str(counts.index[-1]).startswith(OTHER_PREFIX)
+    drawn = counts.iloc[:-1] if has_other else counts
     axis = ax if ax is not None else _new_axes(len(counts))
     axis.set_title(title)
     axis.set_xlabel(xlabel)
@@ -516,29 +544,50 @@ def _draw_counts(
     if counts.empty or int(counts.to_numpy().sum()) == 0:
         _empty(axis, empty)
         return axis
-    y = np.arange(len(counts))
-    left = np.zeros(len(counts))
-    labels = [_short(str(k)) for k in counts.index]
-    folded = [str(k).startswith("other (") for k in counts.index]
+    y = np.arange(len(drawn), dtype=float)
+    left = np.zeros(len(drawn))
+    labels = [_short(bar_label(k)) for k in drawn.index]
     stacked = legend_title is not None
     colors = _segment_colors(list(counts.columns)) if stacked else None
     container = None
-    for i, column in enumerate(counts.columns):
-        values = counts[column].to_numpy(dtype=float)
-        if stacked:
-            color: Any = colors[i] if colors else PALETTE[0]
-        else:
-            color = [OTHER_COLOR if f else PALETTE[0] for f in folded]
+    for i, column in enumerate(drawn.columns):
+        values = drawn[column].to_numpy(dtype=float)
+        color: Any = (colors[i] if colors else PALETTE[0]) if stacked else PALETTE[0]
+        label = segment_label(column) if stacked and column != "other" else str(column)
         container = axis.barh(
-            y, values, left=left, height=0.7, color=color, label=str(column) if stacked else None
+            y, values, left=left, height=0.7, color=color, label=label if stacked else None
         )
         left = left + values
-    totals = counts.sum(axis=1).to_numpy()
+    totals = drawn.sum(axis=1).to_numpy()
     if container is not None:
         axis.bar_label(container, labels=[f"{int(t):,}" for t in totals], padding=3, fontsize=9)
-    axis.set_yticks(y, labels)
-    axis.invert_yaxis()  # largest on top
-    axis.set_xlim(0, float(totals.max()) * 1.15)
+    ticks = list(y)
+    if has_other:
+        rest = int(counts.iloc[-1].sum())
+        everything = int(counts.to_numpy().sum())
+        share = 100.0 * rest / everything if everything else 0.0
+        other_y = len(drawn) + 0.35
+        axis.axhline(len(drawn) - 0.35, color="0.55", linewidth=0.8, linestyle=(0, (4, 3)))
+        axis.text(
+            0,
+            other_y,
+            f"  {rest:,} {noun} ({share:.1f}% of {everything:,}), not drawn as a bar",
+            va="center",
+            ha="left",
+            fontsize=9,
+            style="italic",
+            color="0.3",
+        )
+        ticks.append(other_y)
+        labels.append(str(counts.index[-1]))
+    axis.set_yticks(ticks, labels)
+    if has_other:
+        axis.get_yticklabels()[-1].set_color("0.3")
+        axis.get_yticklabels()[-1].set_fontstyle("italic")
+        axis.set_ylim(ticks[-1] + 0.6, -0.6)  # inverted: largest on top, "other" below
+    else:
+        axis.invert_yaxis()  # largest on top
+    axis.set_xlim(0, float(totals.max()) * 1.15 if len(totals) else 1.0)
     axis.xaxis.get_major_locator().set_params(integer=True)
     axis.grid(axis="x", alpha=0.3)
     axis.set_axisbelow(True)
@@ -571,13 +620,14 @@ def _draw_capacity_panel(axis: Axes, table: pd.DataFrame, kind: str) -> None:
     usable = values("cpu_usable" if kind == "cpu" else "mem_usable_mib") / scale
     commit = values("cpu_commit" if kind == "cpu" else "mem_commit_mib") / scale
     rate = values(f"{kind}_commit_rate")
-    bound = values(f"{kind}_commit_bound") * usable
+    limit = values(f"{kind}_commit_bound")
+    bound = limit * usable
     over = table[f"{kind}_over_committed"].to_numpy(dtype=bool)
     y = np.arange(len(table))
     axis.barh(y, np.nan_to_num(usable), height=0.8, color=OTHER_COLOR, alpha=0.55)
-    colors = [_OVER_COLOR if o else PALETTE[0] for o in over]
+    colors = [_OVER_COLOR if o else PALETTE[0] for o in over]  # the one rule: rate > bound
     bars = axis.barh(y, np.nan_to_num(commit), height=0.4, color=colors)
-    labels = ["" if np.isnan(r) else f"{r:.2f}×" for r in rate]
+    labels = [rate_text(r, b) for r, b in zip(rate, limit, strict=True)]
     axis.bar_label(bars, labels=labels, padding=3, fontsize=8)
     known = ~np.isnan(bound)
     axis.scatter(
@@ -595,9 +645,9 @@ def _draw_capacity_panel(axis: Axes, table: pd.DataFrame, kind: str) -> None:
         from matplotlib.patches import Patch
 
         handles = [
-            Patch(color=OTHER_COLOR, alpha=0.55, label="usable (less reserved)"),
-            Patch(color=PALETTE[0], label="committed, within bound"),
-            Patch(color=_OVER_COLOR, label="over-committed (rate > bound)"),
+            Patch(color=OTHER_COLOR, alpha=0.55, label="usable: CPUs, memory less reserved"),
+            Patch(color=PALETTE[0], label="committed to running servers"),
+            Patch(color=_OVER_COLOR, label="committed, over the bound"),
             Line2D(
                 [],
                 [],
@@ -605,15 +655,14 @@ def _draw_capacity_panel(axis: Axes, table: pd.DataFrame, kind: str) -> None:
                 marker="|",
                 linestyle="",
                 markersize=12,
-                label="commit bound",
+                label="commit bound (usable × bound)",
             ),
+            Patch(color="none", label="1.50× at a bar: commit rate"),
         ]
         axis.legend(
             handles=handles,
-            title="running servers; label: commit rate",
             loc="upper left",
             bbox_to_anchor=(1.01, 1.0),
             fontsize=8,
-            title_fontsize=8,
             frameon=False,
         )

@@ -161,6 +161,15 @@ def _spec(
     )
 
 
+def _keyword(plural: str) -> str:
+    """The record key of a resource's single GET (``policies`` → ``policy``)."""
+    if plural.endswith("ies"):
+        return plural[:-3] + "y"
+    if plural.endswith(("sses", "xes")):
+        return plural[:-2]
+    return plural[:-1] if plural.endswith("s") else plural
+
+
 RESOURCES: tuple[ResourceSpec, ...] = (
     _spec("servers", "compute_v2", "server", "virtual machines"),
     _spec("hosts", "compute_v2", "host", "physical hosts and hypervisors"),
@@ -194,6 +203,16 @@ RESOURCES: tuple[ResourceSpec, ...] = (
     _spec("services", "identity", "service", "catalog services", version="v3"),
     _spec("endpoints", "identity", "endpoint", "catalog endpoints", version="v3"),
     _spec("actions", "log", "action", "audit log", marker=True),
+    *(
+        _spec(
+            name,
+            service,
+            _keyword(name),
+            description,
+            version=path.strip("/").split("/")[0] if path.count("/") > 1 else "",
+        )
+        for name, service, path, description in schema.MORE_RESOURCES
+    ),
 )
 _BY_NAME = {r.name: r for r in RESOURCES}
 _ALIASES = {r.keyword: r.name for r in RESOURCES} | {
@@ -211,8 +230,40 @@ _ALIASES = {r.keyword: r.name for r in RESOURCES} | {
 }
 
 
-def resource_spec(name: str) -> ResourceSpec:
-    """The spec of ``name`` (plural, singular or a common alias); ``UnknownResource`` otherwise."""
+def custom_resource(
+    name: str,
+    service_type: str,
+    *,
+    path: str | None = None,
+    keyword: str | None = None,
+    marker_paged: bool = False,
+) -> ResourceSpec:
+    """A list cpexplore's registry does not know, to pass to ``Session.list``/``get``.
+
+    Every Cloudpods list works alike, so any path of any service can be listed; its
+    fields are not known in advance, so filters go to the server *and* are applied to the
+    rows (the rows returned always match).
+
+    >>> spec = custom_resource("kubeclusters", "k8s")
+    >>> spec.path, spec.keyword, spec.table_columns is None
+    ('/kubeclusters', 'kubecluster', True)
+    """
+    clean = name.strip().strip("/")
+    return ResourceSpec(
+        clean.rsplit("/", 1)[-1],
+        service_type,
+        path or f"/{clean}",
+        keyword or _keyword(clean.rsplit("/", 1)[-1]),
+        marker_paged,
+        f"custom: {service_type} {path or '/' + clean}",
+    )
+
+
+def resource_spec(name: str | ResourceSpec) -> ResourceSpec:
+    """The spec of ``name`` (plural, singular or a common alias; a ``ResourceSpec`` such as
+    :func:`custom_resource` makes is taken as it is); ``UnknownResource`` otherwise."""
+    if isinstance(name, ResourceSpec):
+        return name
     key = name.strip().lower().replace("-", "_")
     key = _ALIASES.get(key, key)
     spec = _BY_NAME.get(key)
@@ -222,7 +273,8 @@ def resource_spec(name: str) -> ResourceSpec:
         guess = f"did you mean {' or '.join(repr(n) for n in names)}? " if names else ""
         raise UnknownResource(
             f"unknown resource {name!r}",
-            hint=f"{guess}session.resources() lists all {len(RESOURCES)}",
+            hint=f"{guess}`cpexplore resources` (session.resources()) lists all {len(RESOURCES)}; "
+            "for another list use cpexplore.custom_resource(name, service_type)",
         )
     return spec
 

@@ -1,8 +1,12 @@
 """Snapshots of the inventory over time, and what changed between two of them.
 
-* :func:`snapshot` stores servers and hosts (gzip CSV, or Parquet when ``pyarrow`` is
-  importable) under a timestamped id; :func:`snapshots` lists a store, and
-  :func:`load_snapshot` reads one resource back as a typed DataFrame.
+* :func:`snapshot` stores servers and hosts as Parquet (one folder per snapshot, under a
+  timestamped id); :func:`snapshots` lists a store, and :func:`load_snapshot` reads one
+  resource back as a typed DataFrame.
+* :func:`history` reads every snapshot of a store at once with DuckDB, without loading
+  them into pandas: ``history(store).sql("SELECT snapshot_at::date AS day, status,
+  count(*) FROM history.servers GROUP BY ALL")``. Old gzip CSV snapshots are read too,
+  typed from their manifests.
 * :func:`diff` says what was added, removed and changed between two frames of one
   resource; :func:`diff_snapshots` does it for two stored snapshots.
 
@@ -52,21 +56,23 @@ from .summaries import require_columns
 if TYPE_CHECKING:  # pragma: no cover
     from .session import Session
 
-__all__ = ["snapshot", "snapshots", "load_snapshot", "diff", "diff_snapshots", "Diff"]
+__all__ = [
+    "snapshot",
+    "store_snapshot",
+    "snapshots",
+    "load_snapshot",
+    "history",
+    "attach_history",
+    "diff",
+    "diff_snapshots",
+    "Diff",
+]
 
 _MANIFEST = "manifest.json"
 _FORMATS = ("csv", "parquet")
 
 
 # --------------------------------------------------------------------------- storing
-
-
-def _parquet_available() -> bool:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _storable(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
@@ -88,8 +94,8 @@ def _storable(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
 
 
-def _new_snapshot_id(store: Path) -> str:
-    now = datetime.now(UTC)
+def _new_snapshot_id(store: Path, when: datetime | None = None) -> str:
+    now = (when or datetime.now(UTC)).astimezone(UTC)
     for _ in range(1000):
         sid = now.strftime("%Y%m%dT%H%M%S.") + f"{now.microsecond // 1000:03d}Z"
         if not (store / sid).exists():
@@ -110,34 +116,50 @@ def snapshot(
 ) -> Path:
     """Store the current ``resources`` under a new timestamped id in ``store_dir``.
 
-    Each resource is a ``NAME.csv.gz`` (gzip CSV, no formula escaping: it is for
-    machines) or, when ``pyarrow`` is importable, ``NAME.parquet``; ``format="csv"`` or
-    ``"parquet"`` forces one. ``manifest.json`` records when, where (cloud, region,
-    project — never a credential) and each column's type, so :func:`load_snapshot`
-    gives back typed frames. The snapshot folder appears atomically. Returns its path;
-    its name (e.g. ``20261127T101500.123Z``) is the id.
+    Each resource is a ``NAME.parquet`` (``format="csv"`` writes gzip CSV, as stores made
+    before Parquet have). ``manifest.json`` records when, where (cloud, region, project —
+    never a credential) and each column's type, so :func:`load_snapshot` gives back typed
+    frames and :func:`history` reads every snapshot at once. The snapshot folder appears
+    atomically. Returns its path; its name (e.g. ``20261127T101500.123Z``) is the id.
 
     >>> snapshot(s, "snapshots").name                          # doctest: +SKIP
     '20261127T101500.123Z'
     """
-    fmt = format or ("parquet" if _parquet_available() else "csv")
+    fmt = _check_format(format)
+    meta = {**session_meta(session, region), "scope": scope}
+    frames = {}
+    for name in resources:
+        kw = {"scope": scope, "region": region, "refresh": True, "progress": progress}
+        frames[name] = session.list(name, **kw)
+    return store_snapshot(store_dir, frames, meta=meta, format=fmt)
+
+
+def _check_format(format: str | None) -> str:
+    fmt = format or "parquet"
     if fmt not in _FORMATS:
         raise ConfigError(
             f"unknown snapshot format {format!r}",
             hint="use format='csv' or format='parquet', or leave it out for the default",
         )
-    if fmt == "parquet" and not _parquet_available():
-        raise CpExploreError(
-            "Parquet snapshots need pyarrow",
-            hint="pip install 'cpexplore[parquet]' or use format='csv'",
-        )
+    return fmt
+
+
+def store_snapshot(
+    store_dir: str | os.PathLike[str],
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    taken_at: datetime | None = None,
+    meta: Mapping[str, Any] | None = None,
+    format: str | None = None,
+) -> Path:
+    """Store ``frames`` (resource → DataFrame) as one snapshot, taken ``taken_at`` (now by
+    default); :func:`snapshot` does it for a live session. Returns the snapshot's folder.
+
+    >>> store_snapshot("snaps", {"servers": df}, taken_at=datetime(2026, 1, 1, tzinfo=UTC))  # doctest: +SKIP
+    """
+    fmt = _check_format(format)
     store = make_dir(store_dir)
-    meta = session_meta(session, region)
-    frames = {}
-    for name in resources:
-        kw = {"scope": scope, "region": region, "refresh": True, "progress": progress}
-        frames[name] = session.list(name, **kw)
-    sid = _new_snapshot_id(store)
+    sid = _new_snapshot_id(store, taken_at)
     tmp = store / f".tmp-{sid}-{secrets.token_hex(3)}"
     try:
         tmp.mkdir()
@@ -150,8 +172,7 @@ def snapshot(
                 pd.Timestamp(datetime.strptime(sid, "%Y%m%dT%H%M%S.%fZ"), tz="UTC")
             ),
             "format": fmt,
-            **meta,
-            "scope": scope,
+            **(meta or {}),
             "resources": {},
         }
         for name, frame in frames.items():
@@ -525,3 +546,93 @@ def diff_snapshots(
         b = load_snapshot(store, new_id, name)
         out[name] = replace(diff(a, b, key=key, ignore=ignore), old_id=old_id, new_id=new_id)
     return out
+
+
+# --------------------------------------------------------------------------- history
+
+# how a column kind of the manifest is typed when a CSV snapshot is read by DuckDB
+_DUCK_TYPES = {
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "datetime": "TIMESTAMPTZ",
+}
+
+
+def history(store_dir: str | os.PathLike[str]) -> Any:
+    """A DuckDB connection whose ``history`` schema holds, for each resource, every row of
+    every snapshot in the store, with ``snapshot_id`` and ``snapshot_at`` columns.
+
+    Nothing is loaded into memory: DuckDB reads the Parquet files (and old gzip CSV ones)
+    as a query needs them. Spark, Polars or DuckDB elsewhere can read the same folders:
+    ``<store>/*/servers.parquet``.
+
+    >>> con = history("snapshots")                                            # doctest: +SKIP
+    >>> con.sql("SELECT snapshot_at::date AS day, status, count(*) AS n "
+    ...         "FROM history.servers GROUP BY ALL ORDER BY ALL").df()        # doctest: +SKIP
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        attach_history(con, store_dir)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def attach_history(con: Any, store_dir: str | os.PathLike[str]) -> None:
+    """Create the ``history.<resource>`` views of ``store_dir`` on a DuckDB connection."""
+    store = Path(store_dir).expanduser()
+    known = snapshots(store)
+    if known.empty:
+        raise CpExploreError(
+            f"no snapshots in {store}",
+            hint=f"take some with: cpexplore snapshot --store {store}",
+        )
+    parts: dict[str, list[tuple[str, str, Path, dict[str, str]]]] = {}
+    for sid, taken, folder in zip(known["id"], known["taken_at"], known["path"], strict=True):
+        m = _read_manifest(Path(folder)) or {}
+        for name, res in (m.get("resources") or {}).items():
+            parts.setdefault(name, []).append(
+                (sid, iso_utc(taken), Path(folder) / res["file"], res.get("columns") or {})
+            )
+    con.execute("CREATE SCHEMA IF NOT EXISTS history")
+    for name, items in parts.items():
+        selects = []
+        parquet = [i for i in items if i[2].suffix == ".parquet"]
+        if parquet:
+            rows = ", ".join(
+                f"({_sql_text(str(p))}, {_sql_text(sid)}, {_sql_text(at)})"
+                for sid, at, p, _ in parquet
+            )
+            files = ", ".join(_sql_text(str(p)) for *_, p, _ in parquet)
+            selects.append(
+                "SELECT s.snapshot_id, s.snapshot_at::TIMESTAMPTZ AS snapshot_at, "
+                "p.* EXCLUDE (filename) "
+                f"FROM read_parquet([{files}], union_by_name = true, filename = true) p "
+                f"JOIN (VALUES {rows}) s(file, snapshot_id, snapshot_at) ON p.filename = s.file"
+            )
+        for sid, at, path, kinds in items:
+            if path.suffix == ".parquet":
+                continue
+            columns = ", ".join(
+                f"TRY_CAST({_sql_ident(c)} AS {_DUCK_TYPES.get(k, 'VARCHAR')}) AS {_sql_ident(c)}"
+                for c, k in kinds.items()
+            )
+            selects.append(
+                f"SELECT {_sql_text(sid)} AS snapshot_id, {_sql_text(at)}::TIMESTAMPTZ AS "
+                f"snapshot_at, {columns} FROM read_csv({_sql_text(str(path))}, header = true, "
+                "all_varchar = true, compression = 'gzip')"
+            )
+        view = " UNION ALL BY NAME ".join(selects)
+        con.execute(f"CREATE OR REPLACE VIEW history.{_sql_ident(name)} AS {view}")
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_ident(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'

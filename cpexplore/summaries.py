@@ -50,7 +50,16 @@ __all__ = [
     "DEFAULT_MEM_COMMIT_BOUND",
     "CAPACITY_EXPLANATION",
     "CAPACITY_COLUMNS",
+    "STATUS_MEANINGS",
+    "OTHER_PREFIX",
     "column_label",
+    "status_meaning",
+    "status_label",
+    "group_noun",
+    "other_label",
+    "shown_groups",
+    "fold_summary",
+    "rate_text",
     "group_labels",
     "group_keys",
     "unscheduled",
@@ -123,6 +132,57 @@ CAPACITY_COLUMNS: tuple[str, ...] = (
     "commit_source",
 )
 
+#: What Cloudpods' server statuses mean, for legends and tooltips (``pkg/apis/compute``'s
+#: ``VM_*`` statuses; the ``*_fail`` ones leave the server as it was before the step).
+STATUS_MEANINGS: Mapping[str, str] = MappingProxyType(
+    {
+        "running": "powered on",
+        "ready": "stopped (created, powered off)",
+        "init": "being created",
+        "schedule": "looking for a host",
+        "sched_fail": "no host could take it",
+        "network": "networks being set up",
+        "net_fail": "networks could not be set up",
+        "disk": "disks being created",
+        "disk_fail": "disks could not be created",
+        "image_caching": "image being cached on the host",
+        "create_fail": "creation failed",
+        "start_deploy": "about to be deployed",
+        "deploying": "being deployed on its host",
+        "deploy_fail": "deployment failed",
+        "start_start": "asked to start",
+        "starting": "starting",
+        "start_fail": "failed to start (stays stopped)",
+        "start_stop": "asked to stop",
+        "stopping": "stopping",
+        "stop_fail": "failed to stop (still running)",
+        "suspend": "suspended",
+        "suspending": "being suspended",
+        "resuming": "being resumed",
+        "start_delete": "asked to be deleted",
+        "deleting": "being deleted",
+        "delete_fail": "deletion failed",
+        "deallocated": "resources released (stopped)",
+        "migrating": "moving to another host",
+        "live_migrating": "moving to another host while running",
+        "migrate_failed": "move to another host failed",
+        "rebuild_root": "system disk being rebuilt",
+        "change_flavor": "CPU or memory being changed",
+        "sync_config": "configuration being synced",
+        "sync_fail": "configuration sync failed",
+        "block_stream": "disk being copied (running)",
+        "admin": "held by an administrator",
+        "import": "being imported",
+        "unknown": "its host does not report it",
+    }
+)
+#: How the line that sums the groups a chart or table leaves out starts: ``other (K hosts)``.
+OTHER_PREFIX = "other ("
+
+_NOUNS: Mapping[str, str] = MappingProxyType(
+    {"status": "statuses", "tenant": "projects", "os_type": "OS types"}
+)
+
 _LABELS: Mapping[str, str] = MappingProxyType(
     {
         "cloudregion": "cloud region",
@@ -150,6 +210,61 @@ def column_label(column: str | None) -> str:
     if column is None:
         return ""
     return _LABELS.get(column, column.replace("_", " "))
+
+
+def status_meaning(status: Any) -> str | None:
+    """What a Cloudpods server status means, or ``None`` for one not in :data:`STATUS_MEANINGS`.
+
+    >>> status_meaning("ready"), status_meaning("no-such")
+    ('stopped (created, powered off)', None)
+    """
+    return STATUS_MEANINGS.get(str(status)) if status is not None else None
+
+
+def status_label(status: Any) -> str:
+    """A status with its meaning in brackets, where plots name statuses: ``ready (stopped)``.
+
+    Only the part of the meaning before any bracket is used, to keep labels short.
+
+    >>> status_label("ready"), status_label("running"), status_label("(none)")
+    ('ready (stopped)', 'running (powered on)', '(none)')
+    """
+    meaning = status_meaning(status)
+    if not meaning:
+        return str(status)
+    return f"{status} ({meaning.split(' (')[0]})"
+
+
+def group_noun(column: str | None, n: int) -> str:
+    """``1 host``, ``87 hosts``, ``2 statuses``: ``n`` groups of ``column``, for "other" lines.
+
+    >>> group_noun("host", 87), group_noun("status", 2), group_noun("cloudregion", 1)
+    ('87 hosts', '2 statuses', '1 cloud region')
+    """
+    single = column_label(column) or "group"
+    plural = _NOUNS.get(column or "", single + "s")
+    return f"{n:,} {single if n == 1 else plural}"
+
+
+def other_label(column: str | None, n: int) -> str:
+    """The label of the line summing ``n`` groups left out: ``other (87 hosts)``.
+
+    >>> other_label("host", 87)
+    'other (87 hosts)'
+    """
+    return f"{OTHER_PREFIX}{group_noun(column, n)})"
+
+
+def shown_groups(groups: int, top: int) -> int:
+    """How many of ``groups`` groups (largest first) a chart or table shows on their own.
+
+    The ``top`` largest; the rest are summed into one ``other`` line — but a lone
+    remainder is shown as itself, never folded into ``other (1 host)``.
+
+    >>> shown_groups(10, 15), shown_groups(16, 15), shown_groups(17, 15)
+    (10, 16, 15)
+    """
+    return groups if groups <= top + 1 else top
 
 
 def group_labels(series: pd.Series) -> pd.Series:
@@ -294,6 +409,32 @@ def summarize_servers(servers: pd.DataFrame, by: str = "status") -> pd.DataFrame
     return out.reset_index(drop=True)
 
 
+def fold_summary(summary: pd.DataFrame, by: str, top: int) -> pd.DataFrame:
+    """A :func:`summarize_servers` table cut to the groups a chart shows, plus one ``other`` row.
+
+    The first :func:`shown_groups` rows stay; the rest are summed into one last row
+    labelled ``other (K hosts)`` (servers, share, vCPUs and memory added up), so the
+    table lists the same groups as the chart drawn with the same ``top``. The input is
+    not modified.
+
+    >>> s = summarize_servers(pd.DataFrame({"host": list("aaabcd")}), "host")
+    >>> fold_summary(s, "host", 1)[["host", "servers"]].values.tolist()
+    [['a', 3], ['other (3 hosts)', 3]]
+    """
+    keep = shown_groups(len(summary), top)
+    if keep >= len(summary):
+        return summary.reset_index(drop=True)
+    head, tail = summary.iloc[:keep], summary.iloc[keep:]
+    other: dict[str, Any] = {by: other_label(by, len(tail))}
+    for column in summary.columns:
+        if column == by:
+            continue
+        total = tail[column].sum()
+        other[column] = round(float(total), 1) if column in ("share_pct", "memory_gib") else total
+    out = pd.concat([head, pd.DataFrame([other])], ignore_index=True)
+    return out.astype(summary.dtypes.to_dict())
+
+
 def summary_table(
     servers: pd.DataFrame, by: str | Iterable[str] = SUMMARY_DIMENSIONS
 ) -> pd.DataFrame:
@@ -397,6 +538,36 @@ def over_committed(rate: Any, bound: Any) -> np.ndarray:
     bound = np.asarray(bound, dtype=float)
     with np.errstate(invalid="ignore"):
         return np.asarray(np.nan_to_num(rate, nan=-np.inf) > bound, dtype=bool)
+
+
+def rate_text(rate: Any, bound: Any = None) -> str:
+    """A commit rate as the capacity chart and table both write it: ``10.53×``.
+
+    Two decimals, or more when two would hide which side of the ``bound`` the rate is on:
+    a rate of 1.004 over a bound of 1 is ``1.004×``, never ``1.00×`` in the
+    over-committed colour. An unknown rate is an empty string.
+
+    >>> rate_text(10.53125), rate_text(1.004, 1.0), rate_text(1.0, 1.0), rate_text(None)
+    ('10.53×', '1.004×', '1.00×', '')
+    """
+    try:
+        value = float(rate)
+    except (TypeError, ValueError):
+        return ""
+    if np.isnan(value):
+        return ""
+    try:
+        limit = float(bound) if bound is not None else np.nan
+    except (TypeError, ValueError):
+        limit = np.nan
+    text = f"{value:.2f}"
+    if not np.isnan(limit):
+        over = value > limit
+        for digits in (2, 3, 4, 6, 9):
+            text = f"{value:.{digits}f}"
+            if (float(text) > limit) == over:
+                break
+    return f"{text}×"
 
 
 def _host_rows(hosts: pd.DataFrame, servers: pd.DataFrame, column: str) -> np.ndarray:
