@@ -179,7 +179,7 @@ def main() -> int:
         ("H1", "history_query_seconds", res["seconds"], "<=", 10),
         ("H1", "history_peak_rss_mib", res["peak_rss_mb"], "<=", 1024),
     ]
-    for (name, sql_s, pd_s), label in zip(
+    for (_case, sql_s, pd_s), label in zip(
         cases, ("sql_overhead_light", "sql_overhead_heavy"), strict=True
     ):
         targets.append(("H2", label, sql_s / pd_s - 1, "<=", 0.10))
