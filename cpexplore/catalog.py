@@ -35,13 +35,15 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from .errors import ConnectError, EndpointNotFound, ProtocolError
+from .errors import ConfigError, ConnectError, EndpointNotFound, ProtocolError
 
 __all__ = [
     "CATALOG_COLUMNS",
     "INTERFACES",
+    "CHOOSABLE_INTERFACES",
     "Catalog",
     "normalize_interface",
+    "filter_endpoints",
     "normalize_service_type",
 ]
 
@@ -62,16 +64,21 @@ CATALOG_COLUMNS: tuple[str, ...] = (
 #: The interface names an endpoint can have. ``apigateway`` is not in catalogs: it is climc's
 #: mode of building service URLs from an auth URL ending in ``/api/s/identity/v3``.
 INTERFACES: tuple[str, ...] = ("public", "internal", "admin", "console", "slave", "apigateway")
+#: The interfaces a user picks for lists (``interface=``, ``--interface``, ``OS_ENDPOINT_TYPE``).
+CHOOSABLE_INTERFACES: tuple[str, ...] = ("public", "internal", "admin")
 
 # OS_ENDPOINT_TYPE spellings (keystone v2 / climc) that map to an interface name.
 _URL_SUFFIXED = {"publicurl": "public", "internalurl": "internal", "adminurl": "admin"}
 
 
-def normalize_interface(name: str) -> str:
-    """Return the catalog interface for an interface or ``OS_ENDPOINT_TYPE`` name.
+def normalize_interface(name: str, *, choosable: bool = False, origin: str | None = None) -> str:
+    """Return the catalog interface for an interface or ``OS_ENDPOINT_TYPE`` name: the one
+    rule every caller uses (settings, sessions, the CLI and the catalog itself).
 
     ``publicURL``, ``internalURL`` and ``adminURL`` (any case) become ``public``,
     ``internal`` and ``admin``; bare interface names pass through, lower-cased.
+    ``choosable=True`` accepts only the interfaces a user can pick for lists
+    (:data:`CHOOSABLE_INTERFACES`); ``origin`` names where the value came from.
 
     >>> normalize_interface("publicURL")
     'public'
@@ -80,17 +87,57 @@ def normalize_interface(name: str) -> str:
     >>> normalize_interface("private")
     Traceback (most recent call last):
     ...
-    ValueError: unknown interface 'private'; choose one of public, internal, admin, console, slave, apigateway (or publicURL, internalURL, adminURL)
+    cpexplore.errors.ConfigError: unknown interface 'private' (use one of public, internal, admin, console, slave, apigateway; publicURL, internalURL, adminURL also work)
     """
     key = name.strip().lower() if isinstance(name, str) else None
-    if key in _URL_SUFFIXED:
-        return _URL_SUFFIXED[key]
-    if key in INTERFACES:
+    key = _URL_SUFFIXED.get(key, key) if key is not None else None
+    allowed = CHOOSABLE_INTERFACES if choosable else INTERFACES
+    if key in allowed:
         return key
-    raise ValueError(
-        f"unknown interface {name!r}; choose one of {', '.join(INTERFACES)}"
-        " (or publicURL, internalURL, adminURL)"
+    where = f" (from {origin})" if origin else ""
+    extra = (
+        "; API gateway mode follows from an auth URL containing /api/s/identity/v3"
+        if key == "apigateway" and choosable
+        else ""
     )
+    raise ConfigError(
+        f"unknown interface {name!r}{where}",
+        hint=f"use one of {', '.join(allowed)}; publicURL, internalURL, adminURL also work{extra}",
+    )
+
+
+def filter_endpoints(
+    frame: pd.DataFrame,
+    *,
+    region: str | None = None,
+    interface: str | None = None,
+    service: str | None = None,
+) -> pd.DataFrame:
+    """The endpoints of one catalog region and interface whose service matches ``service``:
+    the one catalog filter of the CLI and the widgets.
+
+    ``region`` matches ``region_id`` exactly (a ``region-zone`` id is its own choice);
+    ``interface`` is normalised (``publicURL`` works); ``service`` is a case-insensitive
+    substring of the service type or name. ``None``, ``""`` or ``"all"`` mean no filter.
+
+    >>> cat = pd.DataFrame({"service_type": ["compute_v2", "image"],
+    ...                     "service_name": ["region2", "glance"],
+    ...                     "interface": ["public", "internal"],
+    ...                     "region_id": ["region0", "region0"]})
+    >>> filter_endpoints(cat, interface="publicURL")["service_type"].tolist()
+    ['compute_v2']
+    """
+    keep = pd.Series(True, index=frame.index)
+    if region and region != "all":
+        keep &= frame["region_id"].astype(str) == region
+    if interface and interface != "all":
+        keep &= frame["interface"].astype(str) == normalize_interface(interface)
+    if service:
+        needle = service.strip().lower()
+        keep &= frame["service_type"].astype(str).str.lower().str.contains(
+            needle, regex=False
+        ) | frame["service_name"].astype(str).str.lower().str.contains(needle, regex=False)
+    return frame[keep].reset_index(drop=True)
 
 
 def normalize_service_type(name: str) -> str:

@@ -26,12 +26,15 @@ import json
 import logging
 import math
 import os
+import re
+import shutil
 import signal
 import sys
 import tempfile
 import threading
 import time
 import traceback
+import unicodedata
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,31 +58,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FORMATS = ("table", "csv", "json")
 _CELL_WIDTH = 40  # table cells are cut to this many characters (csv/json are never cut)
-_TABLE_COLUMNS = {
-    "servers": (
-        "id",
-        "name",
-        "status",
-        "vcpu_count",
-        "vmem_size",
-        "hypervisor",
-        "zone",
-        "tenant",
-        "created_at",
-    ),
-    "hosts": (
-        "id",
-        "name",
-        "status",
-        "host_type",
-        "zone",
-        "cpu_count",
-        "mem_size",
-        "guests",
-        "running_guests",
-    ),
-}
-_DEFAULT_TABLE_WIDTH = 8  # other resources: the first 8 columns unless -c says otherwise
 _USAGE_ERRORS = (ConfigError, UnknownResource, MissingColumns, EndpointNotFound, SqlError)
 
 
@@ -180,12 +158,53 @@ def _cell(value: Any, width: int | None = _CELL_WIDTH) -> str:
     return text
 
 
-def _table(df: pd.DataFrame, *, width: int | None = _CELL_WIDTH, out: TextIO) -> None:
-    """Print ``df`` with tabulate: numbers right-aligned, text exactly as it is (escaped)."""
+def _table(
+    df: pd.DataFrame,
+    *,
+    width: int | None = _CELL_WIDTH,
+    out: TextIO,
+    fit: int | None = None,
+) -> list[str]:
+    """Print ``df`` with tabulate: numbers right-aligned, text exactly as it is (escaped).
+
+    With ``fit`` (a terminal width), cells are cut with ``…`` and, if even that is not
+    enough, columns are left off from the right; the names of those left off are returned.
+    """
     import pandas as pd
     from tabulate import tabulate
 
-    headers = [_safe_text(str(c)) for c in df.columns]
+    if df.empty:
+        out.write("(no rows)\n")
+        return []
+    cells = {c: [_cell(v, width) for v in df[c].tolist()] for c in df.columns}
+    names = [str(c) for c in df.columns]
+    widths = {
+        c: max([_width(_safe_text(str(c)))] + [_width(v) for v in cells[c]]) for c in df.columns
+    }
+    dropped: list[str] = []
+    if fit is not None:
+        # tabulate makes a column at least its header + 2 wide; cells can shrink to 6
+        columns = list(df.columns)
+
+        def least(c: Any) -> int:
+            return _width(_safe_text(str(c))) + 2
+
+        def total() -> int:
+            return sum(max(min(widths[c], 6), least(c)) for c in columns) + 2 * (len(columns) - 1)
+
+        while len(columns) > 1 and total() > fit:
+            dropped.insert(0, str(columns.pop()))
+        budget = fit - 2 * (len(columns) - 1)
+        while sum(max(widths[c], least(c)) for c in columns) > budget:
+            widest = max(columns, key=lambda c: widths[c] - max(6, least(c)))
+            if widths[widest] <= max(6, least(widest)):
+                break
+            widths[widest] -= 1
+        for c in columns:
+            cells[c] = [_cut(v, widths[c]) for v in cells[c]]
+        names = [str(c) for c in columns]
+        df = df[columns]
+    headers = [_safe_text(n) for n in names]
     align = [
         "right"
         if pd.api.types.is_numeric_dtype(df[c].dtype)
@@ -193,14 +212,44 @@ def _table(df: pd.DataFrame, *, width: int | None = _CELL_WIDTH, out: TextIO) ->
         else "left"
         for c in df.columns
     ]
-    rows = [[_cell(v, width) for v in row] for row in df.itertuples(index=False, name=None)]
-    if not rows:
-        out.write("(no rows)\n")
-        return
+    rows = list(zip(*(cells[c] for c in df.columns), strict=True))
     out.write(
         tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=align)
         + "\n"
     )
+    return dropped
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (East Asian wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal columns, ending in ``…`` when cut."""
+    if _width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def _missing(value: Any) -> bool:
+    """True for None, NaN, NA and NaT (not for empty lists or dicts, which are values)."""
+    try:
+        return bool(value is None or (not isinstance(value, list | dict) and value != value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _terminal_width() -> int:
+    """Columns of the terminal (``COLUMNS`` wins), 80 when not a terminal."""
+    return shutil.get_terminal_size((80, 24)).columns
 
 
 def _emit(
@@ -265,15 +314,10 @@ def _session(args: argparse.Namespace) -> Session:
 
 
 def _cmd_catalog(args: argparse.Namespace) -> int:
-    from .catalog import normalize_interface
+    from .catalog import filter_endpoints
 
     with _session(args) as s:
-        cat = s.catalog
-    if args.region:
-        region = str(args.region)
-        cat = cat[(cat["region_id"] == region) | cat["region_id"].str.startswith(region + "-")]
-    if args.interface:
-        cat = cat[cat["interface"] == normalize_interface(args.interface)]
+        cat = filter_endpoints(s.catalog, region=args.region, interface=args.interface)
     cat = cat.sort_values(["service_type", "region_id", "interface"], kind="stable")
     if args.format == "table":
         cat = cat[["service_type", "service_name", "interface", "region_id", "url"]]
@@ -287,6 +331,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     spec = resource_spec(args.resource)  # before logging in: a typo costs no round trip
     columns = _names(args.column) or None
     sort = _names(args.sort_column)
+    from .listing import list_info
+
     with _session(args) as s:
         # the library sorts (on the server for table columns, here for joined ones) before
         # --limit picks the first rows, so the rows shown are the true top N
@@ -301,25 +347,44 @@ def _cmd_list(args: argparse.Namespace) -> int:
             order=("desc" if args.sort_descending else "asc") if sort else None,
             columns=columns,
         )
+        scope_hint = _wider_scope_hint(s, spec, df) if args.format == "table" else None
+    if args.format != "table":
+        _emit_args(df, args)
+        return 0
     shown = df
-    if args.format == "table" and columns is None:
-        preferred = [c for c in _TABLE_COLUMNS.get(spec.name, ()) if c in df.columns]
-        shown = df[preferred or list(df.columns[:_DEFAULT_TABLE_WIDTH])]
-    _emit_args(shown, args)
-    if args.format == "table":
-        from .listing import list_info
-
-        info = list_info(df)
-        where = info.region or "the default region"
-        more = (
-            f"; {shown.shape[1]} of {df.shape[1]} columns shown (-c NAME to choose, -f csv for all)"
-            if shown.shape[1] < df.shape[1]
-            else ""
-        )
-        total = info.total
-        of = f" of {total}" if isinstance(total, int) and total > len(df) else ""
-        print(f"{len(df)}{of} {spec.name} in {where}{more}")
+    if columns is None:  # the few columns a person reads first, that have values here
+        shown = df[[c for c in spec.key_columns if c in df.columns and df[c].notna().any()]]
+    dropped = _table(shown, out=sys.stdout, fit=_terminal_width())
+    info = list_info(df)
+    where = info.region or "the default region"
+    total = info.total
+    of = f" of {total}" if isinstance(total, int) and total > len(df) else ""
+    notes = [f"{len(df)}{of} {spec.name} in {where}"]
+    hidden = df.shape[1] - shown.shape[1] + len(dropped)
+    if hidden:
+        notes.append(f"{hidden} more columns: -c NAME to choose, -f csv for all")
+    if args.scope is None and scope_hint is not None:
+        notes.append(scope_hint)
+    print("; ".join(notes))
     return 0
+
+
+def _wider_scope_hint(s: Session, spec: Any, df: pd.DataFrame) -> str | None:
+    """For an admin who listed without --scope: how many rows --scope system would show."""
+    from .listing import list_info
+
+    tok = s.token
+    if not tok.is_admin or spec.service_type == "identity":
+        return None
+    info = list_info(df)
+    try:
+        body = s.get_json(info.url, {"scope": "system", "limit": 1, "details": "false"})
+    except CpExploreError:
+        return None
+    total = body.get("total") if isinstance(body, dict) else None
+    if not isinstance(total, int) or total <= len(df):
+        return None
+    return f"your project only ({tok.project}): --scope system lists all {total}"
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -343,10 +408,14 @@ def _cmd_show(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         _emit_args(pd.DataFrame([record]), args)
     else:
+        present = {k: v for k, v in record.items() if not _missing(v)}
         table = pd.DataFrame(
-            {"field": list(record), "value": [_cell(v, None) for v in record.values()]}
+            {"field": list(present), "value": [_cell(v, None) for v in present.values()]}
         )
         _table(table, width=None, out=sys.stdout)
+        empty = len(record) - len(present)
+        if empty:
+            print(f"({empty} fields without a value not shown; -f json shows every field)")
     return 0
 
 
@@ -601,6 +670,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     ]
     _table(pd.DataFrame(rows, columns=["what", "where"]), width=None, out=sys.stdout)
     say(f"done in {elapsed:.1f} s\n")
+    say(
+        "\n== Keep exploring\n"
+        "cpexplore sandbox > sandbox.rc &       # a sandbox that keeps running; its rc block first\n"
+        "sleep 2 && source sandbox.rc && cpexplore list servers --scope system\n"
+        "pip install 'cpexplore[jupyter]' && jupyter lab notebooks/   # the notebooks, with widgets\n"
+    )
     return 0
 
 
@@ -838,7 +913,7 @@ def build_parser() -> argparse.ArgumentParser:
         "diff",
         "show what was added, removed and changed between two snapshots",
         "cpexplore diff --store snaps                       # the latest two\n"
-        "cpexplore diff --store snaps 20261120 20261127     # ids or unique prefixes\n"
+        'cpexplore diff --store snaps "$(ls snaps | head -1)" "$(ls snaps | tail -1)"  # ids or prefixes\n'
         "cpexplore diff --store snaps -f csv --ignore updated_at > changes.csv",
         connect=False,
     )
@@ -877,7 +952,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sp.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     sp.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
-    sp.add_argument("--servers", type=int, default=1000, help="servers to generate (default 1000)")
+    sp.add_argument(
+        "--servers", type=_non_negative_int, default=1000, help="servers to generate (default 1000)"
+    )
     sp.add_argument("--seed", type=int, default=0, help="inventory seed (default 0)")
     sp.add_argument("--access-key", help="AK (default random)")
     sp.add_argument("--secret-key", help="SK (default random)")
@@ -925,6 +1002,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -933,6 +1020,32 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive number")
     return value
+
+
+# A hint written for Python, in the words of the command line.
+_CLI_WORDS = (
+    (re.compile(r"session\.resources\(\)"), "cpexplore resources"),
+    (re.compile(r"`cpexplore resources` \(cpexplore resources\)"), "cpexplore resources"),
+    (re.compile(r"\b(region|interface|scope|profile|format)='([^']*)'"), r"--\1 \2"),
+    (re.compile(r"\b(region|interface|scope|profile|format)=\.\.\."), r"--\1 ..."),
+    (re.compile(r"\((region|interface|scope|profile|format)=\)"), r"(--\1)"),
+    (re.compile(r"\bfilters=(\S+)"), r"--filter \1"),
+    (re.compile(r"\binsecure=True\b"), "--insecure"),
+    (re.compile(r"\brefresh=True\b"), "(the command always fetches anew)"),
+    (re.compile(r"\bpass (--\w+)"), r"add \1"),
+)
+
+
+def cli_words(text: str) -> str:
+    """A hint written for Python (``region='region0'``, ``session.resources()``) in the
+    words of the command line (``--region region0``, ``cpexplore resources``).
+
+    >>> cli_words("choose region='region0' or interface='public'; session.resources() lists all")
+    'choose --region region0 or --interface public; cpexplore resources lists all'
+    """
+    for pattern, words in _CLI_WORDS:
+        text = pattern.sub(words, text)
+    return text
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
@@ -964,7 +1077,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         more = "" if e.hint or debug else " (add --debug for details)"
-        print(f"cpexplore: error: {_one_line(e)}{more}", file=sys.stderr)
+        print(f"cpexplore: error: {cli_words(_one_line(e))}{more}", file=sys.stderr)
         return 2 if isinstance(e, _USAGE_ERRORS) else 1
     except KeyboardInterrupt:
         print("cpexplore: interrupted", file=sys.stderr)
@@ -973,6 +1086,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except OSError as e:  # the system refused: a busy port, a full disk, no permission
+        if debug:
+            traceback.print_exc()
+        what = e.strerror or type(e).__name__
+        where = f": {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"cpexplore: error: {what}{where}", file=sys.stderr)
+        return 1
     except Exception as e:
         if debug:
             traceback.print_exc()

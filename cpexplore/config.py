@@ -36,6 +36,7 @@ from types import MappingProxyType
 from typing import Final
 from urllib.parse import urlsplit
 
+from cpexplore.catalog import normalize_interface
 from cpexplore.errors import ConfigError
 
 __all__ = [
@@ -48,12 +49,8 @@ __all__ = [
     "settings_summary",
     "auth_url_hint",
     "ENV_VARS",
-    "INTERFACES",
     "KEYSTONE_PORT",
 ]
-
-#: The endpoint interfaces a catalog offers (climc's ``publicURL`` etc. are accepted too).
-INTERFACES: Final[tuple[str, ...]] = ("public", "internal", "admin")
 
 #: The port Cloudpods' keystone listens on.
 KEYSTONE_PORT: Final[int] = 30500
@@ -652,21 +649,7 @@ def auth_url_hint(auth_url: str, *, bare: bool = False) -> str | None:
 
 
 def _parse_interface(value: object, origin: str) -> str:
-    text = str(value).strip()
-    name = text.lower()
-    if name.endswith("url"):
-        name = name[:-3]
-    if name not in INTERFACES:
-        raise ConfigError(
-            f"unknown interface {text!r} (from {origin})",
-            hint="use one of public, internal, admin; publicURL, internalURL, adminURL also work"
-            + (
-                "; API gateway mode follows from an auth URL containing /api/s/identity/v3"
-                if name == "apigateway"
-                else ""
-            ),
-        )
-    return name
+    return normalize_interface(str(value), choosable=True, origin=origin)
 
 
 def _parse_insecure(value: object, origin: str) -> bool:

@@ -48,8 +48,12 @@ class CpExploreError(Exception):
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
 
-class ConfigError(CpExploreError):
-    """Settings are missing or malformed (auth URL, credentials, rc file, profile, filter)."""
+class ConfigError(CpExploreError, ValueError):
+    """Settings or arguments are missing or malformed (auth URL, credentials, rc file,
+    profile, filter, scope, interface…)."""
+
+    def __str__(self) -> str:  # ValueError's own would drop the hint
+        return CpExploreError.__str__(self)
 
 
 class UnknownField(ConfigError, KeyError):

@@ -40,9 +40,11 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import errno
+import functools
 import gzip
 import io
 import json
@@ -60,7 +62,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 import numpy as np
+import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import CpExploreError, ExportError
 
@@ -236,30 +241,30 @@ def _iso_column(s: pd.Series) -> pd.Series:
     return text.astype(object).where(utc.notna(), None)
 
 
+def _prepare_column(s: pd.Series, *, escape: bool, nested: str) -> pd.Series:
+    """One column of :func:`_prepare`: times as text, containers as JSON, text escaped."""
+    if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
+        return _iso_column(s)
+    if _is_text_like(s):
+        values = s.astype(object)
+        if nested == "keep":
+            return values.map(lambda v: None if is_missing(v) else v)
+        return values.map(lambda v: _csv_cell(v, escape))
+    return s
+
+
 def _prepare(df: pd.DataFrame, *, escape: bool, nested: str, index: bool | None) -> pd.DataFrame:
-    """A copy of ``df`` ready to write: times as text, containers as JSON, text escaped.
+    """A copy of ``df`` ready to write cell by cell: times as text, containers as JSON, text
+    escaped (what :func:`write_csv_handle` takes, and what the column-wise writers stand for).
 
     ``nested="json"`` turns lists and dicts into JSON text (CSV); ``nested="keep"`` leaves
     them as objects (JSON output). The input is never modified.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"expected a pandas DataFrame, not {type(df).__name__}")
-    if index is None:
-        index = not isinstance(df.index, pd.RangeIndex) or df.index.name is not None
-    frame = df.reset_index() if index else df
-    out: dict[int, Any] = {}
-    for i in range(frame.shape[1]):
-        s = frame.iloc[:, i]
-        if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(s.dtype):
-            out[i] = _iso_column(s)
-        elif _is_text_like(s):
-            values = s.astype(object)
-            if nested == "keep":
-                out[i] = values.map(lambda v: None if is_missing(v) else v)
-            else:
-                out[i] = values.map(lambda v: _csv_cell(v, escape))
-        else:
-            out[i] = s
+    frame = _output_frame(df, index)
+    out = {
+        i: _prepare_column(frame.iloc[:, i], escape=escape, nested=nested)
+        for i in range(frame.shape[1])
+    }
     names = [str(c) for c in frame.columns]
     if escape:
         names = [escape_formula(n) for n in names]
@@ -272,6 +277,455 @@ def _csv_cell(value: Any, escape: bool) -> Any:
     """One object cell as CSV wants it: :func:`cell_value`, with text formula-escaped."""
     value = cell_value(value)
     return escape_formula(value) if escape and isinstance(value, str) else value
+
+
+# --------------------------------------------------------------------------- columns as text
+#
+# CSV and JSON are written a column at a time. Each column becomes the text of its cells as
+# one Arrow array (or one text, when every cell reads the same): numbers, booleans and
+# timestamps formatted once per column, categories once per category, text looked at by a
+# vectorised check so that only the few cells it flags are escaped in Python, lists and
+# dicts through one orjson call per column. Arrow then joins the columns row by row. The
+# text is the same, byte for byte, as writing every cell through cell_value /
+# escape_formula / jsonable and pandas' CSV or json's writer (tests/test_reports.py keeps
+# that cell-by-cell writer to compare against); what the fast paths do not cover (other
+# dtypes, odd objects) is still written that way.
+
+_TEXT = pa.large_string()
+#: What escape_formula may change: text whose first character after any ``'`` is a trigger.
+_FORMULA_START = r"^'*[=+\-@\t\r\n]"
+#: Text that json.dumps writes otherwise than between two ``"``.
+_JSON_ESCAPED = r'["\\\x00-\x1f]'
+#: orjson refuses (TypeError) what jsonable would change or json.dumps writes otherwise:
+#: numpy scalars, timestamps and dates, sets, subclasses, non-text keys, huge integers.
+_ORJSON = (
+    orjson.OPT_INDENT_2
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+_MISSING, _STRING, _CONTAINER, _FLOAT, _OTHER = range(5)
+_CELL_TYPE = {
+    type(None): _MISSING,
+    str: _STRING,
+    float: _FLOAT,
+    list: _CONTAINER,
+    dict: _CONTAINER,
+    tuple: _CONTAINER,
+}
+_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+_NL, _SPACE, _COMMA = ord("\n"), ord(" "), ord(",")
+#: What the fast paths cannot do; the cell-by-cell writer then does it (or raises).
+_NOT_FAST = (pa.ArrowException, UnicodeError)
+
+#: One column's cells: one text for every row, or an array of texts (no nulls).
+Cells = str | pa.Array
+
+
+def _lit(text: str) -> pa.Scalar:
+    return pa.scalar(text, _TEXT)
+
+
+def _arrow_text(values: Any) -> pa.Array:
+    """``values`` as one large_string Arrow array (nulls where missing)."""
+    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == _TEXT else arr.cast(_TEXT)
+
+
+def _flagged(arr: pa.Array, pattern: str) -> np.ndarray:
+    """Positions of the cells of a text array that match ``pattern`` (RE2)."""
+    if not len(arr):
+        return np.empty(0, dtype=np.int64)
+    hit = pc.match_substring_regex(arr, pattern).fill_null(False)
+    return np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+
+
+def _put(arr: pa.Array, positions: np.ndarray, texts: list[str]) -> pa.Array:
+    """``arr`` with the cells at (ascending) ``positions`` replaced by ``texts``."""
+    if not len(positions):
+        return arr
+    mask = np.zeros(len(arr), dtype=bool)
+    mask[positions] = True
+    return pc.replace_with_mask(arr, pa.array(mask), pa.array(texts, type=_TEXT))
+
+
+def _pick(table: list[str], codes: np.ndarray) -> Cells:
+    """``table[code]`` for each code: one text when the codes are all the same."""
+    if len(codes) and (codes == codes[0]).all():
+        return table[int(codes[0])]
+    return pa.array(table, type=_TEXT).take(pa.array(codes))
+
+
+def _edges(n: int, middle: str, first: str | None = None, last: str | None = None) -> Cells:
+    """``n`` texts: ``middle``, but ``first`` in the first row and ``last`` in the last."""
+    if first is None and last is None:
+        return middle
+    codes = np.ones(n, dtype=np.int8)
+    if first is not None:
+        codes[0] = 0
+    if last is not None:
+        codes[-1] = 2
+    return pa.array([first or "", middle, last or ""], type=_TEXT).take(pa.array(codes))
+
+
+def _joined(pieces: list[Cells], n: int) -> memoryview:
+    """The ``n`` rows made of ``pieces`` (texts the same in every row, and columns), one
+    after the other, as UTF-8 bytes."""
+    folded: list[Cells] = []
+    for piece in pieces:  # neighbouring constants become one, so Arrow copies less
+        if isinstance(piece, str) and folded and isinstance(folded[-1], str):
+            folded[-1] += piece
+        else:
+            folded.append(piece)
+    if len(folded) == 1 and isinstance(folded[0], str):
+        return memoryview((folded[0] * n).encode())
+    args = [_lit(p) if isinstance(p, str) else p for p in folded]
+    rows = pc.binary_join_element_wise(*args, _lit("")) if len(args) > 1 else args[0]
+    if not len(rows):
+        return memoryview(b"")
+    _, offsets_buf, data = rows.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)
+    start, end = int(offsets[rows.offset]), int(offsets[rows.offset + len(rows)])
+    return memoryview(data)[start:end]
+
+
+# -- one cell the slow way (what the fast paths stand for)
+
+
+def _csv_field(value: Any, escape: bool) -> str:
+    """One object cell as a CSV field's text (quotes doubled), as pandas writes it."""
+    cell = _csv_cell(value, escape)
+    if cell is None:
+        return ""
+    if not isinstance(cell, str):
+        na = pd.isna(cell)
+        cell = "" if isinstance(na, bool | np.bool_) and na else str(cell)
+    return cell.replace('"', '""')
+
+
+def _json_value(value: Any, unit: str | None, level: int) -> str:
+    """One cell as JSON text, indented for ``level`` when ``unit`` is given."""
+    value = None if is_missing(value) else jsonable(value)
+    text = json.dumps(value, ensure_ascii=False, indent=unit)
+    return text if unit is None else text.replace("\n", "\n" + unit * level)
+
+
+def _pandas_fields(s: pd.Series, escape: bool) -> pa.Array:
+    """CSV fields of a column of any dtype, exactly as pandas' writer writes them."""
+    buf = io.StringIO()
+    prepared = pd.DataFrame({"c": _prepare_column(s, escape=escape, nested="json")})
+    prepared.to_csv(buf, index=False, header=False, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    texts = [row[0].replace('"', '""') for row in csv.reader(io.StringIO(buf.getvalue()))]
+    return pa.array(texts, type=_TEXT)
+
+
+# -- lists and dicts through orjson
+
+
+def _python_floats(data: bytes) -> bytes:
+    """orjson's indented text with every float as Python writes it (``1e-05``, not ``0.00001``).
+
+    A number is the last token of its line (strings never hold a raw newline), after a space;
+    it is a float when it holds ``.``, ``e`` or ``E``. Found with numpy, fixed in Python.
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(arr == _NL) - 1
+    ends -= arr[ends] == _COMMA
+    ends = ends[(arr[ends] >= ord("0")) & (arr[ends] <= ord("9"))]
+    if not ends.size:
+        return data
+    pos, floats = ends.copy(), np.zeros(len(ends), dtype=bool)
+    active = np.ones(len(ends), dtype=bool)
+    while active.any():
+        pos -= active
+        c = arr[pos]
+        dot_or_e = (c == ord(".")) | (c == ord("e")) | (c == ord("E"))
+        floats |= active & dot_or_e
+        digit = (c >= ord("0")) & (c <= ord("9"))
+        active &= digit | dot_or_e | (c == ord("-")) | (c == ord("+"))
+    if not floats.any():
+        return data
+    out, prev = [], 0
+    for start, end in zip((pos[floats] + 1).tolist(), (ends[floats] + 1).tolist(), strict=True):
+        token = data[start:end]
+        text = repr(float(token)).encode()
+        if text != token:
+            out += [data[prev:start], text]
+            prev = end
+    out.append(data[prev:])
+    return b"".join(out)
+
+
+def _nested_texts(cells: list[Any], unit: str | None, level: int) -> tuple[pa.Array, list[int]]:
+    """Lists and dicts as JSON text: as :func:`json_dumps` writes them (``unit=None``), or as
+    an indented json.dumps writes them at ``level``. Also the indices orjson refused: their
+    texts are placeholders, to be written the slow way.
+
+    One orjson call writes the whole column, indented by two spaces, a cell a line apart
+    (``[\\n  cell,\\n  cell\\n]``); numpy then finds the lines and their indentation, drops
+    or adds the spaces json.dumps would not or would write, and finds where each cell starts.
+    """
+    dump = functools.partial(orjson.dumps, option=_ORJSON)
+    refused: list[int] = []
+    try:
+        whole = dump(cells)
+    except TypeError:  # orjson.JSONEncodeError too
+        kept = []
+        for i, cell in enumerate(cells):
+            try:
+                dump(cell)
+                kept.append(cell)
+            except TypeError:
+                kept.append([])
+                refused.append(i)
+        whole = dump(kept)
+    n = len(cells)
+    if not n:
+        return pa.array([], type=_TEXT), refused
+    whole = _python_floats(whole)
+    data = np.frombuffer(whole, dtype=np.uint8)[4:-2]  # without "[\n  " and "\n]"
+    nl = np.flatnonzero(data == _NL)
+    count = np.zeros(len(nl), dtype=np.int64)  # the spaces starting each line
+    run = np.ones(len(nl), dtype=bool)
+    while run.any():
+        run &= data[nl + 1 + count] == _SPACE
+        count += run
+    comma = data[nl - 1] == _COMMA
+    cut = comma & (count == 2)  # ",\n  " then a new cell: dropped, and a cell starts
+    if int(cut.sum()) != n - 1:
+        raise pa.ArrowInvalid("unexpected orjson layout")
+    if unit is None:  # ",\n   " → ", ", other "\n   " → ""
+        target = np.zeros(len(nl), dtype=np.int64)
+        newline = comma & ~cut
+        data = data.copy()
+        data[nl[newline]] = _SPACE
+    else:  # a line at depth d in a cell: unit * (d + level)
+        target = np.where(cut, 0, len(unit) * (count // 2 - 1 + level))
+        newline = ~cut
+    delta = (count - target) + ~newline + cut  # bytes fewer per line
+    if (target <= count).all():
+        keep = np.ones(len(data), dtype=bool)
+        keep[nl[~newline]] = False
+        keep[nl[cut] - 1] = False
+        for k in range(int(count.max(initial=0))):
+            at = (k >= target) & (k < count)
+            keep[nl[at] + 1 + k] = False
+        out = data[keep]
+    else:  # more spaces than orjson's two a level
+        if ((count == 0) & (target > 0)).any() or any(c != " " for c in unit or ""):
+            raise pa.ArrowInvalid("indent not made of spaces")
+        rep = np.ones(len(data), dtype=np.int64)
+        rep[nl[~newline]] = 0
+        rep[nl[cut] - 1] = 0
+        for k in range(1, int(count.max(initial=0))):
+            rep[nl[count > k] + 1 + k] = 0
+        has = count > 0
+        rep[nl[has] + 1] = target[has]
+        out = np.repeat(data, rep)
+    offsets = np.empty(n + 1, dtype=np.int64)
+    offsets[0], offsets[-1] = 0, len(out)
+    offsets[1:-1] = (nl[cut] + 1 + count[cut]) - np.cumsum(delta)[cut]
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out))
+    return arr, refused
+
+
+# -- one column
+
+
+def _iso_text(s: pd.Series) -> pa.Array | None:
+    """A datetime column as ISO-8601 UTC text without the ``Z`` (nulls where missing), as
+    :func:`_iso_column` writes it; None when that must do it (years before 1000, …)."""
+    utc = s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
+    arr = utc.array
+    per = _SECOND.get(getattr(arr, "unit", ""))
+    if per is None or not isinstance(arr, pd.arrays.DatetimeArray):
+        return None
+    missing = np.asarray(arr.isna())
+    ticks = np.where(missing, 0, arr.asi8)
+    present = ticks[~missing]
+    if present.size and arr.unit != "ns":
+        low = np.datetime64("1000-01-01", arr.unit).astype(np.int64)
+        high = np.datetime64("10000-01-01", arr.unit).astype(np.int64)
+        if present.min() < low or present.max() >= high:
+            return None
+    if bool((present % per != 0).any()):
+        micro = ticks // (per // 10**6) if per >= 10**6 else ticks * (10**6 // per)
+        text = np.datetime_as_string(micro.view("datetime64[us]"), unit="us")
+    else:
+        text = np.datetime_as_string((ticks // per).view("datetime64[s]"), unit="s")
+    return pa.array(text, type=_TEXT, mask=missing)
+
+
+class _Writer:
+    """How one format writes a cell: the fast ways and the slow one."""
+
+    def __init__(self, fmt: str, escape: bool, unit: str | None) -> None:
+        self.csv = fmt == "csv"
+        self.escape = escape
+        self.unit = None if self.csv else unit
+        self.missing = "" if self.csv else "null"
+        self.true, self.false = ("True", "False") if self.csv else ("true", "false")
+
+    def slow(self, value: Any) -> str:
+        if self.csv:
+            return _csv_field(value, self.escape)
+        return _json_value(value, self.unit, 2)
+
+    def text(self, arr: pa.Array) -> pa.Array:
+        """Text cells (nulls stay null)."""
+        if self.csv:
+            if self.escape:
+                at = _flagged(arr, _FORMULA_START)
+                arr = _put(arr, at, [escape_formula(v) for v in arr.take(at).to_pylist()])
+            return pc.replace_substring(arr, '"', '""')
+        at = _flagged(arr, _JSON_ESCAPED)
+        out = pc.binary_join_element_wise(_lit('"'), arr, _lit('"'), _lit(""))
+        texts = [json.dumps(v, ensure_ascii=False) for v in arr.take(at).to_pylist()]
+        return _put(out, at, texts)
+
+    def nested(self, cells: list[Any]) -> pa.Array:
+        arr, refused = _nested_texts(cells, self.unit, 2)
+        if self.csv:
+            arr = pc.replace_substring(arr, '"', '""')
+        if refused:
+            arr = _put(arr, np.asarray(refused), [self.slow(cells[i]) for i in refused])
+        return arr
+
+    def objects(self, s: pd.Series) -> pa.Array:
+        """An object column: missing cells, text, lists and dicts each their fast way, the
+        rest cell by cell."""
+        values = s.to_numpy(dtype=object)
+        n = len(values)
+        kind = np.fromiter(map(_CELL_TYPE.get, map(type, values), [_OTHER] * n), np.int8, n)
+        at = np.flatnonzero(kind == _FLOAT)
+        if at.size:  # NaN is missing; other floats are written as cell_value says
+            kind[at] = np.where(np.isnan(values[at].astype(np.float64)), _MISSING, _OTHER)
+        order = np.zeros(n, dtype=np.int64)  # where each cell's text is in `pieces`
+        pieces = [pa.array([self.missing], type=_TEXT)]
+        start = 1
+        for k in (_STRING, _CONTAINER, _OTHER):
+            at = np.flatnonzero(kind == k)
+            if not at.size:
+                continue
+            if k == _STRING:
+                texts = self.text(pa.array(values[at], type=_TEXT))
+            elif k == _CONTAINER:
+                texts = self.nested(values[at].tolist())
+            else:
+                texts = pa.array([self.slow(v) for v in values[at]], type=_TEXT)
+            order[at] = np.arange(start, start + at.size)
+            pieces.append(texts)
+            start += at.size
+        return pa.concat_arrays(pieces).take(pa.array(order))
+
+    def column(self, s: pd.Series) -> Cells:
+        """One column's cells: CSV fields (quotes doubled, not yet quoted) or JSON values."""
+        dtype, kind, missing = s.dtype, s.dtype.kind, self.missing
+        numpy = isinstance(dtype, np.dtype)
+        if isinstance(dtype, pd.CategoricalDtype):
+            table = [self.slow(v) for v in s.cat.categories.astype(object)] + [missing]
+            codes = s.cat.codes.to_numpy()
+            return _pick(table, np.where(codes < 0, len(table) - 1, codes))
+        if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+            iso = _iso_text(s)
+            if iso is not None:
+                if self.csv:
+                    return pc.binary_join_element_wise(iso, _lit("Z"), _lit("")).fill_null("")
+                quoted = pc.binary_join_element_wise(_lit('"'), iso, _lit('Z"'), _lit(""))
+                return quoted.fill_null(_lit("null"))
+        elif isinstance(dtype, pd.StringDtype):
+            return self.text(_arrow_text(s.array)).fill_null(_lit(missing))
+        elif kind == "O" and numpy:
+            return self.objects(s)
+        elif kind == "b" and numpy:
+            return _pick([self.false, self.true], s.to_numpy().view(np.int8))
+        elif kind == "b" and isinstance(dtype, pd.BooleanDtype):
+            flags = pa.array(s.array)
+            return pc.if_else(flags, _lit(self.true), _lit(self.false)).fill_null(_lit(missing))
+        elif kind in "iu" and (numpy or dtype.name[:1] in "IU"):
+            ints = pa.array(s.to_numpy() if numpy else s.array)
+            return pc.cast(ints, _TEXT).fill_null(_lit(missing))
+        elif kind == "f" and numpy and dtype.itemsize <= 8:
+            floats = s.to_numpy(dtype=np.float64)
+            blank = np.isnan(floats) if self.csv else ~np.isfinite(floats)
+            texts = pa.array(list(map(repr, floats.tolist())), type=_TEXT, mask=blank)
+            return texts.fill_null(_lit(missing))
+        if self.csv:
+            return _pandas_fields(s, self.escape)
+        prepared = _prepare_column(s, escape=False, nested="keep").astype(object)
+        return pa.array([self.slow(v) for v in prepared], type=_TEXT)
+
+
+def _output_frame(df: pd.DataFrame, index: bool | None) -> pd.DataFrame:
+    """``df`` with its index as columns when it is written, rows numbered 0, 1, 2, …"""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, not {type(df).__name__}")
+    if index is None:
+        index = not isinstance(df.index, pd.RangeIndex) or df.index.name is not None
+    frame = df.reset_index() if index else df
+    if not frame.index.equals(pd.RangeIndex(len(frame))):  # e.g. df[mask] with index=False
+        frame = frame.set_axis(pd.RangeIndex(len(frame)))
+    return frame
+
+
+def _csv_bytes(df: pd.DataFrame, *, escape: bool, index: bool | None) -> memoryview | None:
+    """``df`` as UTF-8 CSV, header included, built a column at a time (None when the
+    cell-by-cell writer must do it)."""
+    frame = _output_frame(df, index)
+    names = [str(c) for c in frame.columns]
+    if escape:
+        names = [escape_formula(n) for n in names]
+    if not names:  # pandas writes an empty line per row; not worth a fast path
+        return None
+    header = '"' + '","'.join(n.replace('"', '""') for n in names) + '"\n'
+    if not len(frame):
+        return memoryview(header.encode())
+    writer = _Writer("csv", escape, None)
+    n = len(frame)
+    pieces: list[Cells] = [_edges(n, '"', first=header + '"')]
+    for i in range(len(names)):
+        pieces += [writer.column(frame.iloc[:, i]), '","']
+    pieces[-1] = '"\n'
+    return _joined(pieces, n)
+
+
+def _json_str(df: pd.DataFrame, index: bool | None, indent: int | str | None, lines: bool) -> str:
+    """``df`` as :func:`json_text` writes it, built a column at a time."""
+    frame = _output_frame(df, index)
+    last: dict[str, int] = {}  # a repeated name keeps its first place and its last column
+    for i, c in enumerate(frame.columns):
+        last[str(c)] = i
+    n = len(frame)
+    if not n:
+        return "" if lines else "[]"
+    unit = None if lines or indent is None else indent
+    if isinstance(unit, int):
+        unit = " " * unit
+    writer = _Writer("json", False, unit)
+    keys = [json.dumps(k, ensure_ascii=False) for k in last]
+    if unit is None:  # {"a": 1, "b": 2}
+        open_, close = "{", "}"
+        seps = [("" if j == 0 else ", ") + k + ": " for j, k in enumerate(keys)]
+    else:
+        open_, close = unit + "{\n", "\n" + unit + "}"
+        seps = [("" if j == 0 else ",\n") + unit * 2 + k + ": " for j, k in enumerate(keys)]
+    if not keys:
+        open_, close = ("" if unit is None else unit) + "{}", ""
+    if lines:
+        pieces: list[Cells] = [open_]
+        end = _edges(n, close + "\n")
+    elif unit is None:  # [{...}, {...}]
+        pieces = [_edges(n, open_, first="[" + open_)]
+        end = _edges(n, close + ", ", last=close + "]")
+    else:
+        pieces = [_edges(n, open_, first="[\n" + open_)]
+        end = _edges(n, close + ",\n", last=close + "\n]")
+    for sep, i in zip(seps, last.values(), strict=True):
+        pieces += [sep, writer.column(frame.iloc[:, i])]
+    pieces.append(end)
+    return str(_joined(pieces, n), "utf-8")
 
 
 # --------------------------------------------------------------------------- atomic files
@@ -384,6 +838,10 @@ def csv_text(df: pd.DataFrame, *, escape_formulas: bool = True, index: bool | No
     >>> csv_text(pd.DataFrame({"n": [-3], "s": ["@x"]}))
     '"n","s"\\n"-3","\\'@x"\\n'
     """
+    with contextlib.suppress(*_NOT_FAST):
+        data = _csv_bytes(df, escape=escape_formulas, index=index)
+        if data is not None:
+            return str(data, "utf-8")
     frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
     buf = io.StringIO()
     frame.to_csv(buf, index=False, quoting=csv.QUOTE_ALL, lineterminator="\n")
@@ -414,10 +872,26 @@ def to_csv(
     >>> to_csv(servers, "servers.csv", bom=True)          # doctest: +SKIP
     PosixPath('servers.csv')
     """
-    frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
     gz = str(path).endswith(".gz")
-    encoding = "utf-8-sig" if bom else "utf-8"
-    return atomic_write(path, lambda fh: write_csv_handle(fh, frame, encoding=encoding, gz=gz))
+    data = None
+    with contextlib.suppress(*_NOT_FAST):
+        data = _csv_bytes(df, escape=escape_formulas, index=index)
+    if data is None:
+        frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
+        encoding = "utf-8-sig" if bom else "utf-8"
+        return atomic_write(path, lambda fh: write_csv_handle(fh, frame, encoding=encoding, gz=gz))
+    chunks = [codecs.BOM_UTF8, data] if bom else [data]
+
+    def write(fh: BinaryIO) -> None:
+        raw: BinaryIO = gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) if gz else fh  # type: ignore[assignment]
+        try:
+            for chunk in chunks:
+                raw.write(chunk)
+        finally:
+            if gz:
+                raw.close()
+
+    return atomic_write(path, write)
 
 
 def read_csv(
@@ -516,6 +990,8 @@ def json_text(
     '[{"n": 1, "t": "2026-01-02T00:00:00Z"}]'
     """
     _no_escape(escape_formulas, "json_text")
+    with contextlib.suppress(*_NOT_FAST):
+        return _json_str(df, index, indent, lines)
     recs = _records(df, index)
     if lines:
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)

@@ -2,7 +2,7 @@
 
 Cloudpods list answers are lists of flat-ish JSON objects in which *every* field is
 optional: empty strings and nulls are left out, and which fields appear depends on
-``details``, privilege and server version (spec §3.4, §8.2 D14).  This module turns such
+``details``, privilege and server version (cloudpods-api.md §3.4, §8.2 D14).  This module turns such
 a list into a :class:`pandas.DataFrame` with one row per record and compact, honest dtypes:
 
 * strings like ``2026-11-26T23:54:23.000000Z`` in ``*_at`` columns (and in any other

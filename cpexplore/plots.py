@@ -338,16 +338,23 @@ def plot_timeline(
     freq: str = "M",
     *,
     column: str = "created_at",
+    until: Any = None,
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes:
     """Draw how many servers were created per period (``freq``: D, W, M, Q or Y).
 
-    Periods without servers are drawn as zero-height bars, so gaps show. Tick labels are
-    thinned to at most a dozen. Timestamps are read in UTC.
+    Periods without servers are drawn as zero-height bars, so gaps show, up to the period
+    of ``until``: when the data ends — the time the list was fetched (from
+    ``cpexplore.list_info(servers)``) by default, else the last timestamp. A first or last
+    period the data covers only in part (it starts after the period's first day, or ends
+    before its last) is drawn lighter and hatched, and the legend says so: its bar is low
+    because it is short, not because fewer servers were created. Day and week ticks are
+    short dates (``Nov 07``, the week's Monday), with the year where it changes; tick
+    labels are thinned to at most a dozen. Timestamps are read in UTC.
 
     Example:
-        >>> ax = plot_timeline(servers, freq="Q")                      # doctest: +SKIP
+        >>> ax = plot_timeline(servers, freq="W")                      # doctest: +SKIP
     """
     require_columns(servers, [column], "plot_timeline")
     try:
@@ -364,24 +371,108 @@ def plot_timeline(
     if stamps.empty:
         _empty(axis, "no creation times to plot")
         return axis
-    periods = stamps.dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period(period)
+    naive = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    first, last = naive.min(), max(naive.max(), _data_end(servers, until, naive.max()))
+    periods = naive.dt.to_period(period)
     counts = periods.value_counts().sort_index()
-    full = pd.period_range(counts.index.min(), counts.index.max(), freq=period)
+    full = pd.period_range(counts.index.min(), pd.Period(last, freq=period), freq=period)
     counts = counts.reindex(full, fill_value=0)
+    partial = np.zeros(len(counts), dtype=bool)
+    day = pd.Timedelta(days=1)
+    partial[0] = first.normalize() > full[0].start_time
+    partial[-1] |= last.normalize() + day <= full[-1].end_time.normalize()
     x = np.arange(len(counts))
-    axis.bar(x, counts.to_numpy(), width=0.85, color=PALETTE[0])
-    labels = [str(p) for p in counts.index]
-    step = max(1, int(np.ceil(len(labels) / 12)))
-    axis.set_xticks(x[::step], labels[::step])
-    if max(len(s) for s in labels) > 7:
+    heights = counts.to_numpy()
+    axis.bar(x[~partial], heights[~partial], width=0.85, color=PALETTE[0])
+    if partial.any():
+        from matplotlib.patches import Patch
+
+        for at in x[partial]:  # a shaded column, visible even where nothing was created
+            axis.fill_between(
+                [at - 0.5, at + 0.5],
+                0,
+                1,
+                transform=axis.get_xaxis_transform(),
+                color="0.93",
+                zorder=0,
+                linewidth=0,
+            )
+        axis.bar(
+            x[partial],
+            heights[partial],
+            width=0.85,
+            color=PALETTE[0],
+            alpha=0.4,
+            hatch="///",
+            edgecolor=PALETTE[0],
+            linewidth=0.0,
+        )
+        axis.legend(
+            handles=[
+                Patch(
+                    facecolor=PALETTE[0],
+                    alpha=0.4,
+                    hatch="///",
+                    edgecolor=PALETTE[0],
+                    label=(
+                        f"partial {noun}: the data runs from {first:%b %d %Y} to {last:%b %d %Y}"
+                    ),
+                )
+            ],
+            loc="upper left",
+            fontsize=8,
+            frameon=False,
+        )
+    step = max(1, int(np.ceil(len(counts) / 12)))
+    shown = list(counts.index[::step])
+    labels = _period_labels(shown, noun)
+    axis.set_xticks(x[::step], labels)
+    if max(len(line) for text in labels for line in text.split("\n")) > 7:
         for tick in axis.get_xticklabels():
             tick.set_rotation(35)
             tick.set_horizontalalignment("right")
     axis.set_xlim(-0.6, len(x) - 0.4)
+    axis.set_ylim(0, max(1.0, float(heights.max())) * (1.25 if partial.any() else 1.05))
     axis.yaxis.get_major_locator().set_params(integer=True)
     axis.grid(axis="y", alpha=0.3)
     axis.set_axisbelow(True)
     return axis
+
+
+def _data_end(frame: pd.DataFrame, until: Any, latest: pd.Timestamp) -> pd.Timestamp:
+    """When the data of ``frame`` ends, as a naive UTC time: ``until``, else the fetch time
+    of its list (``df.attrs``), else ``latest``."""
+    if until is None:
+        info = frame.attrs.get("cpexplore")
+        until = getattr(info, "fetched_at", None)
+    if until is None:
+        return latest
+    stamp = pd.Timestamp(until)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.tz_localize(None)
+
+
+def _period_labels(periods: Sequence[pd.Period], noun: str) -> list[str]:
+    """Tick labels: days and weeks as ``Nov 07`` (a week by its Monday), with the year
+    under the first and wherever it changes; months, quarters and years as pandas
+    writes them (``2024-01``, ``2024Q1``, ``2024``).
+
+    Example:
+        >>> weeks = pd.period_range("2026-12-21", periods=3, freq="W")
+        >>> _period_labels(list(weeks), "week")
+        ['Dec 21\\n2026', 'Dec 28', 'Jan 04\\n2027']
+    """
+    if noun not in ("day", "week"):
+        return [str(p) for p in periods]
+    out, year = [], None
+    for p in periods:
+        start = p.start_time
+        text = start.strftime("%b %d")
+        if start.year != year:
+            text += f"\n{start.year}"
+            year = start.year
+        out.append(text)
+    return out
 
 
 # --------------------------------------------------------------------------- helpers
@@ -628,7 +719,14 @@ def _draw_capacity_panel(axis: Axes, table: pd.DataFrame, kind: str) -> None:
     colors = [_OVER_COLOR if o else PALETTE[0] for o in over]  # the one rule: rate > bound
     bars = axis.barh(y, np.nan_to_num(commit), height=0.4, color=colors)
     labels = [rate_text(r, b) for r, b in zip(rate, limit, strict=True)]
-    axis.bar_label(bars, labels=labels, padding=3, fontsize=8)
+    axis.bar_label(
+        bars,
+        labels=labels,
+        padding=3,
+        fontsize=8,
+        zorder=4,  # above the bound tick it may cross
+        bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "edgecolor": "none"},
+    )
     known = ~np.isnan(bound)
     axis.scatter(
         bound[known], y[known], marker="|", s=180, linewidths=1.5, color=_BOUND_COLOR, zorder=3

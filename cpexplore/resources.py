@@ -74,6 +74,20 @@ class ResourceSpec:
         return self.name.rsplit("/", 1)[-1]
 
     @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The few columns a person reads first (frames put them first; CLI tables show
+        them): chosen for the resources people list most, else climc's first list columns.
+
+        >>> resource_spec("servers").key_columns[:4]
+        ('name', 'status', 'vcpu_count', 'vmem_size')
+        """
+        chosen = _KEY_COLUMNS.get(self.name)
+        if chosen:
+            return chosen
+        first = [c for c in self.list_columns if c not in ("id", "name", "status")][:5]
+        return ("name", "status", *first, "id")
+
+    @property
     def known_fields(self) -> frozenset[str]:
         """Every field the resource is known to have (table columns and detail fields)."""
         return (self.table_columns or frozenset()) | self.detail_fields
@@ -112,6 +126,57 @@ class ResourceSpec:
                 return f", or pass {param}=... (the server filters on it)"
         return ""
 
+
+# What a person reads first, for the resources listed most (others: climc's list columns).
+_KEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "servers": (
+        "name",
+        "status",
+        "vcpu_count",
+        "vmem_size",
+        "ips",
+        "host",
+        "zone",
+        "tenant",
+        "hypervisor",
+        "created_at",
+        "id",
+    ),
+    "hosts": (
+        "name",
+        "status",
+        "host_status",
+        "zone",
+        "cpu_count",
+        "mem_size",
+        "running_guests",
+        "cpu_commit_rate",
+        "mem_commit_rate",
+        "id",
+    ),
+    "images": ("name", "status", "disk_format", "size", "os_type", "is_public", "tenant", "id"),
+    "guestimages": ("name", "status", "size", "os_type", "is_public", "tenant", "id"),
+    "disks": ("name", "status", "disk_size", "disk_type", "storage", "guest", "zone", "id"),
+    "networks": (
+        "name",
+        "status",
+        "guest_ip_start",
+        "guest_ip_end",
+        "guest_ip_mask",
+        "wire",
+        "zone",
+        "ports",
+        "id",
+    ),
+    "zones": ("name", "status", "cloudregion", "hosts", "id"),
+    "cloudregions": ("name", "status", "provider", "zone_count", "id"),
+    "eips": ("name", "status", "ip_addr", "bandwidth", "associate_name", "id"),
+    "projects": ("name", "project_domain", "enabled", "created_at", "id"),
+    "users": ("name", "project_domain", "enabled", "last_active_at", "id"),
+    "events": ("ops_time", "obj_type", "obj_name", "action", "owner_tenant", "id"),
+    "actions": ("start_time", "obj_type", "obj_name", "action", "success", "user", "id"),
+    "endpoints": ("service_name", "interface", "region_id", "url", "enabled", "id"),
+}
 
 # Session.list's own keyword arguments, for did-you-mean hints on misspelled ones.
 _LIST_ARGUMENTS = [

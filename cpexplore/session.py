@@ -258,16 +258,7 @@ class Session:
     def _interface(self, interface: str | None) -> str:
         if not interface:
             return self.settings.interface
-        try:
-            name = normalize_interface(interface)
-        except ValueError:
-            name = ""
-        if name not in ("public", "internal", "admin"):
-            raise ConfigError(
-                f"unknown interface {interface!r}",
-                hint="use public, internal or admin (publicURL, internalURL, adminURL also work)",
-            )
-        return name
+        return normalize_interface(interface, choosable=True)
 
     def resources(self) -> pd.DataFrame:
         """What can be listed: name, service type, path, paging and whether this cloud has it."""
@@ -436,6 +427,8 @@ class Session:
             frame = with_schema(
                 frame, names + (lean_columns(spec.name) if details == "lean" else ())
             )
+            first = [c for c in spec.key_columns if c in frame.columns]
+            frame = frame[first + [c for c in frame.columns if c not in set(first)]]
         info = ListInfo(
             resource=spec.name,
             region=reg,
@@ -768,7 +761,7 @@ def _encode(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _stale_token(resp: Any) -> bool:
-    """401 InvalidToken, or 403 whose details say ``allow:none`` (spec §8.2 D1)."""
+    """401 InvalidToken, or 403 whose details say ``allow:none`` (cloudpods-api.md §8.2 D1)."""
     if resp.status_code == 401:
         return True
     if resp.status_code == 403:

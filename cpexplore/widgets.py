@@ -18,36 +18,46 @@ dropdown, filter and summary shows them as ``(unscheduled)``.
 only) as a chart and a table in one order, from
 :func:`cpexplore.summaries.capacity_table` — the one definition of over-committed.
 
+"Export CSV" never writes on the server (where a Voilà or Binder user could not fetch the
+file): it offers the filtered rows as a browser download, a link holding the CSV
+(:func:`csv_download`, :func:`download_html`), as spreadsheet-safe as every CSV cpexplore
+writes. Statuses are explained where they are shown (``ready`` is a stopped server,
+:data:`cpexplore.summaries.STATUS_MEANINGS`).
+
 The logic behind each explorer is a plain function a test can call without a browser
-(:func:`filter_catalog`, :func:`fetch_servers`, :func:`filter_servers`,
-:func:`summarize_servers` from :mod:`cpexplore.summaries`, :func:`capacity_view`,
-:func:`export_csv`, :func:`frame_to_html`); the widget classes only wire controls to them,
-draw plots into ``Output`` widgets with ``clear_output(wait=True)`` and show every error
-inside the widget. Every table cell rendered is HTML-escaped.
+(:func:`filter_catalog`, :func:`compute_interfaces`, :func:`fetch_servers`,
+:func:`filter_servers`, :func:`summarize_servers` and :func:`fold_summary` from
+:mod:`cpexplore.summaries`, :func:`capacity_view`, :func:`csv_download`,
+:func:`frame_to_html`, :func:`status_legend_html`); the widget classes only wire controls to
+them, draw plots into ``Output`` widgets with ``clear_output(wait=True)`` and show every
+error inside the widget. Every table cell rendered is HTML-escaped.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import inspect
 import io
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ipywidgets as widgets
 import pandas as pd
 from IPython.display import Image, clear_output, display
 
 from .errors import CpExploreError, EndpointNotFound, ExportError
-from .files import cell_value, to_csv
+from .files import cell_value, csv_text, to_csv
 from .gather import gather, listing_regions
-from .listing import combined_info, list_info, with_info
+from .listing import INFO_KEY, combined_info, list_info, with_info
 from .plots import (
     capacity_caption,
     inventory_counts,
@@ -57,8 +67,11 @@ from .plots import (
 )
 from .summaries import (
     CAPACITY_EXPLANATION,
+    STATUS_MEANINGS,
     capacity_table,
+    fold_summary,
     group_keys,
+    rate_text,
     require_columns,
     summarize_servers,
 )
@@ -83,13 +96,18 @@ __all__ = [
     "CapacityExplorer",
     "filter_catalog",
     "compute_regions",
+    "compute_interfaces",
     "fetch_servers",
     "filter_servers",
     "filter_options",
     "summarize_servers",
     "capacity_view",
     "export_csv",
+    "CsvDownload",
+    "csv_download",
+    "download_html",
     "frame_to_html",
+    "status_legend_html",
     "error_html",
 ]
 
@@ -111,6 +129,14 @@ GROUP_BY_CHOICES: tuple[tuple[str, str], ...] = (
     ("Catalog region (endpoint called)", "catalog_region"),
 )
 _CATALOG_COLUMNS = ("service_type", "service_name", "interface", "region_id", "url")
+_INTERFACE_TIPS: Mapping[str, str] = MappingProxyType(
+    {
+        "public": "endpoints clients outside the cluster can reach",
+        "internal": "endpoints inside the cluster network",
+        "admin": "administrative endpoints",
+        ALL: "every interface",
+    }
+)
 
 
 # =========================================================================== logic
@@ -175,6 +201,24 @@ def compute_regions(catalog: pd.DataFrame, interface: str = "public") -> list[st
     return sorted(set(rows["region_id"].astype(str)))
 
 
+def compute_interfaces(catalog: pd.DataFrame) -> list[str]:
+    """The interfaces the catalog has a compute endpoint for: public, internal, admin first.
+
+    These are the choices of the inventory explorer's interface picker.
+
+    Example:
+        >>> cat = pd.DataFrame({"service_type": ["compute_v2", "compute_v2", "image"],
+        ...                     "interface": ["internal", "public", "admin"],
+        ...                     "region_id": ["region0"] * 3})
+        >>> compute_interfaces(cat)
+        ['public', 'internal']
+    """
+    rows = catalog[catalog["service_type"].astype(str) == "compute_v2"]
+    found = set(rows["interface"].astype(str))
+    known = [i for i in INTERFACE_CHOICES if i != ALL and i in found]
+    return known + sorted(found - set(known))
+
+
 def fetch_servers(
     session: Session,
     catalog_region: str = ALL,
@@ -184,14 +228,18 @@ def fetch_servers(
     refresh: bool = False,
     progress: bool = False,
     on_step: Callable[[int, int, str | None], None] | None = None,
+    warn_cached: bool = True,
 ) -> pd.DataFrame:
     """Every server the compute service of ``catalog_region`` reports, with a ``catalog_region`` column.
 
     ``catalog_region="all"`` lists the servers of every catalog region that has a compute
     endpoint, as :func:`cpexplore.gather.listing_regions` chooses them (regions sharing an
     endpoint URL are asked once), and drops duplicate ids.
-    ``refresh=True`` bypasses the session's list cache. ``on_step(done, total, region)``
-    is called before each region is fetched and once at the end (``region=None``).
+    ``interface`` chooses the endpoint (``public``, ``internal``, ``admin``; the session's
+    by default). ``refresh=True`` bypasses the session's list cache; a list served from it
+    warns (``CachedResultWarning``) unless ``warn_cached=False`` (the explorers say so in
+    their status line instead). ``on_step(done, total, region)`` is called before each
+    region is fetched and once at the end (``region=None``).
 
     The regions are listed concurrently by :func:`cpexplore.gather.gather` (the one way to
     list across regions); a region that fails raises its error. ``list_info(df)`` says
@@ -222,6 +270,7 @@ def fetch_servers(
         interface=iface,
         refresh=refresh,
         progress=progress,
+        warn_cached=warn_cached,
     )
     if not got.ok:
         raise got.failures[0]
@@ -307,6 +356,9 @@ def export_csv(
 ) -> Path:
     """Write ``frame`` to a new ``<stem>-<UTC time>.csv`` in ``directory``; return its full path.
 
+    For code in a notebook; the explorers' Export CSV button writes nothing on the server and
+    offers :func:`csv_download` in the browser instead.
+
     The file is written by :func:`cpexplore.files.to_csv` (``cpexplore.reports.to_csv``): atomically, and safely for
     spreadsheets (cells that would start a formula are prefixed with ``'``). An existing
     file is never overwritten: a ``-2``, ``-3``... suffix is added instead.
@@ -321,14 +373,131 @@ def export_csv(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ExportError(f"cannot create the export folder {folder}: {e.strerror or e}") from e
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "export"
-    path = folder / f"{safe}-{stamp}.csv"
+    name = _export_name(stem, now)
+    path = folder / f"{name}.csv"
     n = 2
     while path.exists():
-        path = folder / f"{safe}-{stamp}-{n}.csv"
+        path = folder / f"{name}-{n}.csv"
         n += 1
     return to_csv(frame, path).resolve()
+
+
+def _export_name(stem: str, now: datetime | None) -> str:
+    """``<stem>-<UTC time>``, the stem made safe for a file name.
+
+    Example:
+        >>> _export_name("../servers region0", datetime(2026, 11, 7, 10, 15, tzinfo=UTC))
+        'servers_region0-20261107-101500'
+    """
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "export"
+    return f"{safe}-{stamp}"
+
+
+class CsvDownload(NamedTuple):
+    """A CSV file to hand to the browser: its name and its bytes (what :func:`csv_download` returns).
+
+    ``href`` is the ``data:`` URL a download link carries.
+    """
+
+    filename: str
+    data: bytes
+
+    @property
+    def href(self) -> str:
+        """The file as a ``data:text/csv`` URL (base64)."""
+        return "data:text/csv;charset=utf-8;base64," + base64.b64encode(self.data).decode("ascii")
+
+    @property
+    def size(self) -> int:
+        """The file's size in bytes."""
+        return len(self.data)
+
+
+def csv_download(
+    frame: pd.DataFrame,
+    *,
+    stem: str = "servers",
+    now: datetime | None = None,
+    bom: bool = False,
+) -> CsvDownload:
+    """The CSV file ``<stem>-<UTC time>.csv`` of ``frame``, in memory: ``(filename, bytes)``.
+
+    The text is :func:`cpexplore.files.csv_text`'s — every field quoted, timestamps as
+    ``…Z``, lists as JSON, cells that a spreadsheet would run as a formula prefixed with
+    ``'`` — encoded as UTF-8, with the BOM older Excel wants when ``bom=True``. Nothing is
+    written anywhere: the explorers hand it to the browser with :func:`download_html`.
+
+    Example:
+        >>> got = csv_download(pd.DataFrame({"name": ["=1+1"]}), stem="servers-region0",
+        ...                    now=datetime(2026, 11, 7, 10, 15, tzinfo=UTC))
+        >>> got.filename, got.data
+        ('servers-region0-20261107-101500.csv', b'"name"\\n"\\'=1+1"\\n')
+    """
+    text = csv_text(frame, escape_formulas=True)
+    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+    return CsvDownload(f"{_export_name(stem, now)}.csv", data)
+
+
+# Large data: URLs are refused by some browsers (Chromium: above 2 MB), so a click turns the
+# link into a Blob first; without JavaScript the plain link still works for smaller files.
+_BLOB_CLICK = (
+    "if(!window.Blob||!window.atob){return true;}"
+    "event.preventDefault();"
+    "var b=atob(this.href.split(',')[1]),u=new Uint8Array(b.length);"
+    "for(var i=0;i<b.length;i++){u[i]=b.charCodeAt(i);}"
+    "var url=URL.createObjectURL(new Blob([u],{type:'text/csv'}));"
+    "var a=document.createElement('a');a.href=url;a.download=this.download;"
+    "document.body.appendChild(a);a.click();a.remove();"
+    "setTimeout(function(){URL.revokeObjectURL(url);},60000);return false;"
+)
+
+
+def download_html(download: CsvDownload, what: str | None = None) -> str:
+    """A link that downloads ``download`` in the browser (JupyterLab, Voilà, Binder), escaped.
+
+    ``what`` says what the file holds (``"12 servers"``); the size follows.
+
+    Example:
+        >>> link = download_html(CsvDownload("servers-x.csv", b"a"), "1 server")
+        >>> 'download="servers-x.csv"' in link and "base64,YQ==" in link
+        True
+    """
+    size = download.size
+    shown = f"{size:,} bytes" if size < 10_000 else f"{size / 1024:,.0f} KB"
+    if size >= 10 * 1024 * 1024:
+        shown = f"{size / 1024 / 1024:,.1f} MB"
+    about = f" ({what}, {shown})" if what else f" ({shown})"
+    return (
+        '<div class="cpx-download" style="margin:2px 0 2px 8px">'
+        f'<a class="cpx-download-link" download="{html.escape(download.filename)}" '
+        f'href="{download.href}" onclick="{html.escape(_BLOB_CLICK)}" '
+        'style="font-weight:bold;text-decoration:underline">'
+        f"⬇ Download {html.escape(download.filename)}</a>{html.escape(about)}</div>"
+    )
+
+
+def status_legend_html(statuses: Iterable[Any]) -> str:
+    """One line saying what each of ``statuses`` means (``ready`` = stopped), escaped.
+
+    Statuses not in :data:`~cpexplore.summaries.STATUS_MEANINGS` are left out; an empty
+    string when none is known.
+
+    Example:
+        >>> status_legend_html(["running", "ready", "weird"])  # doctest: +ELLIPSIS
+        '<div class="cpx-status-legend" ...><b>Statuses</b>: running = powered on · ready = stopped (created, powered off)</div>'
+    """
+    parts = [
+        f"{html.escape(str(v))} = {html.escape(STATUS_MEANINGS[str(v)])}"
+        for v in dict.fromkeys(str(v) for v in statuses)
+        if str(v) in STATUS_MEANINGS
+    ]
+    if not parts:
+        return ""
+    return (
+        '<div class="cpx-status-legend" style="font-size:12px;color:#444;margin:2px 0">'
+        "<b>Statuses</b>: " + " · ".join(parts) + "</div>"
+    )
 
 
 #: The capacity table columns the capacity explorer shows, with their headers.
@@ -339,9 +508,9 @@ CAPACITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("cpu_commit", "vCPUs committed"),
     ("cpu_usable", "CPUs usable"),
     ("cpu_commit_rate", "CPU commit rate"),
-    ("cpu_commit_bound", "CPU bound"),
+    ("cpu_commit_bound", "CPU commit bound"),
     ("mem_commit_rate", "memory commit rate"),
-    ("mem_commit_bound", "memory bound"),
+    ("mem_commit_bound", "memory commit bound"),
     ("over_committed", "over-committed"),
 )
 
@@ -350,16 +519,29 @@ def capacity_view(table: pd.DataFrame) -> pd.DataFrame:
     """The capacity table as the capacity explorer shows it: chosen columns, readable headers.
 
     Rows stay in :func:`~cpexplore.summaries.capacity_table`'s order, the chart's order
-    (over-committed first); columns the table lacks are left out.
+    (over-committed first); columns the table lacks are left out. Commit rates and bounds
+    are written as the chart labels its bars (:func:`~cpexplore.summaries.rate_text`:
+    ``10.53×``, never ``1.00×`` for a rate just over a bound of 1).
 
     Example:
-        >>> t = pd.DataFrame({"host": ["h1"], "cpu_commit_rate": [10.53], "over_committed": [True]})
-        >>> list(capacity_view(t).columns)
-        ['host', 'CPU commit rate', 'over-committed']
+        >>> t = pd.DataFrame({"host": ["h1"], "cpu_commit_rate": [10.53125],
+        ...                   "cpu_commit_bound": [8.0], "over_committed": [True]})
+        >>> capacity_view(t).values.tolist()
+        [['h1', '10.53×', '8.00×', True]]
     """
     shown = [(c, label) for c, label in CAPACITY_HEADERS if c in table.columns]
-    view = table[[c for c, _ in shown]].rename(columns=dict(shown))
-    return view.reset_index(drop=True)
+    view = table[[c for c, _ in shown]].rename(columns=dict(shown)).reset_index(drop=True)
+    headers = dict(shown)
+    for kind in ("cpu", "mem"):
+        rate, bound = f"{kind}_commit_rate", f"{kind}_commit_bound"
+        limits = table[bound].tolist() if bound in table.columns else [None] * len(table)
+        if rate in headers:
+            view[headers[rate]] = pd.Series(
+                [rate_text(r, b) for r, b in zip(table[rate], limits, strict=True)], dtype=object
+            )
+        if bound in headers:
+            view[headers[bound]] = pd.Series([rate_text(b) for b in limits], dtype=object)
+    return view
 
 
 # =========================================================================== HTML
@@ -408,13 +590,16 @@ def frame_to_html(
     css_class: str = "cpx-table",
     max_height: str = "420px",
     digits: int = 1,
+    right: Sequence[str] = (),
+    titles: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """An HTML table of ``frame`` (no index) in which every caption, header and cell is escaped.
 
-    Numbers are right-aligned with thousands separators; at most ``max_rows`` rows are
-    shown, with a last line saying how many were left out. ``footer`` adds one bold row
-    (e.g. totals). The table scrolls inside a box ``max_height`` high. Fractions show
-    ``digits`` decimals.
+    Numbers (and the columns named in ``right``) are right-aligned, numbers with thousands
+    separators; at most ``max_rows`` rows are shown, with a last line saying how many were
+    left out. ``footer`` adds one bold row (e.g. totals). The table scrolls inside a box
+    ``max_height`` high. Fractions show ``digits`` decimals. ``titles`` gives cells a
+    tooltip: ``{column: {cell text: tooltip}}`` (e.g. what a status means).
 
     Example:
         >>> "<b>" in frame_to_html(pd.DataFrame({"name": ["<b>x</b>"]}))
@@ -422,17 +607,22 @@ def frame_to_html(
     """
     esc = html.escape
     numeric = [
-        pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+        (pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]))
+        or c in right
         for c in frame.columns
     ]
     align = [' class="num"' if n else "" for n in numeric]
+    tips = [(titles or {}).get(str(c)) for c in frame.columns]
     head = "".join(f"<th{a}>{esc(str(c))}</th>" for c, a in zip(frame.columns, align, strict=True))
     body = []
     for row in frame.head(max_rows).itertuples(index=False, name=None):
-        cells = "".join(
-            f"<td{a}>{esc(_cell_text(v, digits))}</td>" for v, a in zip(row, align, strict=True)
-        )
-        body.append(f"<tr>{cells}</tr>")
+        cells = []
+        for v, a, tip in zip(row, align, tips, strict=True):
+            text = _cell_text(v, digits)
+            hint = tip.get(text) if tip else None
+            title = f' title="{esc(hint)}"' if hint else ""
+            cells.append(f"<td{a}{title}>{esc(text)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
     left = len(frame) - max_rows
     if left > 0:
         body.append(
@@ -468,14 +658,6 @@ def error_html(error: BaseException, doing: str) -> str:
         '<div class="cpx-error" style="border-left:4px solid #D55E00;background:#fff4ec;'
         'padding:6px 10px;margin:4px 0;white-space:pre-wrap">'
         f"<b>{html.escape(doing)} failed</b>{tip}: {html.escape(text)}</div>"
-    )
-
-
-def _info_html(text: str) -> str:
-    """An escaped notice box (export results and the like)."""
-    return (
-        '<div class="cpx-info" style="border-left:4px solid #0072B2;background:#eef6fb;'
-        f'padding:6px 10px;margin:4px 0">{html.escape(text)}</div>'
     )
 
 
@@ -585,12 +767,7 @@ class CatalogExplorer(widgets.VBox):
             options=list(INTERFACE_CHOICES),
             value=interface if interface in INTERFACE_CHOICES else ALL,
             description="Interface:",
-            tooltips=[
-                "endpoints clients outside the cluster can reach",
-                "endpoints inside the cluster network",
-                "administrative endpoints",
-                "every interface",
-            ],
+            tooltips=[_INTERFACE_TIPS[i] for i in INTERFACE_CHOICES],
             style={"button_width": "80px", "description_width": "initial"},
         )
         self.service_text = widgets.Text(
@@ -673,8 +850,10 @@ class InventoryExplorer(widgets.VBox):
     """The server inventory by status, hypervisor, zone, host...: filters, plot, summary, CSV.
 
     Build it with :func:`inventory_explorer`. ``servers`` holds what was fetched,
-    ``filtered`` what the filters keep, ``summary`` the table shown and ``figure`` the
-    matplotlib Figure last drawn; ``last_export`` is the path of the last CSV written.
+    ``filtered`` what the filters keep, ``summary`` the full :func:`summarize_servers`
+    table of the chosen grouping (the side table shows its first ``top`` rows, one
+    ``other`` row and the total) and ``figure`` the matplotlib Figure last drawn;
+    ``last_export`` is the :class:`CsvDownload` the download link last offered.
     """
 
     def __init__(
@@ -682,31 +861,50 @@ class InventoryExplorer(widgets.VBox):
         session: Session,
         *,
         catalog_region: str | None = None,
+        interface: str | None = None,
         scope: str = "max",
         group_by: str = "status",
         top: int = 15,
-        export_dir: str | os.PathLike[str] = ".",
+        bom: bool = False,
         progress: bool = True,
         load: bool = True,
+        export_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        if export_dir is not None:
+            warnings.warn(
+                "inventory_explorer(export_dir=...) is no longer used: Export CSV now offers "
+                "the file as a download in the browser and writes nothing on the server",
+                DeprecationWarning,
+                stacklevel=3,
+            )
         self.session = session
         self.scope = scope
         self.top = top
-        self.export_dir = Path(export_dir)
+        self.bom = bom
         self.progress = progress
         self.servers: pd.DataFrame = pd.DataFrame()
         self.filtered: pd.DataFrame = pd.DataFrame()
         self.summary: pd.DataFrame = pd.DataFrame()
         self.figure: Figure | None = None
-        self.last_export: Path | None = None
+        self.last_export: CsvDownload | None = None
         self.loaded = False
         self._quiet = 0
+        self._exported: tuple[Any, ...] | None = None
 
-        iface = session.interface
+        interfaces = compute_interfaces(session.catalog) or [session.interface]
+        iface = interface or session.interface
+        iface = iface if iface in interfaces else interfaces[0]
+        self.interface_buttons = widgets.ToggleButtons(
+            options=interfaces,
+            value=iface,
+            description="Interface:",
+            tooltips=[_INTERFACE_TIPS.get(i, f"the {i} endpoints") for i in interfaces],
+            style={"button_width": "80px", "description_width": "initial"},
+        )
         regions = compute_regions(session.catalog, iface)
         start = catalog_region or (session.region if session.region in regions else ALL)
         self.catalog_region_dropdown = widgets.Dropdown(
-            options=[(f"all ({len(regions)} with compute)", ALL)] + [(r, r) for r in regions],
+            options=self._region_options(regions),
             value=start if start in regions else ALL,
             description="Catalog region (which endpoint to call):",
             style=_wide(),
@@ -736,8 +934,10 @@ class InventoryExplorer(widgets.VBox):
         self.export_button = widgets.Button(
             description="Export CSV",
             icon="download",
-            tooltip="Write the filtered servers to a CSV file",
+            tooltip="Make a CSV file of the filtered servers to download in this browser",
         )
+        self.download_html = widgets.HTML()
+        self.download_html.add_class("cpx-download-box")
         self.progress_bar = widgets.IntProgress(
             value=0,
             min=0,
@@ -750,6 +950,7 @@ class InventoryExplorer(widgets.VBox):
         self.status_html = widgets.HTML()
         self.message_html = widgets.HTML()
         self.count_html = widgets.HTML()
+        self.status_legend_html = widgets.HTML()
         self.plot_output = widgets.Output(
             layout=widgets.Layout(min_width="360px", flex="1 1 480px")
         )
@@ -757,6 +958,7 @@ class InventoryExplorer(widgets.VBox):
         self.summary_html = widgets.HTML(layout=widgets.Layout(flex="1 1 360px"))
         self.summary_html.add_class("cpx-inventory-summary")
 
+        self.interface_buttons.observe(self._on_interface, names="value")
         self.catalog_region_dropdown.observe(self._on_catalog_region, names="value")
         self.refresh_button.on_click(self._on_refresh)
         self.export_button.on_click(self._on_export)
@@ -772,13 +974,16 @@ class InventoryExplorer(widgets.VBox):
 
         wrap = widgets.Layout(flex_flow="row wrap", align_items="center")
         intro = widgets.HTML(
-            "<b>Server inventory</b>: the <i>catalog region</i> chooses which compute endpoint "
-            "is asked; the <i>cloud region</i> filter is where the VMs live."
+            "<b>Server inventory</b>: the <i>catalog region</i> and the <i>interface</i> choose "
+            "which compute endpoint is asked; the <i>cloud region</i> filter is where the VMs live."
         )
         super().__init__(
             [
                 intro,
-                widgets.HBox([self.catalog_region_dropdown, self.refresh_button], layout=wrap),
+                widgets.HBox(
+                    [self.catalog_region_dropdown, self.interface_buttons, self.refresh_button],
+                    layout=wrap,
+                ),
                 self.status_html,
                 widgets.HBox(
                     [
@@ -790,12 +995,19 @@ class InventoryExplorer(widgets.VBox):
                     layout=wrap,
                 ),
                 widgets.HBox(
-                    [self.group_by_dropdown, self.stack_dropdown, self.export_button], layout=wrap
+                    [
+                        self.group_by_dropdown,
+                        self.stack_dropdown,
+                        self.export_button,
+                        self.download_html,
+                    ],
+                    layout=wrap,
                 ),
                 self.progress_bar,
                 self.progress_output,
                 self.message_html,
                 self.count_html,
+                self.status_legend_html,
                 widgets.Box(
                     [self.plot_output, self.summary_html],
                     layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"),
@@ -821,7 +1033,24 @@ class InventoryExplorer(widgets.VBox):
             layout=widgets.Layout(width="auto"),
         )
 
+    @staticmethod
+    def _region_options(regions: Sequence[str]) -> list[tuple[str, str]]:
+        return [(f"all ({len(regions)} with compute)", ALL)] + [(r, r) for r in regions]
+
     # -- callbacks ------------------------------------------------------------------------
+    def _on_interface(self, _change: Any = None) -> None:
+        if self._quiet:
+            return
+        regions = compute_regions(self.session.catalog, self.interface_buttons.value)
+        keep = self.catalog_region_dropdown.value
+        self._quiet += 1
+        try:
+            self.catalog_region_dropdown.options = self._region_options(regions)
+            self.catalog_region_dropdown.value = keep if keep in regions else ALL
+        finally:
+            self._quiet -= 1
+        self.load()
+
     def _on_catalog_region(self, _change: Any = None) -> None:
         if not self._quiet:
             self.load()
@@ -852,30 +1081,39 @@ class InventoryExplorer(widgets.VBox):
         self.progress_bar.value = done
         if region is not None:
             self.status_html.value = html.escape(
-                f"Fetching servers from catalog region {region} ({done + 1} of {total})…"
+                f"Fetching servers from catalog region {region} ({done + 1} of {total}, "
+                f"{self.interface_buttons.value} endpoint)…"
             )
 
     def load(self, refresh: bool = False) -> None:
-        """Fetch the servers of the chosen catalog region (``refresh``: bypass the cache), then redraw."""
+        """Fetch the servers of the chosen catalog region and interface (``refresh``: bypass
+        the cache), then redraw."""
         region = self.catalog_region_dropdown.value
-        self.refresh_button.disabled = True
-        self.export_button.disabled = True
+        iface = self.interface_buttons.value
+        for control in (self.refresh_button, self.export_button):
+            control.disabled = True
         self.progress_bar.layout.display = None
         self.message_html.value = ""
+        self._clear_download()
         try:
             with self.progress_output:
                 servers = fetch_servers(
                     self.session,
                     region,
+                    interface=iface,
                     scope=self.scope,
                     refresh=refresh,
                     progress=self.progress,
                     on_step=self._step,
+                    warn_cached=False,  # the status line says so
                 )
         except Exception as e:
             _log.debug("inventory fetch failed", exc_info=True)
             self.status_html.value = ""
-            self.message_html.value = error_html(e, f"Fetching the servers of {region}")
+            where = "every catalog region" if region == ALL else region
+            self.message_html.value = error_html(
+                e, f"Fetching the servers of {where} ({iface} endpoint)"
+            )
             return
         finally:
             self.progress_bar.layout.display = "none"
@@ -924,6 +1162,12 @@ class InventoryExplorer(widgets.VBox):
             keep = dropdown.value if any(v == dropdown.value for _, v in choices) else choices[0][1]
             dropdown.options = choices
             dropdown.value = keep
+        statuses = (
+            group_keys(self.servers, "status").value_counts().index
+            if "status" in self.servers.columns
+            else []
+        )
+        self.status_legend_html.value = status_legend_html(statuses)
 
     def _set_zone_options(self) -> None:
         within = self.servers
@@ -944,6 +1188,15 @@ class InventoryExplorer(widgets.VBox):
             "hypervisor": self.hypervisor_dropdown.value,
         }
 
+    def _rows_key(self) -> tuple[Any, ...]:
+        """What decides the filtered rows: the fetched frame and the filters."""
+        return (id(self.servers), *self.current_filters().values())
+
+    def _clear_download(self) -> None:
+        """Take the download link away: it would offer rows the view no longer shows."""
+        self.download_html.value = ""
+        self._exported = None
+
     def redraw(self) -> None:
         """Apply the filters to the fetched servers; redraw the plot and the summary table."""
         if not self.loaded:
@@ -955,6 +1208,8 @@ class InventoryExplorer(widgets.VBox):
                 stack = None
             df = filter_servers(self.servers, **self.current_filters())
             self.filtered = df
+            if self._exported is not None and self._exported != self._rows_key():
+                self._clear_download()
             self.summary = summarize_servers(df, by)
             chosen = [f"{k} {v}" for k, v in self.current_filters().items() if v != ALL]
             self.count_html.value = html.escape(
@@ -966,7 +1221,7 @@ class InventoryExplorer(widgets.VBox):
                 (100.0 if len(df) else 0.0) if c == "share_pct" else self.summary[c].sum()
                 for c in self.summary.columns[1:]
             ]
-            shown = self.summary.rename(
+            shown = fold_summary(self.summary, by, self.top).rename(
                 columns={
                     by: label,
                     "share_pct": "share %",
@@ -975,13 +1230,17 @@ class InventoryExplorer(widgets.VBox):
                 }
             )
             self.summary_html.value = frame_to_html(
-                shown, max_rows=60, caption=f"Servers by {label.lower()}", footer=footer
+                shown,
+                max_rows=self.top + 1,
+                caption=f"Servers by {label.lower()}",
+                footer=footer,
+                titles={label: STATUS_MEANINGS} if by == "status" else None,
             )
             counts = inventory_counts(df, by, stack, self.top) if len(df) else df
             title = f"Servers by {label.lower()} ({len(df):,})"
             fig, png = _render(
                 lambda ax: plot_inventory(df, by=by, stack=stack, top=self.top, ax=ax, title=title),
-                bars=len(counts),
+                bars=len(counts) + 1,
                 width=7.5 if stack else 7.0,
             )
             self.figure = fig
@@ -992,8 +1251,12 @@ class InventoryExplorer(widgets.VBox):
             _log.debug("inventory redraw failed", exc_info=True)
             self.message_html.value = error_html(e, "Drawing the inventory")
 
-    def export(self) -> Path | None:
-        """Write the filtered servers to a new CSV in ``export_dir``; show and return its path."""
+    def export(self) -> CsvDownload | None:
+        """Offer the filtered servers as a CSV download in the browser; return the file.
+
+        The link (``download_html``) is made anew on each export and taken away when the
+        filters or the fetched servers change. Nothing is written on the server.
+        """
         try:
             if not self.loaded:
                 raise CpExploreError(
@@ -1001,14 +1264,17 @@ class InventoryExplorer(widgets.VBox):
                 )
             info = list_info(self.servers)
             regions = "-".join(str(r) for r in info.regions or (info.region,)) or "servers"
-            path = export_csv(self.filtered, self.export_dir, stem=f"servers-{regions}")
+            got = csv_download(self.filtered, stem=f"servers-{regions}", bom=self.bom)
         except Exception as e:
             _log.debug("export failed", exc_info=True)
             self.message_html.value = error_html(e, "Exporting CSV")
             return None
-        self.last_export = path
-        self.message_html.value = _info_html(f"Wrote {len(self.filtered):,} servers to {path}")
-        return path
+        self.last_export = got
+        self._exported = self._rows_key()
+        self.download_html.value = download_html(got, _plural(len(self.filtered), "server"))
+        if self.message_html.value.startswith('<div class="cpx-error"'):
+            self.message_html.value = ""
+        return got
 
 
 class CapacityExplorer(widgets.VBox):
@@ -1066,7 +1332,12 @@ class CapacityExplorer(widgets.VBox):
         """Fetch the hosts (and, when needed, the servers), then :meth:`show` them."""
         self.refresh_button.disabled = True
         try:
-            kw: dict[str, Any] = {"scope": self.scope, "refresh": refresh, "progress": False}
+            kw: dict[str, Any] = {
+                "scope": self.scope,
+                "refresh": refresh,
+                "progress": False,
+                "warn_cached": False,  # the status line says so
+            }
             hosts = self.session.list("hosts", **kw)
             needs_servers = not {"cpu_commit", "mem_commit"} <= set(hosts.columns) or bool(
                 hosts[["cpu_commit", "mem_commit"]].isna().any(axis=None)
@@ -1088,21 +1359,38 @@ class CapacityExplorer(widgets.VBox):
             self.loaded = True
             over = int(table["over_committed"].sum())
             counted = "from the hosts' own figures" if servers is None else "hosts and servers"
+            cached = any(
+                getattr(frame.attrs.get(INFO_KEY), "from_cache", False)
+                for frame in (hosts, servers)
+                if frame is not None
+            )
             self.status_html.value = html.escape(
                 f"{len(table):,} hosts, {over:,} over-committed ({counted})"
+                + (" — from the cache; press Refresh to fetch anew" if cached else "")
             )
             fig, png = _render_capacity(table, self.top)
             self.figure = fig
             alt = "; ".join(
-                f"{h} {r:.2f}×"
-                for h, r in zip(table["host"], table["cpu_commit_rate"], strict=False)
+                f"{h} {rate_text(r, b)}"
+                for h, r, b in zip(
+                    table["host"],
+                    table["cpu_commit_rate"],
+                    table["cpu_commit_bound"],
+                    strict=False,
+                )
             )
             _show_png(self.plot_output, png, f"CPU commit rate per host: {alt}"[:2000])
+            view = capacity_view(table)
+            drawn = min(self.top, len(table))
             self.table_html.value = frame_to_html(
-                capacity_view(table),
+                view,
                 max_rows=200,
-                caption=capacity_caption(table).replace("\n", " "),
+                caption=(
+                    f"The chart draws the first {drawn:,} of these {len(table):,} hosts, in this "
+                    "order. " + capacity_caption(table).replace("\n", " ")
+                ),
                 digits=2,
+                right=[c for c in view.columns if "commit rate" in c or "commit bound" in c],
             )
             self.message_html.value = ""
         except Exception as e:  # shown in the widget, never lost in a callback
@@ -1139,15 +1427,19 @@ def inventory_explorer(session: Session, **options: Any) -> InventoryExplorer:
     """A widget to explore the servers: filters, group-by, plot, summary, Refresh and Export CSV.
 
     The keyword options are :class:`InventoryExplorer`'s (this function shows the same
-    signature): ``catalog_region`` chooses the compute endpoint (the session's region by
-    default, or ``"all"``); ``scope`` is passed to ``session.list`` (``max``: all the
-    token may see); ``group_by`` is the first grouping; ``top`` how many bars are drawn
-    before the rest is folded into "other"; CSV files go to ``export_dir``;
+    signature): ``catalog_region`` and ``interface`` choose the compute endpoint (the
+    session's region and interface by default; ``"all"`` regions; the interfaces the
+    catalog has a compute endpoint for are offered, :func:`compute_interfaces`); ``scope``
+    is passed to ``session.list`` (``max``: all the token may see); ``group_by`` is the
+    first grouping; ``top`` how many bars (and table rows) are shown before the rest is
+    summed as "other"; ``bom=True`` puts the BOM older Excel wants in downloaded CSV files;
     ``progress=False`` hides the page progress bar; ``load=False`` waits for
-    :meth:`~InventoryExplorer.load` (or the Refresh button) before fetching.
+    :meth:`~InventoryExplorer.load` (or the Refresh button) before fetching. Export CSV
+    offers a download in the browser; ``export_dir`` is no longer used (a
+    ``DeprecationWarning`` says so).
 
     Example:
-        >>> inventory_explorer(s, group_by="hypervisor", export_dir="exports")  # doctest: +SKIP
+        >>> inventory_explorer(s, group_by="hypervisor", interface="internal")  # doctest: +SKIP
     """
     return InventoryExplorer(session, **options)
 

@@ -316,7 +316,7 @@ def test_an_empty_region_string_means_no_region(seed: Catalog) -> None:
 
 
 def test_an_unknown_interface_is_a_value_error(seed: Catalog) -> None:
-    with pytest.raises(ValueError, match="choose one of public, internal, admin"):
+    with pytest.raises(ValueError, match="use one of public, internal, admin"):
         seed.url_for("compute", interface="private")
 
 

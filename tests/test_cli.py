@@ -132,18 +132,34 @@ def test_catalog_as_table_csv_and_json(cloud, session, capsys):
     assert list(df.columns) == list(session.catalog.columns) and len(df) == len(session.catalog)
     rc, out, _ = run(capsys, "--region", "region1", "catalog", "-f", "json")
     rows = json.loads(out)
-    assert rows and {r["region_id"] for r in rows} == {"region1", "region1-zone1"}
+    # one catalog filter for the CLI and the widgets: a region-zone id is its own region
+    assert rows and {r["region_id"] for r in rows} == {"region1"}
     rc, out, _ = run(capsys, "catalog", "--interface", "internal", "-f", "json")
     assert {r["interface"] for r in json.loads(out)} == {"internal"}
 
 
-def test_list_table_shows_key_columns_and_a_footer(cloud, capsys):
+def test_list_table_shows_key_columns_and_a_footer(cloud, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
     rc, out, err = run(capsys, "list", "hosts", "--scope", "max")
     assert rc == 0 and err == ""
     lines = out.strip().splitlines()
-    assert lines[0].split()[:3] == ["id", "name", "status"]
+    assert lines[0].split()[:3] == ["name", "status", "host_status"]
     assert lines[-1].startswith(f"{cloud.count('hosts')} hosts in region0;")
-    assert "columns shown" in lines[-1]
+    assert "more columns: -c NAME to choose" in lines[-1]
+    assert max(len(line) for line in lines[:-1]) <= 80  # the table fits the terminal
+
+
+def test_an_admins_default_list_says_a_wider_scope_shows_more(cloud, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    rc, out, _ = run(capsys, "list", "servers")
+    assert rc == 0 and "--scope system lists all" in out.strip().splitlines()[-1]
+    assert max(len(line) for line in out.strip().splitlines()[:-1]) <= 80
+
+
+def test_show_leaves_out_empty_fields_in_a_table(cloud, capsys):
+    rc, out, _ = run(capsys, "show", "servers", "web-prod-0000001")
+    assert rc == 0 and "fields without a value not shown" in out
+    assert "web-prod-0000001" in out
 
 
 def test_list_columns_sort_limit_and_json(cloud, session, capsys):

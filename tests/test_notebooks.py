@@ -3,12 +3,16 @@
 Each notebook is executed with nbclient in a fresh kernel whose environment has no
 ``OS_*`` settings and no ``CPEXPLORE_PROFILE`` (so it must fall back to the sandbox and
 say so), whose working directory is a temporary folder (so files the notebooks write
-stay out of the repository), and whose matplotlib backend is Agg.
+stay out of the repository), and whose matplotlib backend is Agg. The inventory notebook
+is also a Voilà dashboard: its prose is marked to be left out of the rendered page
+(test_browser.py checks the page Voilà serves).
 """
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,7 @@ EXPECTED = [
     "03-server-inventory.ipynb",
     "04-reports.ipynb",
 ]
+DASHBOARD = NOTEBOOKS / "03-server-inventory.ipynb"
 
 
 def notebook_paths() -> list[Path]:
@@ -30,7 +35,40 @@ def notebook_paths() -> list[Path]:
 
 
 def test_the_four_notebooks_are_there():
-    assert [p.name for p in notebook_paths()] == EXPECTED
+    names = [p.name for p in notebook_paths()]
+    assert names[: len(EXPECTED)] == EXPECTED  # later ones may follow
+
+
+def hidden_in_voila(cell) -> bool:
+    """Whether nbconvert's templates (Voilà's among them) leave the cell's source out."""
+    return bool(cell.metadata.get("transient", {}).get("remove_source"))
+
+
+def test_the_dashboard_shows_its_title_and_cells_and_hides_its_prose():
+    nb = nbformat.read(DASHBOARD, as_version=4)
+    markdown = [c for c in nb.cells if c.cell_type == "markdown"]
+    assert markdown[0].source == "# Server inventory" and not hidden_in_voila(markdown[0])
+    assert all(hidden_in_voila(c) for c in markdown[1:])
+    assert not any(hidden_in_voila(c) for c in nb.cells if c.cell_type == "code")
+    # the lab template Voilà extends renders the title and none of the prose ...
+    from nbconvert import HTMLExporter
+
+    def phrase(cell) -> str:
+        words = re.sub(r"[#*`]", "", cell.source.splitlines()[-1]).split()  # a prose line
+        return " ".join(words[1:5])
+
+    def render(notebook) -> str:
+        page, _ = HTMLExporter(template_name="lab", exclude_input=True).from_notebook_node(notebook)
+        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page)))
+
+    page = render(nb)
+    assert "Server inventory" in page
+    assert [phrase(c) for c in markdown[1:] if phrase(c) in page] == []
+    # ... which it would show without the marks
+    for cell in markdown:
+        cell.metadata.pop("transient", None)
+    page = render(nb)
+    assert all(phrase(c) in page for c in markdown[1:])
 
 
 @pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)

@@ -69,7 +69,13 @@ def servers_frame() -> pd.DataFrame:
 def test_inventory_bars_are_counts_largest_first_with_value_labels():
     df = servers_frame()
     ax = plot_inventory(df, by="status")
-    assert bars(ax) == [("running", 5), ("ready", 3), ("(none)", 1), ("stopped", 1)]
+    # statuses say what they mean; a value Cloudpods does not use stays as it is
+    assert bars(ax) == [
+        ("running (powered on)", 5),
+        ("ready (stopped)", 3),
+        ("(none)", 1),
+        ("stopped", 1),
+    ]
     assert value_labels(ax) == ["5", "3", "1", "1"]
     assert ax.get_title() == "Servers by status (10)"
     assert ax.get_xlabel() == "servers (count)"
@@ -77,7 +83,7 @@ def test_inventory_bars_are_counts_largest_first_with_value_labels():
     assert {to_hex(p.get_facecolor()) for p in ax.patches} == {PALETTE[0].lower()}
 
 
-def test_inventory_folds_the_long_tail_into_other():
+def test_inventory_sums_the_long_tail_on_a_separate_line_not_as_a_bar():
     hosts = [f"host-{i:02d}" for i in range(25) for _ in range(30 - i)]
     df = pd.DataFrame({"host": hosts})
     ax = plot_inventory(df, by="host", top=20)
@@ -86,10 +92,28 @@ def test_inventory_folds_the_long_tail_into_other():
     assert drawn[0] == ("host-00", 30)
     assert drawn[19] == ("host-19", 11)
     tail = sum(30 - i for i in range(20, 25))
-    assert drawn[20] == ("other (5 more)", tail)
-    assert value_labels(ax)[-1] == f"{tail}"
-    assert to_hex(ax.patches[-1].get_facecolor()) == OTHER_COLOR.lower()
-    assert sum(w for _, w in drawn) == len(df)
+    # the 5 other hosts are one line below the bars, with their total written, no bar
+    assert drawn[20] == ("other (5 hosts)", 0.0)
+    assert len(ax.patches) == 20 and sum(w for _, w in drawn) == len(df) - tail
+    assert value_labels(ax)[:20] == [str(30 - i) for i in range(20)]
+    assert (
+        value_labels(ax)[-1].strip().startswith(f"{tail} servers ({100 * tail / len(df):.1f}% of")
+    )
+    assert ax.get_xlim()[1] < 30 * 1.2  # the axis is scaled to the bars, not to the tail
+    other_tick = ax.get_yticklabels()[-1]
+    assert other_tick.get_fontstyle() == "italic"
+    assert [line.get_linestyle() for line in ax.lines] == ["--"]  # the rule above "other"
+    assert inventory_counts(df, "host", top=20).loc["other (5 hosts)", "count"] == tail
+
+
+def test_inventory_never_folds_a_lone_remainder():
+    df = pd.DataFrame({"host": ["a"] * 3 + ["b"] * 2 + ["c"]})
+    assert [label for label, _ in bars(plot_inventory(df, by="host", top=2))] == ["a", "b", "c"]
+    assert inventory_counts(df, "host", top=2).index.tolist() == ["a", "b", "c"]
+    assert inventory_counts(df, "host", top=1).index.tolist() == ["a", "other (2 hosts)"]
+    # a filter that leaves one host shows that host, even with top=1
+    one = df[df["host"] == "c"]
+    assert bars(plot_inventory(one, by="host", top=1)) == [("c", 1)]
 
 
 def test_inventory_stack_splits_each_bar_into_segments():
@@ -97,7 +121,7 @@ def test_inventory_stack_splits_each_bar_into_segments():
     ax = plot_inventory(df, by="hypervisor", stack="status")
     assert bars(ax) == [("kvm", 6), ("aws", 2), ("esxi", 2)]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["running", "ready", "(none)", "stopped"]
+    assert legend == ["running (powered on)", "ready (stopped)", "(none)", "stopped"]
     assert ax.get_legend().get_title().get_text() == "status"
     counts = inventory_counts(df, "hypervisor", "status")
     assert counts.loc["kvm"].to_dict() == {"running": 3, "ready": 1, "(none)": 1, "stopped": 1}
@@ -241,6 +265,7 @@ def test_capacity_draws_usable_committed_and_the_bound_with_overcommit_coloured(
     colours = [to_hex(p.get_facecolor()) for p in cpu_ax.containers[1].patches]
     assert colours == [PALETTE[0].lower(), "#d55e00", PALETTE[0].lower()]
     assert value_labels(cpu_ax) == ["0.25×", "3.00×", "0.00×"]
+    assert {t.get_zorder() for t in cpu_ax.texts} == {4}  # above the bound ticks they cross
     bound_ticks = cpu_ax.collections[0].get_offsets()[:, 0].tolist()
     assert bound_ticks == [64.0, 8.0, 128.0]  # usable × bound
     mem_usable = [p.get_width() for p in mem_ax.containers[0].patches]
@@ -255,6 +280,48 @@ def test_capacity_draws_usable_committed_and_the_bound_with_overcommit_coloured(
     figure = cpu_ax.figure
     assert "3 hosts" in figure.get_suptitle() and "2 over-committed" in figure.get_suptitle()
     assert "running servers" in figure.get_supxlabel() and "commit bound" in figure.get_supxlabel()
+
+
+def test_capacity_legend_names_each_swatch_itself_without_a_misleading_title():
+    hosts, servers = capacity_frames()
+    _cpu_ax, mem_ax = plot_capacity(hosts, servers)
+    legend = mem_ax.get_legend()
+    assert legend.get_title().get_text() == ""  # no heading sitting above the usable swatch
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts == [
+        "usable: CPUs, memory less reserved",
+        "committed to running servers",
+        "committed, over the bound",
+        "commit bound (usable × bound)",
+        "1.50× at a bar: commit rate",
+    ]
+    swatches = [to_hex(h.get_facecolor()) for h in legend.legend_handles[:3]]
+    assert swatches == [OTHER_COLOR.lower(), PALETTE[0].lower(), _OVER.lower()]
+
+
+def test_capacity_bars_at_the_bound_follow_one_colour_rule_and_their_labels_agree():
+    # memory bound 1: exactly 1.0 is within it, 1.004 is over and must not read "1.00×"
+    hosts = pd.DataFrame(
+        {
+            "id": ["i1", "i2"],
+            "name": ["at", "just-over"],
+            "cpu_count": [10, 10],
+            "mem_size": [1000, 1000],
+            "cpu_commit": [10, 10],
+            "mem_commit": [1000, 1004],
+            "mem_cmtbound": [1.0, 1.0],
+        }
+    )
+    table = capacity_table(hosts)
+    cpu_ax, mem_ax = plot_capacity_table(table)
+    names = [t.get_text() for t in cpu_ax.get_yticklabels()]  # the panels share the host axis
+    assert names == table["host"].tolist() == ["just-over", "at"]
+    colours = [to_hex(p.get_facecolor()) for p in mem_ax.containers[1].patches]
+    assert colours == [_OVER.lower(), PALETTE[0].lower()]
+    assert value_labels(mem_ax) == ["1.004×", "1.00×"]
+    # both CPU bars are at 1.00× of a bound of 8: the same colour
+    cpu_colours = {to_hex(p.get_facecolor()) for p in cpu_ax.containers[1].patches}
+    assert cpu_colours == {PALETTE[0].lower()} and value_labels(cpu_ax) == ["1.00×", "1.00×"]
 
 
 def test_capacity_chart_and_table_agree_on_which_hosts_are_over_committed():
@@ -344,6 +411,15 @@ def test_capacity_on_sandbox_agrees_with_the_hosts_commit(session):
 # --------------------------------------------------------------------- plot_timeline
 
 
+def timeline_bars(ax) -> list[tuple[int, float, bool]]:
+    """(x, height, drawn as partial) per bar, left to right."""
+    out = [
+        (round(p.get_x() + p.get_width() / 2), p.get_height(), p.get_hatch() is not None)
+        for p in ax.patches
+    ]
+    return sorted(out)
+
+
 def test_timeline_counts_per_month_with_empty_months():
     df = pd.DataFrame(
         {
@@ -352,18 +428,56 @@ def test_timeline_counts_per_month_with_empty_months():
             )
         }
     )
-    ax = plot_timeline(df)
-    assert [p.get_height() for p in ax.patches] == [2, 0, 1]
+    ax = plot_timeline(df, until="2024-03-31T12:00:00Z")
+    assert [h for _, h, _ in timeline_bars(ax)] == [2, 0, 1]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2024-01", "2024-02", "2024-03"]
     assert ax.get_title() == "Servers created per month (3)"
     assert ax.get_ylabel() == "servers created (per month)"
     assert ax.get_xlabel() == "month created (UTC)"
 
 
+def test_timeline_weeks_have_short_labels_and_partial_weeks_are_marked():
+    stamps = ["2026-11-04T08:00:00Z", "2026-11-05T09:00:00Z", "2026-11-10T10:00:00Z"]
+    stamps += ["2026-11-17T00:00:00Z", "2026-12-29T00:00:00Z", "2027-01-05T00:00:00Z"]
+    df = pd.DataFrame({"created_at": pd.to_datetime(stamps, utc=True)})
+    ax = plot_timeline(df, freq="W", until="2027-01-06T12:00:00Z")
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    # each week by its Monday, the year under the first tick and where it changes
+    assert labels[:3] == ["Nov 02\n2026", "Nov 09", "Nov 16"]
+    assert labels[-1] == "Jan 04\n2027"
+    assert all(len(line) <= 6 for text in labels for line in text.split("\n")[:1])
+    drawn = timeline_bars(ax)
+    assert [h for _, h, _ in drawn][:3] == [2, 1, 1] and sum(h for _, h, _ in drawn) == 6
+    # the data starts on a Wednesday and ends on a Wednesday: both ends are partial
+    partial = [x for x, _, p in drawn if p]
+    assert partial == [0, len(drawn) - 1]
+    assert all(p.get_alpha() < 1 for p in ax.patches if p.get_hatch())
+    note = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert note == ["partial week: the data runs from Nov 04 2026 to Jan 06 2027"]
+    # weeks the data covers in full are not marked
+    full = pd.DataFrame({"created_at": pd.to_datetime(["2026-11-02T00:00:00Z"], utc=True)})
+    ax = plot_timeline(full, freq="W", until="2026-11-08T23:00:00Z")
+    assert timeline_bars(ax) == [(0, 1, False)] and ax.get_legend() is None
+
+
+def test_timeline_runs_to_when_the_list_was_fetched():
+    from cpexplore.listing import ListInfo, with_info
+
+    df = pd.DataFrame({"created_at": pd.to_datetime(["2026-10-01T00:00:00Z"], utc=True)})
+    fetched = pd.Timestamp("2026-11-28T23:00:00Z").to_pydatetime()
+    with_info(df, ListInfo("servers", "region0", "public", "u", fetched))
+    ax = plot_timeline(df, freq="M")
+    # October, and November so far: drawn, empty and marked partial
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2026-10", "2026-11"]
+    assert timeline_bars(ax) == [(0, 1, False), (1, 0, True)]
+
+
 def test_timeline_quarters_and_thinned_ticks(session):
     servers = session.list("servers", scope="system")
     ax = plot_timeline(servers, freq="Q")
     assert sum(p.get_height() for p in ax.patches) == len(servers)
+    weekly = plot_timeline(servers, freq="W")
+    assert all(len(t.get_text().split("\n")[0]) == 6 for t in weekly.get_xticklabels())
     assert all(t.get_text()[4] == "Q" for t in ax.get_xticklabels())
     monthly = plot_timeline(servers, freq="ME")
     assert len(monthly.patches) > 12

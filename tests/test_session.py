@@ -225,7 +225,7 @@ def test_listing_20000_servers_returns_every_id_once():
 
 def test_the_frame_is_typed(session):
     df = session.list("servers", scope="system")
-    assert list(df.columns[:3]) == ["id", "name", "status"]
+    assert list(df.columns[:3]) == ["name", "status", "vcpu_count"]  # what a person reads first
     assert str(df["created_at"].dtype) == "datetime64[ns, UTC]"
     assert pd.api.types.is_integer_dtype(df["vcpu_count"]) and pd.api.types.is_integer_dtype(
         df["vmem_size"]

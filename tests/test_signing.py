@@ -564,7 +564,7 @@ def test_a_host_header_is_refused():
 @pytest.mark.parametrize(
     ("base", "path", "expected"),
     [
-        # spec §2.6 examples
+        # cloudpods-api.md §2.6 examples
         ("https://h:30292/v1", "/v1/images", "https://h:30292/v1/images"),
         ("https://h:30500/v3", "/v3/projects", "https://h:30500/v3/projects"),
         ("https://h:30888", "/servers", "https://h:30888/servers"),

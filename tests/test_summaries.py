@@ -25,10 +25,18 @@ from cpexplore.summaries import (  # noqa: E402
     DEFAULT_CPU_COMMIT_BOUND,
     DEFAULT_MEM_COMMIT_BOUND,
     MISSING_LABEL,
+    STATUS_MEANINGS,
     UNSCHEDULED_LABEL,
     capacity_table,
     column_label,
     commit_bounds,
+    fold_summary,
+    group_noun,
+    other_label,
+    rate_text,
+    shown_groups,
+    status_label,
+    status_meaning,
     group_keys,
     group_labels,
     over_committed,
@@ -115,6 +123,58 @@ def test_summarize_servers_one_grouping():
     assert empty.empty and list(empty.columns) == list(out.columns)
     with pytest.raises(MissingColumns, match="'zone'"):
         summarize_servers(df, "zone")
+
+
+def test_a_chart_or_table_shows_the_top_groups_and_never_folds_a_lone_remainder():
+    assert [shown_groups(n, 15) for n in (1, 15, 16, 17, 100)] == [1, 15, 16, 15, 15]
+    assert other_label("host", 87) == "other (87 hosts)"
+    assert [group_noun(c, 2) for c in ("status", "cloudregion", "tenant", "zone")] == [
+        "2 statuses",
+        "2 cloud regions",
+        "2 projects",
+        "2 zones",
+    ]
+    hosts = ["h1"] * 5 + ["h2"] * 3 + ["h3"] * 2 + ["h4"]
+    summary = summarize_servers(
+        pd.DataFrame({"host": hosts, "vcpu_count": [2] * len(hosts)}), "host"
+    )
+    folded = fold_summary(summary, "host", 2)
+    assert folded.to_dict("list") == {
+        "host": ["h1", "h2", "other (2 hosts)"],
+        "servers": [5, 3, 3],
+        "share_pct": [45.5, 27.3, 27.3],
+        "vcpus": [10, 6, 6],
+    }
+    assert folded["servers"].sum() == len(hosts) and folded.dtypes.equals(summary.dtypes)
+    # one host left over is shown as itself, not as "other (1 host)"
+    assert fold_summary(summary, "host", 3)["host"].tolist() == ["h1", "h2", "h3", "h4"]
+    assert fold_summary(summary.head(1), "host", 1)["host"].tolist() == ["h1"]
+
+
+def test_statuses_say_what_they_mean(session):
+    # every status the sandbox's servers have, as a real region's do, is explained
+    servers = session.list("servers", scope="system", refresh=True)
+    assert set(servers["status"].dropna().astype(str)) <= set(STATUS_MEANINGS)
+    assert status_meaning("ready").startswith("stopped")
+    assert status_meaning("running") == "powered on"
+    assert status_meaning("start_fail") == "failed to start (stays stopped)"
+    assert status_meaning(None) is None and status_meaning("no-such") is None
+    assert status_label("ready") == "ready (stopped)"
+    assert status_label("sched_fail") == "sched_fail (no host found)"
+    assert status_label("(none)") == "(none)" and status_label("weird") == "weird"
+    assert all(len(status_label(s)) <= 40 for s in STATUS_MEANINGS)  # short enough for a tick
+
+
+def test_a_commit_rate_reads_the_same_in_the_chart_and_the_table_and_agrees_with_its_colour():
+    assert rate_text(10.53125) == "10.53×"
+    assert rate_text(1.0, 1.0) == "1.00×"  # at the bound: within it
+    assert rate_text(1.004, 1.0) == "1.004×"  # over it: never written as 1.00×
+    assert rate_text(0.99999, 1.0) == "1.00×"  # within it, and reads so
+    assert rate_text(8.0000001, 8) == "8.000000100×"
+    assert rate_text(float("nan")) == rate_text(None) == rate_text(pd.NA) == ""
+    for rate in np.linspace(0.99, 1.01, 41):
+        text = rate_text(rate, 1.0)
+        assert (float(text.rstrip("×")) > 1.0) == bool(over_committed([rate], [1.0])[0]), rate
 
 
 def test_summary_table_stacks_the_groupings_with_their_readable_names():

@@ -2,13 +2,16 @@
 
 The browser test (test_browser.py) drives the same widgets in Chromium through Voilà;
 here every control is set from Python and what the widget then holds (filtered rows,
-HTML table, matplotlib Figure, messages, files written) is checked.
+HTML table, matplotlib Figure, messages, download links) is checked.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import html
+import io
+import os
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -23,16 +26,21 @@ import pytest  # noqa: E402
 from cpexplore.errors import MissingColumns, TransportError  # noqa: E402
 from cpexplore.gather import listing_regions  # noqa: E402
 from cpexplore.listing import ListInfo, list_info, with_info  # noqa: E402
-from cpexplore.summaries import capacity_table  # noqa: E402
+from cpexplore.files import csv_text  # noqa: E402
+from cpexplore.summaries import capacity_table, rate_text, status_label  # noqa: E402
 from cpexplore.widgets import (  # noqa: E402
     ALL,
     CapacityExplorer,
     CatalogExplorer,
+    CsvDownload,
     InventoryExplorer,
     capacity_explorer,
     capacity_view,
     catalog_explorer,
+    compute_interfaces,
     compute_regions,
+    csv_download,
+    download_html,
     error_html,
     explore,
     export_csv,
@@ -42,6 +50,7 @@ from cpexplore.widgets import (  # noqa: E402
     filter_servers,
     frame_to_html,
     inventory_explorer,
+    status_legend_html,
     summarize_servers,
 )
 
@@ -58,6 +67,11 @@ def bar_totals(fig) -> dict[str, float]:
     return {label: totals.get(y, 0.0) for label, y in zip(labels, ticks, strict=True)}
 
 
+def status_bars(counts: pd.Series) -> dict[str, int]:
+    """Status counts keyed as a chart labels them: ``ready (stopped)``."""
+    return {status_label(k): v for k, v in counts.to_dict().items()}
+
+
 def table_rows(markup: str) -> list[list[str]]:
     """The body rows of the first table in ``markup`` (cells unescaped)."""
     body = markup.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
@@ -68,12 +82,25 @@ def table_rows(markup: str) -> list[list[str]]:
     return rows
 
 
+def footer_cells(markup: str) -> list[str]:
+    """The cells of the table's total row."""
+    foot = markup.split("<tfoot>", 1)[1].split("</tfoot>", 1)[0]
+    return [html.unescape(c.split(">", 1)[1].split("</td>", 1)[0]) for c in foot.split("<td")[1:]]
+
+
+def link_of(markup: str) -> tuple[str, bytes]:
+    """(download name, decoded bytes) of the data: link in ``markup``."""
+    name = html.unescape(markup.split('download="', 1)[1].split('"', 1)[0])
+    href = markup.split('href="', 1)[1].split('"', 1)[0]
+    head, payload = href.split(",", 1)
+    assert head == "data:text/csv;charset=utf-8;base64"
+    return name, base64.b64decode(payload)
+
+
 @pytest.fixture(scope="module")
-def inventory(session, tmp_path_factory):
+def inventory(session):
     """One inventory explorer over the shared sandbox (progress off; loads region0)."""
-    return inventory_explorer(
-        session, progress=False, export_dir=tmp_path_factory.mktemp("exports")
-    )
+    return inventory_explorer(session, progress=False)
 
 
 # ------------------------------------------------------------------- catalog logic
@@ -367,7 +394,7 @@ def test_inventory_explorer_loads_and_labels_the_two_regions(inventory, session,
     assert ex.progress_bar.layout.display == "none"  # shown only while fetching
     assert ex.message_html.value == ""
     expected = ex.servers["status"].astype(str).value_counts()
-    assert bar_totals(ex.figure) == expected.to_dict()
+    assert bar_totals(ex.figure) == status_bars(expected)
     assert ex.summary["servers"].tolist() == expected.tolist()
     clouds = [v for _, v in ex.cloudregion_dropdown.options]
     named = ex.servers["cloudregion"].dropna().astype(str).unique()
@@ -405,7 +432,9 @@ def test_inventory_explorer_filters_group_and_summary(inventory):
     assert "cloudregion Aliyun/cn-beijing" in ex.count_html.value
 
     ex.stack_dropdown.value = "status"
-    assert [t.get_text() for t in ex.figure.axes[0].get_legend().get_texts()] == ["running"]
+    assert [t.get_text() for t in ex.figure.axes[0].get_legend().get_texts()] == [
+        "running (powered on)"
+    ]
     for control in (ex.cloudregion_dropdown, ex.zone_dropdown, ex.status_dropdown):
         control.value = ALL
     ex.stack_dropdown.value = ""
@@ -443,28 +472,67 @@ def test_inventory_explorer_every_catalog_region(inventory, sandbox):
     ex.catalog_region_dropdown.value = "region0"
 
 
-def test_inventory_explorer_exports_the_filtered_rows(inventory, tmp_path):
+def test_csv_download_is_a_named_spreadsheet_safe_file_in_memory():
+    df = pd.DataFrame({"name": ["=1+1", "web", "-2"], "ips": [["10.0.0.1"], [], []]})
+    now = datetime(2026, 11, 7, 10, 15, tzinfo=UTC)
+    got = csv_download(df, stem="servers-region0", now=now)
+    name, data = got  # a (filename, bytes) pair
+    assert isinstance(got, CsvDownload) and name == "servers-region0-20261107-101500.csv"
+    assert data == csv_text(df).encode("utf-8")  # the one CSV writer, formula escaping on
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    assert rows == [["name", "ips"], ["'=1+1", '["10.0.0.1"]'], ["web", "[]"], ["-2", "[]"]]
+    assert csv_download(df, now=now, bom=True).data == b"\xef\xbb\xbf" + data
+    assert csv_download(df, stem="../a b", now=now).filename == "a_b-20261107-101500.csv"
+    assert got.href == "data:text/csv;charset=utf-8;base64," + base64.b64encode(data).decode()
+
+
+def test_download_html_is_a_link_holding_the_file():
+    got = CsvDownload('s<"x">.csv', b'"a"\n"1"\n')
+    markup = download_html(got, "1 server")
+    assert link_of(markup) == ('s<"x">.csv', got.data)
+    assert '<"x">' not in markup  # the name is escaped where it is shown
+    assert "Download s&lt;&quot;x&quot;&gt;.csv" in markup and "(1 server, 8 bytes)" in markup
+    assert 'class="cpx-download-link"' in markup and "onclick=" in markup
+
+
+def test_inventory_explorer_export_offers_a_browser_download_and_writes_nothing(
+    inventory, tmp_path, monkeypatch
+):
     ex = inventory
-    ex.export_dir = tmp_path
+    monkeypatch.chdir(tmp_path)
     ex.status_dropdown.value = "ready"
     try:
+        assert ex.download_html.value == ""
         ex.export_button.click()
-        path = ex.last_export
-        assert path is not None and path.parent == tmp_path.resolve()
-        assert path.name.startswith("servers-region0-") and path.suffix == ".csv"
-        written = pd.read_csv(path)
+        got = ex.last_export
+        assert got is not None and got.filename.startswith("servers-region0-")
+        assert got.filename.endswith(".csv")
+        name, data = link_of(ex.download_html.value)
+        assert (name, data) == got
+        written = pd.read_csv(io.BytesIO(data))
         assert len(written) == len(ex.filtered) == (ex.servers["status"] == "ready").sum()
         assert set(written["status"]) == {"ready"}
         assert set(written["id"]) == set(ex.filtered["id"])
-        assert f"Wrote {len(written):,} servers to {path}" in html.unescape(ex.message_html.value)
-        # an unwritable folder is an error inside the widget, not an exception
-        blocker = tmp_path / "blocker"
-        blocker.write_text("")
-        ex.export_dir = blocker / "sub"
+        assert f"({len(written):,} servers, " in html.unescape(ex.download_html.value)
+        assert os.listdir(tmp_path) == []  # nothing on the server
+        # a new export is a new link; a change of the rows takes the stale link away
+        ex.group_by_dropdown.value = "hypervisor"  # the same rows: the link stays
+        assert link_of(ex.download_html.value)[1] == data
+        ex.status_dropdown.value = "running"
+        assert ex.download_html.value == ""
         ex.export_button.click()
-        assert "Exporting CSV failed" in ex.message_html.value
+        assert set(pd.read_csv(io.BytesIO(link_of(ex.download_html.value)[1]))["status"]) == {
+            "running"
+        }
     finally:
         ex.status_dropdown.value = ALL
+        ex.group_by_dropdown.value = "status"
+
+
+def test_export_dir_is_no_longer_used_and_says_so(session, tmp_path):
+    with pytest.warns(DeprecationWarning, match="export_dir"):
+        ex = inventory_explorer(session, progress=False, load=False, export_dir=tmp_path)
+    assert isinstance(ex, InventoryExplorer) and os.listdir(tmp_path) == []
 
 
 class _BrokenSession:
@@ -488,7 +556,7 @@ def test_inventory_explorer_shows_fetch_errors_inside_the_widget(session):
     broken = _BrokenSession(session.catalog)
     ex = inventory_explorer(broken, progress=False)  # must not raise
     assert broken.calls == 1 and not ex.loaded
-    assert "Fetching the servers of region0 failed" in ex.message_html.value
+    assert "Fetching the servers of region0 (public endpoint) failed" in ex.message_html.value
     assert "cannot reach https://10.0.0.1:30888" in ex.message_html.value
     assert ex.progress_bar.layout.display == "none"
     assert not ex.refresh_button.disabled
@@ -499,7 +567,7 @@ def test_inventory_explorer_shows_fetch_errors_inside_the_widget(session):
 
 
 class _FrameSession:
-    """Enough of a Session for the explorers, listing fixed frames (counting the calls)."""
+    """Enough of a Session for the explorers, listing fixed frames (recording the calls)."""
 
     def __init__(self, catalog: pd.DataFrame, **frames: pd.DataFrame) -> None:
         self.catalog = catalog
@@ -508,11 +576,14 @@ class _FrameSession:
         self.interfaces = ["public"]
         self.frames = frames
         self.listed: list[str] = []
+        self.calls: list[dict[str, object]] = []
 
     def list(self, resource: str, **kwargs: object) -> pd.DataFrame:
         self.listed.append(resource)
+        self.calls.append(kwargs)
         out = self.frames[resource].copy()
-        info = ListInfo("servers", "region0", "public", "fake://", datetime.now(UTC))
+        iface = str(kwargs.get("interface") or "public")
+        info = ListInfo("servers", "region0", iface, "fake://", datetime.now(UTC))
         return with_info(out, replace(info, resource=resource))
 
 
@@ -572,6 +643,75 @@ def test_inventory_explorer_works_on_sparse_frames(session, servers):
             dropdown.value = ALL
 
 
+def test_compute_interfaces_are_the_catalogs_in_a_fixed_order(session):
+    assert compute_interfaces(session.catalog) == ["public", "internal"]  # no admin compute
+    cat = pd.DataFrame(
+        {"service_type": ["compute_v2"] * 3, "interface": ["admin", "weird", "public"]}
+    )
+    assert compute_interfaces(cat) == ["public", "admin", "weird"]
+
+
+def test_inventory_explorer_interface_picker_asks_that_endpoint(session):
+    fake = _FrameSession(session.catalog, servers=sparse_servers())
+    ex = inventory_explorer(fake, progress=False)
+    assert list(ex.interface_buttons.options) == ["public", "internal"]
+    assert ex.interface_buttons.value == "public" and fake.calls[-1]["interface"] == "public"
+    assert "(public endpoint" in ex.status_html.value
+    ex.interface_buttons.value = "internal"
+    assert fake.calls[-1]["interface"] == "internal" and len(fake.calls) == 2  # fetched once
+    assert "(internal endpoint" in ex.status_html.value
+    # the catalog regions offered are those with an internal compute endpoint
+    assert [v for _, v in ex.catalog_region_dropdown.options] == [ALL, "region0", "region1"]
+    started = inventory_explorer(fake, progress=False, interface="internal", load=False)
+    assert started.interface_buttons.value == "internal"
+
+
+def test_inventory_explorer_explains_a_failing_interface(session):
+    broken = _BrokenSession(session.catalog)
+    ex = inventory_explorer(broken, progress=False, interface="internal")
+    assert "Fetching the servers of region0 (internal endpoint) failed" in ex.message_html.value
+
+
+def test_inventory_side_table_shows_the_charts_groups_other_and_a_total(session):
+    hosts = [f"host-{i:02d}" for i in range(6) for _ in range(8 - i)]
+    servers = pd.DataFrame(
+        {
+            "id": [f"s{i}" for i in range(len(hosts))],
+            "host": hosts,
+            "host_id": hosts,
+            "status": ["running"] * len(hosts),
+            "vcpu_count": [2] * len(hosts),
+        }
+    )
+    fake = _FrameSession(session.catalog, servers=servers)
+    ex = inventory_explorer(fake, progress=False, group_by="host", top=3)
+    rows = table_rows(ex.summary_html.value)
+    assert [r[0] for r in rows] == ["host-00", "host-01", "host-02", "other (3 hosts)"]
+    assert [int(r[1]) for r in rows] == [8, 7, 6, 5 + 4 + 3]
+    assert footer_cells(ex.summary_html.value)[:3] == ["total", f"{len(servers)}", "100.0"]
+    drawn = bar_totals(ex.figure)
+    assert list(drawn) == [r[0] for r in rows]  # the chart and the table list the same groups
+    assert drawn["other (3 hosts)"] == 0.0  # summed in words, not drawn as a bar
+    assert len(ex.summary) == 6  # the full grouping stays available
+    # a filter that leaves one host shows that host
+    only = _FrameSession(session.catalog, servers=servers[servers["host"] == "host-05"])
+    ex = inventory_explorer(only, progress=False, group_by="host", top=1)
+    assert [r[0] for r in table_rows(ex.summary_html.value)] == ["host-05"]
+    assert bar_totals(ex.figure) == {"host-05": 3}
+
+
+def test_statuses_are_explained_where_they_are_shown(inventory):
+    ex = inventory
+    legend = html.unescape(ex.status_legend_html.value)
+    assert "ready = stopped" in legend and "running = powered on" in legend
+    assert 'class="cpx-status-legend"' in ex.status_legend_html.value
+    ex.group_by_dropdown.value = "status"
+    assert 'title="stopped (created, powered off)">ready</td>' in ex.summary_html.value
+    assert "ready (stopped)" in bar_totals(ex.figure)
+    assert status_legend_html(["weird"]) == ""
+    assert "&lt;" not in status_legend_html(["running"])
+
+
 def test_capacity_view_keeps_the_tables_order_and_names_its_columns():
     hosts = pd.DataFrame(
         {
@@ -586,7 +726,8 @@ def test_capacity_view_keeps_the_tables_order_and_names_its_columns():
     table = capacity_table(hosts)
     view = capacity_view(table)
     assert view["host"].tolist() == table["host"].tolist() == ["busy", "calm"]
-    assert view["CPU commit rate"].tolist() == [337 / 32, 2.0]
+    assert view["CPU commit rate"].tolist() == ["10.53×", "2.00×"]  # as the chart labels them
+    assert view["CPU commit bound"].tolist() == ["8.00×", "8.00×"]
     assert view["over-committed"].tolist() == [True, False]
     assert "zone" not in view.columns  # columns the table lacks are left out
 
@@ -603,8 +744,17 @@ def test_capacity_explorer_shows_chart_and_table_in_one_order(session):
     for name, host in zip(drawn, ex.table["host"], strict=False):
         assert name == host or "…" in name
     labels = [t.get_text() for t in cpu_ax.texts]
-    assert labels == [f"{r:.2f}×" for r in ex.table["cpu_commit_rate"].head(5)]
-    assert [r[5] for r in rows][:5] == [f"{r:,.2f}" for r in ex.table["cpu_commit_rate"].head(5)]
+    rates = [
+        rate_text(r, b)
+        for r, b in zip(ex.table["cpu_commit_rate"], ex.table["cpu_commit_bound"], strict=True)
+    ]
+    assert labels == rates[:5]
+    assert [r[5] for r in rows] == rates  # the table writes each rate as the chart labels it
+    assert '<td class="num">' + rates[0] + "</td>" in ex.table_html.value
+    assert "The chart draws the first 5 of these" in ex.table_html.value
+    legend = ex.figure.axes[1].get_legend()
+    assert legend.get_title().get_text() == ""
+    assert [t.get_text() for t in legend.get_texts()][0].startswith("usable")
     over = int(ex.table["over_committed"].sum())
     assert f"{over} over-committed" in ex.figure.get_suptitle()
     assert f"{over:,} over-committed" in ex.status_html.value

@@ -32,7 +32,7 @@ DIFFERENCES = {
     "faults spare logins": "fault_rate hits GET requests of the services only; POST /v3/auth/tokens is never "
     "faulted, so a test can always log in.",
     "speed": "a list page costs no server time unless row_cost/details_row_cost are set; the real 2-core "
-    "region spent about 3 ms per server row with details and 0.5 ms without (reference §9).",
+    "region spent about 3 ms per server row with details and 0.5 ms without (cloudpods-api.md §9).",
     "token cache": "the region answers a revoked or expired token 403 at once; the real region keeps "
     "accepting a token it has already seen (it caches them), so the sandbox is stricter.",
     "summary_stats": "servers' totals have the real shape (count 0, cpu_count, mem_mb, disk_count, disk_mb, "
@@ -45,7 +45,7 @@ DIFFERENCES = {
     "Sandbox.update/delete/create_servers.",
     "v2.0": "the keystone v2.0 API (/v2.0/tokens) is not served.",
     "domain roles": "no user holds a domain role, so a domain-scoped login is refused (as real keystone "
-    "refused sysadmin's, spec §8.2 D11).",
+    "refused sysadmin's, cloudpods-api.md §8.2 D11).",
 }
 
 
@@ -76,7 +76,7 @@ class Sandbox:
     ``system``; ``member_username``/``member_password`` log in as a non-admin member of
     project ``web``. ``row_cost``/``details_row_cost`` add server time per row of a list
     page (``details=false``/with details), spent one page at a time like the real 2-core
-    region (reference §9: about 0.0005 s and 0.003 s per server row).
+    region (cloudpods-api.md §9: about 0.0005 s and 0.003 s per server row).
     """
 
     def __init__(

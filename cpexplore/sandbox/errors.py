@@ -1,7 +1,7 @@
 """Error answers exactly as Cloudpods services write them.
 
 The body is flat, ``{"class","code","details","time"}``, with ``time`` in the service's
-local zone (Asia/Shanghai by default, spec §8.2 D7). Errors raised deep in the list code
+local zone (Asia/Shanghai by default, cloudpods-api.md §8.2 D7). Errors raised deep in the list code
 wrap a second JSON error inside ``details`` (D6); :func:`wrapped` builds that text.
 
 >>> Fault(404, "ResourceNotFoundError", "server x not found").status

@@ -38,16 +38,16 @@ Which expressions are dropped silently (no error, no narrowing)
       (``searchFields``): unknown columns, columns above the caller's privilege, and the
       joined/detail fields a ``details=true`` record carries (``zone``, ``host``,
       ``cloudregion``, ``tenant``, ``zone_id``…). The real region with data confirmed it
-      (reference §9: ``zone.equals('zone-a')`` answered the unfiltered 2 600 rows);
+      (cloudpods-api.md §9: ``zone.equals('zone-a')`` answered the unfiltered 2 600 rows);
     * a comparison whose value the column cannot hold (``vcpu_count.ge(abc)``,
-      ``created_at.gt('soon')``), with ``column_kinds`` (reference §9: ignored);
+      ``created_at.gt('soon')``), with ``column_kinds`` (cloudpods-api.md §9: ignored);
     * an unknown op, or an op given the wrong number of arguments (``between`` needs
       exactly 2; ``ge gt le lt notequals`` exactly 1; ``equals like contains startswith
       endswith`` at least 1).
 
     A dropped expression is left out of the AND/OR entirely. If nothing is left, the list
     is not filtered. The region with data showed it for a joined field, an unknown field
-    (``nmae.contains('web')``), an unknown op and a missing ``)`` (reference §9).
+    (``nmae.contains('web')``), an unknown op and a missing ``)`` (cloudpods-api.md §9).
 
 Semantics of the ops (sqlchemy conditions on a MySQL/MariaDB column)
     ``equals`` ``=`` (several args: OR); ``notequals`` ``NOT (=)``; ``in``/``notin``
@@ -79,7 +79,7 @@ Choices made here (where the sources leave it to the database, MySQL-like)
 * Text comparison follows the default collations (``utf8mb4_unicode_ci``/``ascii_general_ci``).
   It is **case-insensitive** for ``equals notequals in notin ge gt le lt between`` and for
   every LIKE-style op (the real ``hypervisor.equals('ESXi')`` matched the ``esxi`` rows,
-  reference §9), and it ignores trailing spaces (PAD SPACE) for ``=``/``IN``/ordering
+  cloudpods-api.md §9), and it ignores trailing spaces (PAD SPACE) for ``=``/``IN``/ordering
   but not for LIKE. Accent-insensitivity (``é = e``) is not modelled.
 * Numbers: when the record value is an ``int``/``float``, the argument is converted the way
   MySQL casts a string to a number: leading blanks skipped, longest numeric prefix, else
@@ -619,7 +619,7 @@ def compile_filters(
     wrong number of arguments are dropped. With no clause left, every record matches.
     With ``column_kinds`` (column → :func:`value_kind`), a comparison whose value cannot be
     read as the column's kind (``vcpu_count.ge(abc)``, ``created_at.gt('soon')``) is dropped
-    too, as the real region ignores a filter with an unparsable value (reference §9).
+    too, as the real region ignores a filter with an unparsable value (cloudpods-api.md §9).
     Raises :class:`FilterArgumentError` for an argument list the server cannot split (the
     real answer is a 500).
 

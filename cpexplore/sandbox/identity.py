@@ -1,6 +1,6 @@
 """The sandbox's keystone: ``/v3/auth/tokens`` (aksk, password, token), tokens and catalog.
 
-Logins are verified as real keystone verifies them (spec §1.3, §2.2, §8): AK/SK blobs go
+Logins are verified as real keystone verifies them (cloudpods-api.md §1.3, §2.2, §8): AK/SK blobs go
 through :func:`cpexplore.signing.verify_access_key_secret`, so the sandbox accepts exactly
 the bodies Cloudpods' own code produces and rejects what keystone rejects.
 
@@ -34,7 +34,7 @@ from .inventory import (
 )
 from .lists import Caller
 
-# (type, name, {region: public path suffix}, internal host) — layout of a real deployment (spec §2.4)
+# (type, name, {region: public path suffix}, internal host) — layout of a real deployment (cloudpods-api.md §2.4)
 _SERVICES = (
     ("identity", "keystone", {"region0": "/v3"}, "https://default-keystone:30500/v3"),
     (
@@ -490,7 +490,7 @@ class Identity:
         return tok
 
     def token_body(self, tok: Token) -> dict:
-        """The ``token`` object of spec §2.3 as corrected by §8.1/§8.2."""
+        """The ``token`` object of cloudpods-api.md §2.3 as corrected by §8.1/§8.2."""
         inv = self.inv
         user = {
             "domain": {"id": tok.user.domain_id, "name": inv.domain_name(tok.user.domain_id)},

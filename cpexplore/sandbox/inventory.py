@@ -100,6 +100,7 @@ _HOST_CPU_P = (0.1, 0.1, 0.2, 0.2, 0.2, 0.1, 0.1)
 _HOST_MEM_P = (0.1, 0.2, 0.2, 0.25, 0.15, 0.1)
 _HOST_STORAGE = 8 * 1024 * 1024  # MB of local storage per host
 DUPLICATE_NAME = "dup-name"  # two servers in two projects share it (real GET: 500)
+EXAMPLE_NAME = "web-prod-0000001"  # one placed server every inventory has (docs use it)
 _VCPUS = (1, 2, 4, 8, 16, 32)
 _VCPU_P = (0.10, 0.30, 0.30, 0.18, 0.09, 0.03)
 _MEM_PER_CPU = (1024, 2048, 4096)
@@ -192,7 +193,9 @@ class Table:
     searchable: tuple[str, ...] = ("name",)
     meta: Callable[[int], dict] | None = None
     marker_paged: bool = False
-    always_counts: bool = False  # role_assignments: offset and total even when 0 (spec §8.2 D4)
+    always_counts: bool = (
+        False  # role_assignments: offset and total even when 0 (cloudpods-api.md §8.2 D4)
+    )
     columns: frozenset[str] | None = None
     row: Callable[[int], dict] | None = None
     ident: Callable[[int], tuple[str, str]] | None = None
@@ -557,12 +560,18 @@ class Inventory:
         self.hostile = {home[int(k)]: HOSTILE_NAMES[j] for j, k in enumerate(picks)}
         # two placed servers of different projects share a name (one in project "system"):
         # GET /servers/<that name> is the real 500 "duplicate entry"
-        self.duplicates: dict[int, str] = {}
+        self.duplicates: dict[int, str] = {}  # fixed names: the shared one, and the example
         spare = [i for i in home if i not in self.hostile and not unplaced[i]]
         first_sys = next((i for i in spare if server_owner[i] == 0), None)
         other = next((i for i in spare if server_owner[i] != 0), None)
         if first_sys is not None and other is not None:
             self.duplicates = {first_sys: DUPLICATE_NAME, other: DUPLICATE_NAME}
+        # the server the README and --help show by name: placed, in project system, region0
+        example = next(
+            (i for i in spare if server_owner[i] == 0 and i not in self.duplicates), None
+        )
+        if example is not None:
+            self.duplicates[example] = EXAMPLE_NAME
         self._server_created = server_created
         self._server_owner = server_owner
         self._usage: tuple[int, dict[str, list]] | None = None

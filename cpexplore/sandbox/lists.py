@@ -1,11 +1,11 @@
-"""List and get semantics shared by every sandbox resource (spec §3, §8, §9).
+"""List and get semantics shared by every sandbox resource (cloudpods-api.md §3, §8, §9).
 
 A query runs in two steps: :meth:`Lister.select` turns the parameters into an ordered
 list of row indices (cached per query and inventory version, so paging through a large
 result costs work proportional to the page), then :meth:`Lister.page` serialises one
 slice into the real envelope.
 
-What the real region does with a query, and so the sandbox (reference §9):
+What the real region does with a query, and so the sandbox (cloudpods-api.md §9):
 
 * ``filter=`` acts on the **columns of the resource's table** only; a filter on a joined
   field (``zone``, ``host``, ``tenant``…), an unknown field or op, a malformed expression or
@@ -154,7 +154,7 @@ class Caller:
 
 @dataclass(frozen=True)
 class ResourceRule:
-    """Which service a resource belongs to and how its owner is checked (spec §3.1, §8.2 D12)."""
+    """Which service a resource belongs to and how its owner is checked (cloudpods-api.md §3.1, §8.2 D12)."""
 
     service: str
     default_scope: int  # scope used when the query gives none
@@ -181,7 +181,7 @@ def truthy(value: str | None, default: bool = False) -> bool:
 
 
 def clean(rec: dict) -> dict:
-    """Drop empty strings and nulls, as the real services do (spec §8.2 D14)."""
+    """Drop empty strings and nulls, as the real services do (cloudpods-api.md §8.2 D14)."""
     return {k: v for k, v in rec.items() if v is not None and v != ""}
 
 
@@ -244,7 +244,7 @@ class Lister:
     def limit_of(
         params: Mapping[str, list[str]], *, marker: bool = False, plural: str = "servers"
     ) -> int:
-        """``limit``: ≤ 0 or absent means the default; a non-integer is a 500 (spec §8.2 D5)."""
+        """``limit``: ≤ 0 or absent means the default; a non-integer is a 500 (cloudpods-api.md §8.2 D5)."""
         raw = Lister._scalar(params, "limit", plural)
         default = MARKER_LIMIT if marker else MAX_LIMIT
         if raw is None or raw == "":
@@ -293,7 +293,7 @@ class Lister:
         """The scope the query runs at, or ``None`` for an empty answer.
 
         A scope word the region does not know (``scope=sytem``) counts as no scope, the
-        resource's own (reference §9); keystone answered an empty list for one (D9). Upper
+        resource's own (cloudpods-api.md §9); keystone answered an empty list for one (D9). Upper
         case works (``SYSTEM``). On compute resources a project member may ask for
         ``scope=project`` (or ``max``) on domain resources such as hosts.
         """
@@ -587,7 +587,7 @@ class Lister:
         """``row → JSON text`` as the service writes records, honouring details and field.
 
         ``details=false`` gives the table columns only; with details, ``metadata`` is added
-        to records that have some (``with_meta`` changes nothing, reference §9). Lists
+        to records that have some (``with_meta`` changes nothing, cloudpods-api.md §9). Lists
         leave out the fields only a single GET shows. The options are read once per page,
         and plain records are cached as text, so a page of 2048 cached records costs little
         more than joining their strings.
@@ -649,7 +649,7 @@ class Lister:
                 time.sleep(cost)
 
     def page(self, table: Table, rows: list[int] | None, params: Mapping[str, list[str]]) -> bytes:
-        """The list envelope of spec §3.2 with the §8.2 corrections (D4, D5)."""
+        """The list envelope of cloudpods-api.md §3.2 with the §8.2 corrections (D4, D5)."""
         if table.marker_paged:
             return self._marker_page(table, rows or [], params)
         if rows is None:
@@ -825,7 +825,7 @@ class Lister:
 
 
 def _project_not_found(name: str) -> Fault:
-    """404 for ``project=<unknown>``: FetchOwnerId's error, wrapped twice (reference §9)."""
+    """404 for ``project=<unknown>``: FetchOwnerId's error, wrapped twice (cloudpods-api.md §9)."""
     inner = wrapped(
         "FetchOwnerId:", 404, "ResourceNotFoundError", "%s %s not found", ["project", name]
     )

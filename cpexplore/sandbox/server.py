@@ -219,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = _dispatch  # noqa: N815
 
     def do_OPTIONS(self) -> None:  # noqa: N802 - stdlib naming
-        """A CORS preflight: 200 with an empty body, no token needed (reference §9)."""
+        """A CORS preflight: 200 with an empty body, no token needed (cloudpods-api.md §9)."""
         srv = self.server
         with srv.count_lock:
             srv.requests += 1
@@ -276,7 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _tokens(self, body: bytes) -> None:
         idy = self.server.identity
         if self.command == "POST":
-            # keystone decodes the body only when it is declared JSON (reference §9)
+            # keystone decodes the body only when it is declared JSON (cloudpods-api.md §9)
             ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             if ctype != "application/json":
                 raise Fault(400, "InputParameterError", "fail to decode request body")
@@ -315,7 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
         raise Fault(404, "NotFoundError", "Handler /v3/auth/tokens not found")
 
     def _usage(self, path: str, token: str | None) -> None:
-        """Non-model handlers answer 401 for a missing or bad token (spec §8.2 D1, D5)."""
+        """Non-model handlers answer 401 for a missing or bad token (cloudpods-api.md §8.2 D1, D5)."""
         if not token:
             raise Fault(401, "UnauthorizedError", "Unauthorized")
         caller = self.server.identity.caller(token)

@@ -491,7 +491,7 @@ def _first_int(q: dict[str, list[str]], key: str) -> int | None:
 
 
 def check_list_rules(ex: dict, plural: str, env: dict) -> None:
-    """The envelope rules of spec §3.2 with the corrections D4 and D5 of §8.2."""
+    """The envelope rules of cloudpods-api.md §3.2 with the corrections D4 and D5 of §8.2."""
     q = _query(ex)
     rows = env.get(plural)
     assert isinstance(rows, list), env
@@ -928,7 +928,7 @@ def test_the_query_effects_of_the_region_with_data_are_all_checked():
     assert sorted(outcomes.values()).count("ignored: created_at") == 2, outcomes
 
 
-# -- spec §8.2 points not in the transcripts -------------------------------------------------
+# -- cloudpods-api.md §8.2 points not in the transcripts -------------------------------------------------
 def _error(r: requests.Response, status: int, cls: str) -> dict:
     assert r.status_code == status, r.text
     assert r.headers["Content-Type"] == JSON_ERR

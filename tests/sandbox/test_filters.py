@@ -231,7 +231,7 @@ def test_unknown_fields_are_ignored_when_the_columns_are_known():
     """Fields outside the resource's columns are dropped, as the server does.
 
     The real answer to ``filter=nosuchcol.equals(1)`` was ``{"servers":[]}`` only because
-    that deployment had no servers at all (reference §8.3).
+    that deployment had no servers at all (cloudpods-api.md §8.3).
     """
     assert ids(["nosuchcol.equals(1)"], known_fields=COLUMNS) == ALL
     assert ids(["nosuchcol.equals(1)", "vcpu_count.ge(4)"], known_fields=COLUMNS) == {"b", "c"}

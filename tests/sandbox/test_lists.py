@@ -1,4 +1,4 @@
-"""List and get semantics of the sandbox follow spec §3 as corrected by §8."""
+"""List and get semantics of the sandbox follow cloudpods-api.md §3 as corrected by §8."""
 
 from __future__ import annotations
 
@@ -305,7 +305,7 @@ def test_a_member_sees_its_project_and_is_refused_more(member, sandbox):
 
 
 def test_an_invalid_scope_is_no_scope_on_the_region_and_empty_on_keystone(admin, sandbox):
-    """Reference §9: ``scope=sytem`` lists the token's project; keystone answered [] (D9)."""
+    """cloudpods-api.md §9: ``scope=sytem`` lists the token's project; keystone answered [] (D9)."""
     mine = admin("/servers", {"scope": "galaxy", "limit": 1}).json()
     assert mine["total"] == sandbox.count("servers", project="system")
     assert admin("/v3/users", {"scope": "galaxy"}).text == '{"users":[]}'

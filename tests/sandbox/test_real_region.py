@@ -1,4 +1,4 @@
-"""The sandbox is never kinder than a real Cloudpods region with data (reference §9).
+"""The sandbox is never kinder than a real Cloudpods region with data (cloudpods-api.md §9).
 
 Each test documents one behaviour of the real region, as recorded in
 ``tests/data/reference/real-transcripts/region-with-data.json`` and described in
