@@ -25,8 +25,8 @@ import pandas as pd
 
 from .errors import CpExploreError
 from .listing import ListInfo, combined_info, list_info, with_info
-from .query import check_filter
-from .resources import resource_spec
+from .query import check_filter, check_scope
+from .resources import LIST_ARGUMENTS, resource_spec
 from .session import Session
 
 __all__ = ["gather", "Gathered", "PROVENANCE", "listing_regions"]
@@ -184,52 +184,59 @@ def gather(
         flt = params["filters"]
         for f in [flt] if isinstance(flt, str) else list(flt):
             check_filter(f)
+    for name in params:  # a typo fails at once, not once per source
+        if name not in LIST_ARGUMENTS:
+            spec.check_param(name)
+    if params.get("scope") is not None:
+        check_scope(params["scope"])
     items = _normalise(sources)
     params = {"progress": False, **params}
     opts = {"progress": False, **(session_options or {})}
     workers = max(1, int(max_workers))
 
     # 1. sessions: profiles log in concurrently; a failed login is that source's error
-    def connect(
-        item: tuple[str | None, SourceLike],
-    ) -> tuple[str, Session | None, Exception | None, float, bool]:
+    def connect(item: tuple[str | None, SourceLike]) -> _Source:
         label, src = item
         t0 = time.monotonic()
         if not isinstance(src, str):
-            return label or _label(src), src, None, 0.0, False
+            return _Source(label or _label(src), src)
         try:
-            return label or src, Session(profile=src, **opts), None, time.monotonic() - t0, True
+            return _Source(
+                label or src, Session(profile=src, **opts), None, time.monotonic() - t0, True
+            )
         except Exception as e:  # one source's failure is a row of .errors
-            return label or src, None, e, time.monotonic() - t0, False
+            return _Source(label or src, None, e, time.monotonic() - t0)
 
     with ThreadPoolExecutor(
         max_workers=min(workers, len(items)), thread_name_prefix="cpexplore-gather"
     ) as pool:
         connected = list(pool.map(connect, items))
-    labels = _unique([c[0] for c in connected])
+    for source, label in zip(connected, _unique([c.label for c in connected]), strict=True):
+        source.label = label
 
     # 2. one task per (source, region)
-    tasks: list[tuple[str, Session, str | None]] = []
-    outcomes: list[tuple[str, str | None, pd.DataFrame | None, Exception | None, float]] = []
+    tasks: list[tuple[_Source, str | None]] = []
+    outcomes: list[_Outcome] = []
     asked = regions if isinstance(regions, str) and regions != "all" else None
-    for (_, sess, err, secs, _owned), label in zip(connected, labels, strict=True):
-        if sess is None:
-            outcomes.append((label, asked, None, err, secs))
+    for source in connected:
+        if source.session is None:
+            outcomes.append(_Outcome(source.label, asked, None, source.error, source.seconds))
             continue
-        for reg in _regions_for(sess, regions, spec.service_type):
-            tasks.append((label, sess, reg))
+        for reg in _regions_for(source.session, regions, spec.service_type):
+            tasks.append((source, reg))
 
-    def run(
-        task: tuple[str, Session, str | None],
-    ) -> tuple[str, str | None, pd.DataFrame | None, Exception | None, float]:
-        label, sess, reg = task
+    def run(task: tuple[_Source, str | None]) -> _Outcome:
+        source, reg = task
+        sess = source.session
+        assert sess is not None
         region = reg or sess.region
         t0 = time.monotonic()
         try:
             df = sess.list(spec.name, region=reg, **params)
         except Exception as e:  # one source's failure is a row of .errors
-            return label, region, None, e, time.monotonic() - t0
-        return label, list_info(df).region or region, df, None, time.monotonic() - t0
+            return _Outcome(source.label, region, None, e, time.monotonic() - t0)
+        region = list_info(df).region or region
+        return _Outcome(source.label, region, df, None, time.monotonic() - t0)
 
     try:
         if tasks:
@@ -240,48 +247,76 @@ def gather(
         else:
             listed = []
     finally:
-        for _, sess, _, _, owned in connected:
-            if owned and sess is not None:
-                sess.close()
+        for source in connected:
+            if source.owned and source.session is not None:
+                source.session.close()
 
     # in the order the sources were given, each source's regions in task order
-    order = {label: i for i, label in enumerate(labels)}
-    outcomes = sorted(outcomes + listed, key=lambda r: order[r[0]])
+    order = {source.label: i for i, source in enumerate(connected)}
+    outcomes = sorted(outcomes + listed, key=lambda o: order[o.label])
 
-    frames, source_rows, error_rows, infos = [], [], [], []
-    for label, region, df, err, secs in outcomes:
-        if df is not None:
-            infos.append(replace(list_info(df), source=label))
-            frames.append(_provenance(df, label, region, spec.keyword))
-        source_rows.append(
-            {
-                "source": label,
-                "region": region,
-                "rows": len(df) if df is not None else 0,
-                "seconds": round(secs, 3),
-                "ok": err is None,
-                "error": None if err is None else type(err).__name__,
-            }
-        )
-        if err is not None:
-            error_rows.append(
-                {
-                    "source": label,
-                    "region": region,
-                    "error": type(err).__name__,
-                    "message": _one_line(err),
-                }
-            )
+    frames, infos = [], []
+    for o in outcomes:
+        if o.frame is not None:
+            infos.append(replace(list_info(o.frame), source=o.label))
+            frames.append(_provenance(o.frame, o.label, o.region, spec.keyword))
     frame = _concat(frames)
     if infos:
         with_info(frame, combined_info(infos, len(frame)))
+    failed = [o for o in outcomes if o.error is not None]
     return Gathered(
         frame=frame,
-        errors=pd.DataFrame(error_rows, columns=_ERROR_COLUMNS),
-        sources=pd.DataFrame(source_rows, columns=_SOURCE_COLUMNS),
+        errors=pd.DataFrame(
+            [
+                {
+                    "source": o.label,
+                    "region": o.region,
+                    "error": type(o.error).__name__,
+                    "message": _one_line(o.error),
+                }
+                for o in failed
+            ],
+            columns=_ERROR_COLUMNS,
+        ),
+        sources=pd.DataFrame(
+            [
+                {
+                    "source": o.label,
+                    "region": o.region,
+                    "rows": len(o.frame) if o.frame is not None else 0,
+                    "seconds": round(o.seconds, 3),
+                    "ok": o.error is None,
+                    "error": None if o.error is None else type(o.error).__name__,
+                }
+                for o in outcomes
+            ],
+            columns=_SOURCE_COLUMNS,
+        ),
         infos=tuple(infos),
-        failures=tuple(err for *_, err, _secs in outcomes if err is not None),
+        failures=tuple(o.error for o in failed if o.error is not None),
     )
+
+
+@dataclass
+class _Source:
+    """One source of a gather: its label and session, or why it could not log in."""
+
+    label: str
+    session: Session | None
+    error: Exception | None = None
+    seconds: float = 0.0
+    owned: bool = False  # logged in here from a profile, so closed here
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One (source, region) list: its rows, or its error."""
+
+    label: str
+    region: str | None
+    frame: pd.DataFrame | None
+    error: Exception | None
+    seconds: float
 
 
 def _unique(labels: Sequence[str]) -> list[str]:

@@ -112,7 +112,7 @@ class ResourceSpec:
         if name in GENERIC_PARAMS or name in self.params:
             return
         known = sorted(GENERIC_PARAMS | set(self.params))
-        close = difflib.get_close_matches(name, known + _LIST_ARGUMENTS, n=3, cutoff=0.6)
+        close = difflib.get_close_matches(name, known + LIST_ARGUMENTS, n=3, cutoff=0.6)
         guess = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
         raise ConfigError(
             f"{self.name} lists take no parameter {name!r}",
@@ -179,7 +179,7 @@ _KEY_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 # Session.list's own keyword arguments, for did-you-mean hints on misspelled ones.
-_LIST_ARGUMENTS = [
+LIST_ARGUMENTS = [
     "scope",
     "details",
     "filters",
@@ -198,6 +198,7 @@ _LIST_ARGUMENTS = [
     "refresh",
     "on_error",
     "params",
+    "warn_cached",
 ]
 
 

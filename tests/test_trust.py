@@ -184,3 +184,21 @@ def test_a_get_across_projects_has_a_hint_that_fits_a_get(sandbox, session):
     ):
         member.get("servers", other["id"])
     assert "belongs to a project your token cannot read" in str(e.value)
+
+
+def test_gather_refuses_a_misspelled_keyword_at_once(session):
+    from cpexplore import gather
+
+    with pytest.raises(ConfigError, match="did you mean 'scope'"):
+        gather(session, "servers", scop="max")
+    with pytest.raises(ConfigError, match="unknown scope"):
+        gather(session, "servers", scope="sytem")
+
+
+def test_session_takes_every_setting_as_a_keyword(sandbox):
+    from cpexplore import Session
+
+    with Session(**sandbox.settings(zone="zone0"), env={}, progress=False) as s:
+        assert s.settings.zone == "zone0"
+    with pytest.raises(ConfigError, match="did you mean"):
+        Session(**sandbox.settings(regoin="region0"), env={})
