@@ -234,7 +234,7 @@ def parse_token(body: Any, subject_token: str | None) -> Token:
         raise ProtocolError(
             f"the token answer is malformed ({e.__class__.__name__}: {e})",
             hint="check that the auth URL points at Cloudpods' keystone",
-        ) from None
+        ) from e
 
 
 def auth_error(exc: CpExploreError, method: AuthMethod, settings: Settings) -> CpExploreError:
@@ -306,10 +306,11 @@ def _token_from(resp: requests.Response, method: AuthMethod, settings: Settings)
             hint="use the address keystone itself answers on, e.g. https://<host>:30500/v3",
         )
     if resp.status_code >= 400:
-        error = auth_error(error_from(resp), method, settings)
+        refused = error_from(resp)
+        error = auth_error(refused, method, settings)
         if resp.status_code == 404:  # e.g. an auth URL without its /v3
             error.hint = auth_url_hint(settings.auth_url) or error.hint
-        raise error
+        raise error from (refused if error is not refused else None)
     body = decode_json(resp, what="login answer")
     token = parse_token(body, resp.headers.get("X-Subject-Token"))
     if not token.catalog:
@@ -392,8 +393,9 @@ class TokenManager:
                     "the given token has expired", hint="log in again, or unset OS_AUTH_TOKEN"
                 )
             log.debug("token expires in %.0fs; renewing", tok.expires_in())
+            token = self.login()
             self.reauths += 1
-            return self.login()
+            return token
 
     def renew_after_refusal(self, stale: Token) -> bool:
         """Log in again after the server refused ``stale`` (once per stale token, not per
@@ -404,6 +406,6 @@ class TokenManager:
             if not self.method.can_renew:
                 return False
             log.debug("token refused; logging in again")
-            self.reauths += 1
             self.login()
+            self.reauths += 1
             return True

@@ -49,6 +49,7 @@ from .errors import (
     NotFound,
     SqlError,
     UnknownResource,
+    one_line,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -116,10 +117,6 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- output helpers
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 def _safe_text(text: str) -> str:
@@ -358,7 +355,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     info = list_info(df)
     where = info.region or "the default region"
     total = info.total
-    of = f" of {total}" if isinstance(total, int) and total > len(df) else ""
+    # the server's total counts rows before the filters cpexplore applied itself
+    filtered = bool(info.filtered_here)
+    of = f" of {total}" if isinstance(total, int) and total > len(df) and not filtered else ""
     notes = [f"{len(df)}{of} {spec.name} in {where}"]
     hidden = df.shape[1] - shown.shape[1] + len(dropped)
     if hidden:
@@ -439,7 +438,7 @@ def _cmd_sql(args: argparse.Namespace) -> int:
                 try:
                     df = con.sql(args.query).df()
                 except duckdb.Error as e:
-                    raise SqlError(_one_line(e), hint="check the query") from e
+                    raise SqlError(one_line(e), hint="check the query") from e
             finally:
                 con.close()
     _emit_args(df, args, width=None if args.format != "table" else 40)
@@ -686,7 +685,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors that say where help is."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
 
 
 def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -1049,7 +1048,7 @@ def cli_words(text: str) -> str:
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
-    print(f"cpexplore: warning: {_one_line(message)}", file=sys.stderr)
+    print(f"cpexplore: warning: {one_line(message)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1077,7 +1076,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         more = "" if e.hint or debug else " (add --debug for details)"
-        print(f"cpexplore: error: {cli_words(_one_line(e))}{more}", file=sys.stderr)
+        print(f"cpexplore: error: {cli_words(one_line(e))}{more}", file=sys.stderr)
         return 2 if isinstance(e, _USAGE_ERRORS) else 1
     except KeyboardInterrupt:
         print("cpexplore: interrupted", file=sys.stderr)
@@ -1097,7 +1096,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         print(
-            f"cpexplore: error: unexpected {type(e).__name__}: {_one_line(e)} "
+            f"cpexplore: error: unexpected {type(e).__name__}: {one_line(e)} "
             "(add --debug for a traceback, and please report it)",
             file=sys.stderr,
         )

@@ -12,8 +12,10 @@ no auth URL (set OS_AUTH_URL)
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections.abc import Iterable
 
 __all__ = [
     "CpExploreError",
@@ -33,6 +35,8 @@ __all__ = [
     "SqlError",
     "MissingColumns",
     "unwrap_details",
+    "one_line",
+    "did_you_mean",
 ]
 
 
@@ -145,6 +149,27 @@ class ExportError(CpExploreError, OSError):
 
 class MissingColumns(CpExploreError, ValueError):
     """A DataFrame lacks the columns a plot or report needs."""
+
+
+def one_line(text: object) -> str:
+    """Any message on one line (an exception with no text gives its class name).
+
+    >>> one_line(ValueError("two  words"))
+    'two words'
+    """
+    line = " ".join(str(text).split())
+    return line or (type(text).__name__ if isinstance(text, BaseException) else "")
+
+
+def did_you_mean(name: str, choices: Iterable[str], n: int = 3) -> str:
+    """``"did you mean 'x'? "`` for the closest choices, or ``""``: the one way every
+    message names what exists.
+
+    >>> did_you_mean("nmae", ["name", "status"])
+    "did you mean 'name'? "
+    """
+    close = difflib.get_close_matches(name, list(dict.fromkeys(choices)), n=n, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
 
 
 _WRAPPED = re.compile(r"\{\s*\"error\"\s*:")

@@ -87,9 +87,11 @@ __all__ = [
     "make_dir",
     "write_csv_handle",
     "csv_text",
+    "write_csv",
     "to_csv",
     "read_csv",
     "json_text",
+    "write_json",
     "to_json",
     "column_kind",
     "infer_kinds",
@@ -248,8 +250,11 @@ def _prepare_column(s: pd.Series, *, escape: bool, nested: str) -> pd.Series:
     if _is_text_like(s):
         values = s.astype(object)
         if nested == "keep":
-            return values.map(lambda v: None if is_missing(v) else v)
-        return values.map(lambda v: _csv_cell(v, escape))
+            cells = [None if is_missing(v) else v for v in values]
+        else:
+            cells = [_csv_cell(v, escape) for v in values]
+        # object, as they are: Series.map would make [1, None] floats, written "1.0"
+        return pd.Series(cells, index=s.index, dtype=object)
     return s
 
 
@@ -298,9 +303,8 @@ _FORMULA_START = r"^'*[=+\-@\t\r\n]"
 _JSON_ESCAPED = r'["\\\x00-\x1f]'
 #: orjson refuses (TypeError) what jsonable would change or json.dumps writes otherwise:
 #: numpy scalars, timestamps and dates, sets, subclasses, non-text keys, huge integers.
-_ORJSON = (
-    orjson.OPT_INDENT_2
-    | orjson.OPT_PASSTHROUGH_DATETIME
+_PLAIN = (
+    orjson.OPT_PASSTHROUGH_DATETIME
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
@@ -351,11 +355,11 @@ def _put(arr: pa.Array, positions: np.ndarray, texts: list[str]) -> pa.Array:
     return pc.replace_with_mask(arr, pa.array(mask), pa.array(texts, type=_TEXT))
 
 
-def _pick(table: list[str], codes: np.ndarray) -> Cells:
+def _pick(table: pa.Array, codes: np.ndarray) -> Cells:
     """``table[code]`` for each code: one text when the codes are all the same."""
     if len(codes) and (codes == codes[0]).all():
-        return table[int(codes[0])]
-    return pa.array(table, type=_TEXT).take(pa.array(codes))
+        return table[int(codes[0])].as_py()
+    return table.take(pa.array(codes))
 
 
 def _edges(n: int, middle: str, first: str | None = None, last: str | None = None) -> Cells:
@@ -424,55 +428,67 @@ def _pandas_fields(s: pd.Series, escape: bool) -> pa.Array:
 # -- lists and dicts through orjson
 
 
-def _python_floats(data: bytes) -> bytes:
-    """orjson's indented text with every float as Python writes it (``1e-05``, not ``0.00001``).
+def _python_floats(data: np.ndarray, nl: np.ndarray) -> bytes | None:
+    """orjson's indented text (``data``, its newlines at ``nl``) with every float as Python
+    writes it (``1e-05``, not ``0.00001``); None when there is nothing to change.
 
     A number is the last token of its line (strings never hold a raw newline), after a space;
     it is a float when it holds ``.``, ``e`` or ``E``. Found with numpy, fixed in Python.
     """
-    arr = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(arr == _NL) - 1
-    ends -= arr[ends] == _COMMA
-    ends = ends[(arr[ends] >= ord("0")) & (arr[ends] <= ord("9"))]
+    ends = nl - 1
+    ends -= data[ends] == _COMMA
+    ends = ends[(data[ends] >= ord("0")) & (data[ends] <= ord("9"))]
     if not ends.size:
-        return data
+        return None
     pos, floats = ends.copy(), np.zeros(len(ends), dtype=bool)
     active = np.ones(len(ends), dtype=bool)
     while active.any():
         pos -= active
-        c = arr[pos]
+        c = data[pos]
         dot_or_e = (c == ord(".")) | (c == ord("e")) | (c == ord("E"))
         floats |= active & dot_or_e
         digit = (c >= ord("0")) & (c <= ord("9"))
         active &= digit | dot_or_e | (c == ord("-")) | (c == ord("+"))
     if not floats.any():
-        return data
-    out, prev = [], 0
+        return None
+    raw, out, prev = data.tobytes(), [], 0
     for start, end in zip((pos[floats] + 1).tolist(), (ends[floats] + 1).tolist(), strict=True):
-        token = data[start:end]
+        token = raw[start:end]
         text = repr(float(token)).encode()
         if text != token:
-            out += [data[prev:start], text]
+            out += [raw[prev:start], text]
             prev = end
-    out.append(data[prev:])
+    out.append(raw[prev:])
     return b"".join(out)
 
 
-def _nested_texts(cells: list[Any], unit: str | None, level: int) -> tuple[pa.Array, list[int]]:
-    """Lists and dicts as JSON text: as :func:`json_dumps` writes them (``unit=None``), or as
-    an indented json.dumps writes them at ``level``. Also the indices orjson refused: their
-    texts are placeholders, to be written the slow way.
+def _lines(text: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """``text`` as bytes and the positions of its newlines."""
+    data = np.frombuffer(text, dtype=np.uint8)
+    return data, np.flatnonzero(data == _NL)
 
-    One orjson call writes the whole column, indented by two spaces, a cell a line apart
-    (``[\\n  cell,\\n  cell\\n]``); numpy then finds the lines and their indentation, drops
-    or adds the spaces json.dumps would not or would write, and finds where each cell starts.
+
+def _nested_texts(
+    cells: list[Any], unit: str | None, level: int, *, csv_quotes: bool = False
+) -> tuple[pa.Array, list[int]]:
+    """Lists and dicts as JSON text: as :func:`json_dumps` writes them (``unit=None``), or as
+    an indented json.dumps writes them at ``level``; quotes doubled for CSV. Also the indices
+    orjson refused: their texts are placeholders, to be written the slow way.
+
+    One orjson call writes the whole column, two spaces a level, a cell a line apart
+    (``[\n  cell,\n  cell\n]``). Strings never hold a raw newline, so numpy can read the
+    layout from the ends of the lines: their depth (a line ending in ``[`` or ``{`` opens a
+    level, a line that is only ``]`` or ``}`` closes one), then drop or add the spaces and
+    newlines json.dumps would not or would write, and find where each cell starts.
     """
-    dump = functools.partial(orjson.dumps, option=_ORJSON)
+    if unit is not None and unit.strip(" "):
+        raise pa.ArrowInvalid("an indent not made of spaces")  # json.dumps's own indent="\t"
+    dump = functools.partial(orjson.dumps, option=_PLAIN | orjson.OPT_INDENT_2)
     refused: list[int] = []
     try:
         whole = dump(cells)
     except TypeError:  # orjson.JSONEncodeError too
-        kept = []
+        kept: list[Any] = []
         for i, cell in enumerate(cells):
             try:
                 dump(cell)
@@ -480,53 +496,66 @@ def _nested_texts(cells: list[Any], unit: str | None, level: int) -> tuple[pa.Ar
             except TypeError:
                 kept.append([])
                 refused.append(i)
-        whole = dump(kept)
+        cells = kept
+        whole = dump(cells)
     n = len(cells)
     if not n:
         return pa.array([], type=_TEXT), refused
-    whole = _python_floats(whole)
-    data = np.frombuffer(whole, dtype=np.uint8)[4:-2]  # without "[\n  " and "\n]"
-    nl = np.flatnonzero(data == _NL)
-    count = np.zeros(len(nl), dtype=np.int64)  # the spaces starting each line
-    run = np.ones(len(nl), dtype=bool)
-    while run.any():
-        run &= data[nl + 1 + count] == _SPACE
-        count += run
+    data, nl = _lines(whole)
+    fixed = _python_floats(data, nl)
+    if fixed is not None:
+        whole = fixed
+        data, nl = _lines(whole)
+    data, nl = data[4:-2], nl[1:-1] - 4  # without "[\n  " and "\n]"
+    ends = np.append(nl - 1, len(data) - 1)  # the last character of each line, before a comma
+    ends -= data[ends] == _COMMA
+    last = data[ends]
+    opens = (last == ord("[")) | (last == ord("{"))
+    closes = ((last == ord("]")) | (last == ord("}"))) & (data[ends - 1] == _SPACE)
+    depth = 1 + np.cumsum(opens[:-1]) - np.cumsum(closes[1:])  # of the line after each newline
+    count = 2 * depth  # the spaces starting it
+    if len(nl) and (
+        (depth < 1).any()
+        or (data[nl + count] != _SPACE).any()
+        or (data[nl + 1 + count] == _SPACE).any()
+    ):
+        raise pa.ArrowInvalid("unexpected orjson layout")
     comma = data[nl - 1] == _COMMA
-    cut = comma & (count == 2)  # ",\n  " then a new cell: dropped, and a cell starts
+    cut = comma & (count == 2)  # ",\n  " then a new cell: dropped, and a cell starts there
     if int(cut.sum()) != n - 1:
         raise pa.ArrowInvalid("unexpected orjson layout")
-    if unit is None:  # ",\n   " → ", ", other "\n   " → ""
+    if unit is None:  # ",\n   " → ", ", any other "\n   " → ""
         target = np.zeros(len(nl), dtype=np.int64)
-        newline = comma & ~cut
-        data = data.copy()
-        data[nl[newline]] = _SPACE
-    else:  # a line at depth d in a cell: unit * (d + level)
-        target = np.where(cut, 0, len(unit) * (count // 2 - 1 + level))
+        newline = comma & ~cut  # kept, as a space
+    else:  # a line at depth d in its cell: unit * (d + level)
+        target = np.where(cut, 0, len(unit) * (depth - 1 + level))
         newline = ~cut
     delta = (count - target) + ~newline + cut  # bytes fewer per line
+    fewer = np.cumsum(delta)
     if (target <= count).all():
         keep = np.ones(len(data), dtype=bool)
         keep[nl[~newline]] = False
         keep[nl[cut] - 1] = False
-        for k in range(int(count.max(initial=0))):
-            at = (k >= target) & (k < count)
-            keep[nl[at] + 1 + k] = False
+        drop = count - target  # the spaces after the first `target` of each line
+        first = np.repeat(nl + 1 + target - (np.cumsum(drop) - drop), drop)
+        keep[first + np.arange(len(first))] = False
         out = data[keep]
+        if unit is None:
+            out[nl[newline] - (fewer - delta)[newline]] = _SPACE
     else:  # more spaces than orjson's two a level
-        if ((count == 0) & (target > 0)).any() or any(c != " " for c in unit or ""):
-            raise pa.ArrowInvalid("indent not made of spaces")
         rep = np.ones(len(data), dtype=np.int64)
         rep[nl[~newline]] = 0
         rep[nl[cut] - 1] = 0
         for k in range(1, int(count.max(initial=0))):
             rep[nl[count > k] + 1 + k] = 0
-        has = count > 0
-        rep[nl[has] + 1] = target[has]
+        rep[nl + 1] = target
         out = np.repeat(data, rep)
     offsets = np.empty(n + 1, dtype=np.int64)
     offsets[0], offsets[-1] = 0, len(out)
-    offsets[1:-1] = (nl[cut] + 1 + count[cut]) - np.cumsum(delta)[cut]
+    offsets[1:-1] = (nl[cut] + 1 + count[cut]) - fewer[cut]
+    if csv_quotes:  # every " doubled: each cell grows by its quotes
+        offsets += np.searchsorted(np.flatnonzero(out == ord('"')), offsets)
+        out = out.tobytes().replace(b'"', b'""')
     arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out))
     return arr, refused
 
@@ -534,28 +563,67 @@ def _nested_texts(cells: list[Any], unit: str | None, level: int) -> tuple[pa.Ar
 # -- one column
 
 
-def _iso_text(s: pd.Series) -> pa.Array | None:
-    """A datetime column as ISO-8601 UTC text without the ``Z`` (nulls where missing), as
-    :func:`_iso_column` writes it; None when that must do it (years before 1000, …)."""
+def _digits(out: np.ndarray, at: int, value: np.ndarray, width: int) -> None:
+    for i in range(width):
+        out[:, at + width - 1 - i] = value // 10**i % 10 + ord("0")
+
+
+def _iso_text(s: pd.Series, before: str, after: str, missing: str) -> pa.Array | None:
+    """A datetime column as ISO-8601 UTC text between ``before`` and ``after`` (``missing``
+    where missing), as :func:`_iso_column` writes it; None when that must do it (years
+    before 1000 or after 9999, which strftime writes otherwise)."""
     utc = s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
     arr = utc.array
     per = _SECOND.get(getattr(arr, "unit", ""))
     if per is None or not isinstance(arr, pd.arrays.DatetimeArray):
         return None
-    missing = np.asarray(arr.isna())
-    ticks = np.where(missing, 0, arr.asi8)
-    present = ticks[~missing]
+    missing_at = np.asarray(arr.isna())
+    ticks = np.where(missing_at, 0, arr.asi8)
+    present = ticks[~missing_at]
     if present.size and arr.unit != "ns":
         low = np.datetime64("1000-01-01", arr.unit).astype(np.int64)
         high = np.datetime64("10000-01-01", arr.unit).astype(np.int64)
         if present.min() < low or present.max() >= high:
             return None
-    if bool((present % per != 0).any()):
-        micro = ticks // (per // 10**6) if per >= 10**6 else ticks * (10**6 // per)
-        text = np.datetime_as_string(micro.view("datetime64[us]"), unit="us")
-    else:
-        text = np.datetime_as_string((ticks // per).view("datetime64[s]"), unit="s")
-    return pa.array(text, type=_TEXT, mask=missing)
+    frac = bool((present % per != 0).any())
+    seconds, part = np.divmod(ticks, per)
+    days, day_seconds = np.divmod(seconds, 86400)
+    # the civil date of a day number (H. Hinnant's days → year, month, day)
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    head, tail = before.encode(), ("Z" + after).encode()
+    width = len(head) + (26 if frac else 19) + len(tail)
+    out = np.empty((len(ticks), width), dtype=np.uint8)
+    out[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
+    out[:, width - len(tail) :] = np.frombuffer(tail, dtype=np.uint8)
+    at = len(head)
+    for sep, value, w in (
+        ("-", year, 4),
+        ("-", month, 2),
+        ("T", day, 2),
+        (":", day_seconds // 3600, 2),
+        (":", day_seconds // 60 % 60, 2),
+        (".", day_seconds % 60, 2),
+    ):
+        _digits(out, at, value, w)
+        if sep != "." or frac:
+            out[:, at + w] = ord(sep)
+        at += w + 1
+    if frac:
+        micro = part // (per // 10**6) if per >= 10**6 else part * (10**6 // per)
+        _digits(out, at, micro, 6)
+    offsets = np.arange(0, (len(ticks) + 1) * width, width, dtype=np.int64)
+    text = pa.LargeStringArray.from_buffers(len(ticks), pa.py_buffer(offsets), pa.py_buffer(out))
+    if missing_at.any():
+        text = pc.if_else(pa.array(missing_at), _lit(missing), text)
+    return text
 
 
 class _Writer:
@@ -586,9 +654,7 @@ class _Writer:
         return _put(out, at, texts)
 
     def nested(self, cells: list[Any]) -> pa.Array:
-        arr, refused = _nested_texts(cells, self.unit, 2)
-        if self.csv:
-            arr = pc.replace_substring(arr, '"', '""')
+        arr, refused = _nested_texts(cells, self.unit, 2, csv_quotes=self.csv)
         if refused:
             arr = _put(arr, np.asarray(refused), [self.slow(cells[i]) for i in refused])
         return arr
@@ -625,22 +691,28 @@ class _Writer:
         dtype, kind, missing = s.dtype, s.dtype.kind, self.missing
         numpy = isinstance(dtype, np.dtype)
         if isinstance(dtype, pd.CategoricalDtype):
-            table = [self.slow(v) for v in s.cat.categories.astype(object)] + [missing]
-            codes = s.cat.codes.to_numpy()
+            categories, codes = s.cat.categories, s.cat.codes.to_numpy()
+            if isinstance(categories.dtype, pd.StringDtype):
+                table = self.text(_arrow_text(categories.array))
+            else:  # each category as s.astype(object) gives it (ints become floats with NaN)
+                probe = list(range(len(categories))) + ([-1] if (codes < 0).any() else [])
+                values = pd.Categorical.from_codes(probe, dtype=dtype).astype(object)
+                texts = [self.slow(v) for v in values[: len(categories)]]
+                table = pa.array(texts, type=_TEXT)
+            table = pa.concat_arrays([table, pa.array([missing], type=_TEXT)])
             return _pick(table, np.where(codes < 0, len(table) - 1, codes))
         if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
-            iso = _iso_text(s)
+            quote = "" if self.csv else '"'
+            iso = _iso_text(s, quote, quote, missing)
             if iso is not None:
-                if self.csv:
-                    return pc.binary_join_element_wise(iso, _lit("Z"), _lit("")).fill_null("")
-                quoted = pc.binary_join_element_wise(_lit('"'), iso, _lit('Z"'), _lit(""))
-                return quoted.fill_null(_lit("null"))
+                return iso
         elif isinstance(dtype, pd.StringDtype):
             return self.text(_arrow_text(s.array)).fill_null(_lit(missing))
         elif kind == "O" and numpy:
             return self.objects(s)
         elif kind == "b" and numpy:
-            return _pick([self.false, self.true], s.to_numpy().view(np.int8))
+            table = pa.array([self.false, self.true], type=_TEXT)
+            return _pick(table, s.to_numpy().view(np.int8))
         elif kind == "b" and isinstance(dtype, pd.BooleanDtype):
             flags = pa.array(s.array)
             return pc.if_else(flags, _lit(self.true), _lit(self.false)).fill_null(_lit(missing))
@@ -650,7 +722,10 @@ class _Writer:
         elif kind == "f" and numpy and dtype.itemsize <= 8:
             floats = s.to_numpy(dtype=np.float64)
             blank = np.isnan(floats) if self.csv else ~np.isfinite(floats)
-            texts = pa.array(list(map(repr, floats.tolist())), type=_TEXT, mask=blank)
+            if self.csv and dtype.itemsize < 8:  # pandas writes float32 as float32 ("1e-05")
+                texts = pa.array([str(v) for v in s.to_numpy()], type=_TEXT, mask=blank)
+            else:  # json, as jsonable: the float64 value
+                texts = pa.array(list(map(repr, floats.tolist())), type=_TEXT, mask=blank)
             return texts.fill_null(_lit(missing))
         if self.csv:
             return _pandas_fields(s, self.escape)
@@ -691,15 +766,17 @@ def _csv_bytes(df: pd.DataFrame, *, escape: bool, index: bool | None) -> memoryv
     return _joined(pieces, n)
 
 
-def _json_str(df: pd.DataFrame, index: bool | None, indent: int | str | None, lines: bool) -> str:
-    """``df`` as :func:`json_text` writes it, built a column at a time."""
+def _json_bytes(
+    df: pd.DataFrame, index: bool | None, indent: int | str | None, lines: bool
+) -> memoryview:
+    """``df`` as UTF-8 bytes of what :func:`json_text` writes, built a column at a time."""
     frame = _output_frame(df, index)
     last: dict[str, int] = {}  # a repeated name keeps its first place and its last column
     for i, c in enumerate(frame.columns):
         last[str(c)] = i
     n = len(frame)
     if not n:
-        return "" if lines else "[]"
+        return memoryview(b"" if lines else b"[]")
     unit = None if lines or indent is None else indent
     if isinstance(unit, int):
         unit = " " * unit
@@ -725,7 +802,7 @@ def _json_str(df: pd.DataFrame, index: bool | None, indent: int | str | None, li
     for sep, i in zip(seps, last.values(), strict=True):
         pieces += [sep, writer.column(frame.iloc[:, i])]
     pieces.append(end)
-    return str(_joined(pieces, n), "utf-8")
+    return _joined(pieces, n)
 
 
 # --------------------------------------------------------------------------- atomic files
@@ -848,6 +925,33 @@ def csv_text(df: pd.DataFrame, *, escape_formulas: bool = True, index: bool | No
     return buf.getvalue()
 
 
+def write_csv(
+    df: pd.DataFrame,
+    fh: BinaryIO,
+    *,
+    escape_formulas: bool = True,
+    bom: bool = False,
+    index: bool | None = None,
+) -> None:
+    """Write ``df`` as CSV to the open binary handle ``fh`` (``sys.stdout.buffer``, a
+    socket, …): the very bytes :func:`to_csv` writes to an uncompressed file, without
+    building the text as a Python string first.
+
+    >>> buf = io.BytesIO(); write_csv(pd.DataFrame({"s": ["@x"]}), buf); buf.getvalue()
+    b'"s"\\n"\\'@x"\\n'
+    """
+    data = None
+    with contextlib.suppress(*_NOT_FAST):
+        data = _csv_bytes(df, escape=escape_formulas, index=index)
+    if data is None:
+        frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
+        write_csv_handle(fh, frame, encoding="utf-8-sig" if bom else "utf-8", gz=False)
+        return
+    if bom:
+        fh.write(codecs.BOM_UTF8)
+    fh.write(data)
+
+
 def to_csv(
     df: pd.DataFrame,
     path: str | os.PathLike[str],
@@ -880,13 +984,13 @@ def to_csv(
         frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
         encoding = "utf-8-sig" if bom else "utf-8"
         return atomic_write(path, lambda fh: write_csv_handle(fh, frame, encoding=encoding, gz=gz))
-    chunks = [codecs.BOM_UTF8, data] if bom else [data]
 
     def write(fh: BinaryIO) -> None:
         raw: BinaryIO = gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) if gz else fh  # type: ignore[assignment]
         try:
-            for chunk in chunks:
-                raw.write(chunk)
+            if bom:
+                raw.write(codecs.BOM_UTF8)
+            raw.write(data)
         finally:
             if gz:
                 raw.close()
@@ -991,11 +1095,47 @@ def json_text(
     """
     _no_escape(escape_formulas, "json_text")
     with contextlib.suppress(*_NOT_FAST):
-        return _json_str(df, index, indent, lines)
+        return str(_json_bytes(df, index, indent, lines), "utf-8")
+    return _json_slow(df, index, indent, lines)
+
+
+def _json_slow(df: pd.DataFrame, index: bool | None, indent: int | None, lines: bool) -> str:
+    """What :func:`json_text` writes, a record at a time (for what the fast way cannot)."""
     recs = _records(df, index)
     if lines:
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs)
     return json.dumps(recs, ensure_ascii=False, indent=indent)
+
+
+def _json_chunks(
+    df: pd.DataFrame, index: bool | None, indent: int | None, lines: bool
+) -> tuple[bytes | memoryview, ...]:
+    """The bytes of a JSON file, in pieces: :func:`json_text`, UTF-8, a newline after an array."""
+    data: bytes | memoryview | None = None
+    with contextlib.suppress(*_NOT_FAST):
+        data = _json_bytes(df, index, indent, lines)
+    if data is None:
+        data = _json_slow(df, index, indent, lines).encode("utf-8")
+    return (data,) if lines else (data, b"\n")
+
+
+def write_json(
+    df: pd.DataFrame,
+    fh: BinaryIO,
+    *,
+    index: bool | None = None,
+    indent: int | None = None,
+    lines: bool = False,
+) -> None:
+    """Write ``df`` as JSON to the open binary handle ``fh``: the very bytes :func:`to_json`
+    writes to a file (:func:`json_text`, UTF-8, then a newline unless ``lines``), without
+    building the text as a Python string first.
+
+    >>> buf = io.BytesIO(); write_json(pd.DataFrame({"n": [1]}), buf); buf.getvalue()
+    b'[{"n": 1}]\\n'
+    """
+    for chunk in _json_chunks(df, index, indent, lines):
+        fh.write(chunk)
 
 
 def to_json(
@@ -1018,9 +1158,13 @@ def to_json(
     PosixPath('servers.json')
     """
     _no_escape(escape_formulas, "to_json")
-    data = json_text(df, index=index, indent=indent, lines=lines)
-    payload = data.encode("utf-8") + (b"" if lines or not data else b"\n")
-    return atomic_write(path, lambda fh: fh.write(payload))
+    chunks = _json_chunks(df, index, indent, lines)
+
+    def write(fh: BinaryIO) -> None:
+        for chunk in chunks:
+            fh.write(chunk)
+
+    return atomic_write(path, write)
 
 
 # --------------------------------------------------------------------------- column kinds

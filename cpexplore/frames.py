@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import infer_dtype, union_categoricals
+from pandas.api.types import infer_dtype
 
 # pandas' default text dtype ("str"): Arrow-backed strings, NaN where a value is missing
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -49,12 +49,8 @@ def records_to_frame(
     *,
     key_columns: Sequence[str] = ("id", "name", "status"),
     columns: Sequence[str] | None = None,
-    chunk: bool = False,
 ) -> pd.DataFrame:
     """Build a typed DataFrame from a list of Cloudpods records (one row per record).
-
-    ``chunk=True`` builds one page of a longer list for :func:`concat_frames`: repeated
-    strings always become categories (the whole list decides later which stay so).
 
     The columns are the union of the records' keys in first-seen order, with the
     ``key_columns`` that are present moved to the front (in the order given).  Small
@@ -100,7 +96,7 @@ def records_to_frame(
 
     data: dict[Any, Any] = {}
     for key, raw in zip(keys, _raw_columns(recs, keys), strict=True):
-        for name, array in _build_columns(key, raw, taken, wanted, chunk):
+        for name, array in _build_columns(key, raw, taken, wanted):
             data[name] = array
 
     if wanted is not None:
@@ -119,172 +115,6 @@ def records_to_frame(
     return pd.DataFrame(
         {name: as_series(data[name], index) for name in order}, index=index, copy=False
     )
-
-
-def concat_frames(
-    frames: Sequence[pd.DataFrame],
-    *,
-    key_columns: Sequence[str] = ("id", "name", "status"),
-    columns: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Join the pages of one list, built with ``records_to_frame(..., chunk=True)``.
-
-    Building each page as it arrives keeps the work where the data is still in the CPU's
-    cache; this joins them with the dtype rules of :func:`records_to_frame` applied to the
-    whole list: categories are united and kept only where values repeat (at most half of
-    them distinct), integers are ``int64`` (``Int64`` when some are missing), and a column
-    that some pages lack is missing there.
-
-    Example:
-        >>> a = records_to_frame([{"id": "1", "st": "up"}, {"id": "2", "st": "up"}], chunk=True)
-        >>> b = records_to_frame([{"id": "3", "st": "up", "n": 300}], chunk=True)
-        >>> df = concat_frames([a, b])
-        >>> list(df.columns), str(df["st"].dtype), str(df["n"].dtype)
-        (['id', 'st', 'n'], 'category', 'Int64')
-    """
-    parts = [f for f in frames if len(f)]
-    if not parts:
-        return frames[0].copy() if frames else records_to_frame([], columns=columns)
-    names = list(dict.fromkeys(name for f in parts for name in f.columns))
-    lengths = [len(f) for f in parts]
-    index = pd.RangeIndex(sum(lengths))
-    taken = set(names)
-    data: dict[Any, Any] = {}
-    for name in names:
-        pieces = [_present(f[name]) if name in f.columns else None for f in parts]
-        for out_name, array in _concat_column(name, pieces, lengths, taken, columns):
-            data[out_name] = array
-    if columns is not None:
-        order = list(columns)
-    else:
-        first = [k for k in key_columns if k in data]
-        order = first + [k for k in data if k not in set(first)]
-    return pd.DataFrame({n: as_series(data[n], index) for n in order}, index=index, copy=False)
-
-
-def _present(part: pd.Series) -> pd.Series | None:
-    """A page's column, or ``None`` when the page has no value in it (a gap, like a missing key)."""
-    dtype = part.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        empty = bool((part.array.codes < 0).all())
-    elif isinstance(dtype, np.dtype) and dtype.kind == "O":  # missing is None; first value decides
-        empty = all(v is None for v in part.array)
-    elif isinstance(dtype, np.dtype) and dtype.kind in "iub":
-        empty = False  # numpy ints and bools cannot be missing
-    else:
-        empty = bool(part.isna().all())
-    return None if empty else part
-
-
-def _concat_column(
-    name: Any,
-    parts: list[pd.Series | None],
-    lengths: list[int],
-    taken: set[Any],
-    columns: Sequence[str] | None,
-) -> list[tuple[Any, Any]]:
-    present = [p for p in parts if p is not None]
-    kinds = {dtype_kind(p.dtype) for p in present}
-    fast = _join_typed(name, parts, lengths, present, kinds)
-    if fast is not None:
-        return [(name, fast)]
-    raw = np.concatenate(
-        [
-            _as_objects(p) if p is not None else np.full(n, None, dtype=object)
-            for p, n in zip(parts, lengths, strict=True)
-        ]
-    )
-    wanted = None if columns is None else _wanted_columns(columns)
-    return _build_columns(name, raw, taken, wanted)
-
-
-def _join_typed(
-    name: Any,
-    parts: list[pd.Series | None],
-    lengths: list[int],
-    present: list[pd.Series],
-    kinds: set[str],
-) -> Any:
-    """Join pages whose columns share one typed kind, or ``None`` for the general path."""
-    if not present or len(kinds) != 1:
-        return None
-    kind = next(iter(kinds))
-    if kind == "category":
-        dtype = present[0].dtype
-        if not all(p.dtype.categories.dtype == dtype.categories.dtype for p in present):
-            return None
-        joined = union_categoricals(
-            [
-                p.array if p is not None else pd.Categorical.from_codes(np.full(n, -1), dtype=dtype)
-                for p, n in zip(parts, lengths, strict=True)
-            ],
-            sort_categories=True,
-        ).remove_unused_categories()
-        n_present = int((joined.codes >= 0).sum())
-        if (
-            name == "id"
-            or n_present < 2
-            or 2 * len(joined.categories) > n_present
-            or (not str(name).endswith("_at") and looks_like_timestamp(joined.categories[0]))
-        ):
-            return None  # not repeated enough, or timestamps: decide on the values themselves
-        return joined
-    missing = {"int": "Int64", "float": "float64", "bool": "boolean"}.get(kind)
-    if kind == "datetime":
-        missing = present[0].dtype
-    if missing is None:
-        return None
-    joined = pd.concat(
-        [
-            (p.astype("Int64") if kind == "int" else p)
-            if p is not None
-            else pd.Series(
-                pd.NA if kind in ("int", "bool") else None, index=range(n), dtype=missing
-            )
-            for p, n in zip(parts, lengths, strict=True)
-        ],
-        ignore_index=True,
-    )
-    if kind == "int":
-        return _int64(joined)
-    if kind == "bool":
-        return joined.array if joined.hasnans else joined.to_numpy(dtype=bool)
-    return joined.array
-
-
-def dtype_kind(dtype: Any) -> str:
-    """The kind of a column's dtype: category, bool, int, float, datetime or object.
-
-    >>> dtype_kind(pd.Series([1, 2], dtype="int64").dtype)
-    'int'
-    """
-    if isinstance(dtype, pd.CategoricalDtype):
-        return "category"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "bool"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "int"
-    if pd.api.types.is_float_dtype(dtype):
-        return "float"
-    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
-        return "datetime"
-    return "object"
-
-
-def _as_objects(part: pd.Series) -> np.ndarray:
-    """A page's column as Python objects, ``None`` where missing."""
-    if part.dtype == object:
-        return part.to_numpy()
-    out = np.array(part.astype(object), dtype=object)
-    out[part.isna().to_numpy()] = None
-    return out
-
-
-def _int64(values: pd.Series) -> Any:
-    """Nullable ``Int64`` values as ``int64`` when nothing is missing, else ``Int64``."""
-    if values.isna().any():
-        return values.astype("Int64").array
-    return values.to_numpy(dtype=np.int64)
 
 
 def typed_column(name: str, values: Iterable[Any], index: pd.Index | None = None) -> pd.Series:
@@ -324,7 +154,7 @@ def with_schema(df: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
         for n in missing
     }
     out = pd.concat([df, pd.DataFrame(empty, index=df.index)], axis=1)
-    out.attrs = df.attrs
+    out.attrs = dict(df.attrs)
     return out
 
 
@@ -428,7 +258,6 @@ def _build_columns(
     raw: np.ndarray,
     taken: set[Any],
     wanted: list[str] | None,
-    chunk: bool = False,
 ) -> list[tuple[Any, Any]]:
     """Convert one top-level field into ``(name, array)`` pairs (several if spread).
 
@@ -440,13 +269,13 @@ def _build_columns(
     kind = infer_dtype(raw, skipna=True)
     if kind == "mixed" and isinstance(key, str):
         mask = pd.isna(raw)
-        if _all_dicts(raw, mask) and not (chunk and wanted is None):  # pages: spread when joined
-            spread = _spread_dict(key, raw, mask, taken, wanted, chunk=chunk)
+        if _all_dicts(raw, mask):
+            spread = _spread_dict(key, raw, mask, taken, wanted)
             if spread is not None:
                 taken.update(name for name, _ in spread)
                 return spread
             return [(key, _object_array(raw, mask))]
-    return [(key, _convert(key, raw, kind, chunk))]
+    return [(key, _convert(key, raw, kind))]
 
 
 def _all_dicts(raw: np.ndarray, mask: np.ndarray) -> bool:
@@ -467,7 +296,6 @@ def _spread_dict(
     taken: set[Any],
     wanted: list[str] | None,
     max_keys: int = 32,
-    chunk: bool = False,
 ) -> list[tuple[Any, Any]] | None:
     """Spread a column of dicts into ``key.sub`` columns, or ``None`` to keep it whole.
 
@@ -492,7 +320,7 @@ def _spread_dict(
         names = [c for c in names if c not in taken]
         subkeys = [c[len(prefix) :] for c in names]
         for name, sub_raw in zip(names, _raw_columns(dicts, subkeys), strict=True):
-            out.append((name, _convert(name, sub_raw, infer_dtype(sub_raw, skipna=True), chunk)))
+            out.append((name, _convert(name, sub_raw, infer_dtype(sub_raw, skipna=True))))
         return out
 
     subkeys = _ordered_keys(dicts)
@@ -513,10 +341,10 @@ def _spread_dict(
         ):
             return None
         columns.append((name, sub_raw, kind))
-    return [(name, _convert(name, sub_raw, kind, chunk)) for name, sub_raw, kind in columns]
+    return [(name, _convert(name, sub_raw, kind)) for name, sub_raw, kind in columns]
 
 
-def _convert(name: Any, raw: np.ndarray, kind: str, chunk: bool = False) -> Any:
+def _convert(name: Any, raw: np.ndarray, kind: str) -> Any:
     """Convert one ``object`` column of scalars to the best array type.
 
     ``kind`` is ``pandas.api.types.infer_dtype(raw, skipna=True)``; missing values
@@ -527,7 +355,7 @@ def _convert(name: Any, raw: np.ndarray, kind: str, chunk: bool = False) -> Any:
         dtype('int64')
     """
     if kind == "string":
-        return _string_array(name, raw, chunk)
+        return _string_array(name, raw)
     mask = pd.isna(raw)
     if kind == "integer":
         return _int_array(raw, mask)
@@ -593,7 +421,7 @@ def _float_array(raw: np.ndarray, mask: np.ndarray, kind: str) -> Any:
     return full
 
 
-def _string_array(name: Any, raw: np.ndarray, chunk: bool = False) -> Any:
+def _string_array(name: Any, raw: np.ndarray) -> Any:
     """Timestamps, categories or text (pandas' ``str``) for an all-string column.
 
     * ``*_at`` names: parsed as UTC timestamps, unparsable values become NaT.
@@ -608,18 +436,14 @@ def _string_array(name: Any, raw: np.ndarray, chunk: bool = False) -> Any:
     """
     if isinstance(name, str) and name.endswith("_at"):
         return utc_timestamps(raw)
-    if _mostly_unique(raw):  # ids, names, addresses: no need to hash every value to know
-        return text_array(raw, pd.isna(raw))
     codes, uniques = pd.factorize(raw)  # missing -> -1; uniques in first-seen order
     mask = codes < 0
     n_present = len(raw) - int(mask.sum())
-    if not chunk and looks_like_timestamp(uniques[0]):
+    if looks_like_timestamp(uniques[0]):
         stamps = utc_timestamps(raw)
         if len(raw) - int(stamps.isna().sum()) == n_present:
             return stamps
-    # a page of a longer list keeps repeats as categories; concat_frames decides for the whole
-    limit = 0.9 * n_present if chunk else n_present / 2
-    if name != "id" and n_present >= (1 if chunk else 2) and len(uniques) <= max(limit, chunk):
+    if name != "id" and n_present >= 2 and len(uniques) <= n_present / 2:
         order = np.argsort(uniques)
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
@@ -640,24 +464,6 @@ def text_array(raw: np.ndarray, mask: np.ndarray) -> Any:
     out = raw.copy()
     out[mask] = None
     return pd.array(out, dtype=TEXT)
-
-
-def _mostly_unique(raw: np.ndarray, sample: int = 1000) -> bool:
-    """True when an evenly spread sample of a long column is nearly all distinct text.
-
-    Such a column would not become a category anyway; factorizing all of it (a hash of
-    every value) is the slowest step of building a large frame. Short columns, and ones
-    that look like timestamps, take the exact path.
-    """
-    n = len(raw)
-    if n < 4 * sample:
-        return False
-    picked = raw[:: n // sample]
-    codes, uniques = pd.factorize(picked)
-    present = int((codes >= 0).sum())
-    if present < sample // 2 or looks_like_timestamp(uniques[0]):
-        return False
-    return len(uniques) > 0.9 * present
 
 
 def looks_like_timestamp(value: str) -> bool:

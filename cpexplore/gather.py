@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from .errors import CpExploreError
+from .errors import ConfigError, CpExploreError, one_line
 from .listing import ListInfo, combined_info, list_info, with_info
 from .query import check_filter, check_scope
 from .resources import LIST_ARGUMENTS, resource_spec
@@ -119,10 +119,6 @@ def _normalise(sources: Any) -> list[tuple[str | None, SourceLike]]:
     return items
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def _provenance(frame: pd.DataFrame, source: str, region: str | None, keyword: str) -> pd.DataFrame:
     clash = {c: f"{keyword}.{c}" for c in PROVENANCE if c in frame.columns}
     out = frame.rename(columns=clash) if clash else frame.copy()
@@ -132,14 +128,38 @@ def _provenance(frame: pd.DataFrame, source: str, region: str | None, keyword: s
 
 
 def _concat(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate frames, keeping ``category`` for columns that were categories."""
+    """Concatenate the sources' frames, each column typed by the parts that have values in it.
+
+    A column a source lacks, or has no value in, takes the type of the others (integers
+    become nullable ``Int64``, never floats); ``category`` stays a category.
+    """
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=list(PROVENANCE))
-    cats = {c for p in parts for c in p.columns if isinstance(p[c].dtype, pd.CategoricalDtype)}
-    plain = [p.astype({c: object for c in p.columns if c in cats}) for p in parts]
-    out = pd.concat(plain, ignore_index=True, sort=False)
-    for c in [*PROVENANCE, *sorted(cats, key=str)]:
+    names = list(dict.fromkeys(c for p in parts for c in p.columns))
+    data = {}
+    for name in names:
+        pieces = [p[name] if name in p.columns and p[name].notna().any() else None for p in parts]
+        present = [x for x in pieces if x is not None]
+        if not present:
+            data[name] = pd.Series(pd.Categorical([None] * sum(map(len, parts)), categories=[]))
+            continue
+        dtype = present[0].dtype
+        if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+            dtype = pd.Int64Dtype()
+        elif pd.api.types.is_bool_dtype(dtype):
+            dtype = pd.BooleanDtype()
+        categorical = all(isinstance(x.dtype, pd.CategoricalDtype) for x in present)
+        filled = [
+            (x.astype(object) if categorical else x.astype(dtype) if x.dtype != dtype else x)
+            if x is not None
+            else pd.Series([None] * len(p), dtype=object if categorical else dtype)
+            for x, p in zip(pieces, parts, strict=True)
+        ]
+        joined = pd.concat(filled, ignore_index=True)
+        data[name] = joined.astype("category") if categorical else joined
+    out = pd.DataFrame(data)
+    for c in PROVENANCE:
         if c in out.columns:
             out[c] = out[c].astype("category")
     return out
@@ -185,6 +205,8 @@ def gather(
         for f in [flt] if isinstance(flt, str) else list(flt):
             check_filter(f)
     for name in params:  # a typo fails at once, not once per source
+        if name == "region":
+            raise ConfigError("gather takes regions=, not region=", hint="e.g. regions='all'")
         if name not in LIST_ARGUMENTS:
             spec.check_param(name)
     if params.get("scope") is not None:
@@ -204,7 +226,7 @@ def gather(
             return _Source(
                 label or src, Session(profile=src, **opts), None, time.monotonic() - t0, True
             )
-        except Exception as e:  # one source's failure is a row of .errors
+        except (CpExploreError, OSError) as e:  # one source's failure is a row of .errors
             return _Source(label or src, None, e, time.monotonic() - t0)
 
     with ThreadPoolExecutor(
@@ -233,7 +255,7 @@ def gather(
         t0 = time.monotonic()
         try:
             df = sess.list(spec.name, region=reg, **params)
-        except Exception as e:  # one source's failure is a row of .errors
+        except (CpExploreError, OSError) as e:  # one source's failure is a row of .errors
             return _Outcome(source.label, region, None, e, time.monotonic() - t0)
         region = list_info(df).region or region
         return _Outcome(source.label, region, df, None, time.monotonic() - t0)
@@ -272,7 +294,7 @@ def gather(
                     "source": o.label,
                     "region": o.region,
                     "error": type(o.error).__name__,
-                    "message": _one_line(o.error),
+                    "message": one_line(o.error),
                 }
                 for o in failed
             ],

@@ -84,6 +84,15 @@ def lean_sources(resource: str) -> tuple[str, ...]:
     return tuple(j.source for j in LEAN_JOINS.get(resource, ()))
 
 
+def lean_keys(resource: str) -> tuple[str, ...]:
+    """The columns a lean list joins on (they must be fetched).
+
+    >>> lean_keys("servers")
+    ('host_id', 'tenant_id', 'domain_id')
+    """
+    return tuple(j.key for j in LEAN_JOINS.get(resource, ()))
+
+
 def lean_columns(resource: str) -> tuple[str, ...]:
     """The columns a lean list rebuilds.
 
@@ -123,4 +132,4 @@ def join_lean(
     return out
 
 
-__all__ = ["LEAN_JOINS", "LeanJoin", "join_lean", "lean_columns", "lean_sources"]
+__all__ = ["LEAN_JOINS", "LeanJoin", "join_lean", "lean_columns", "lean_keys", "lean_sources"]

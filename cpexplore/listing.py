@@ -99,10 +99,8 @@ def envelope_rows(body: Mapping[str, Any], list_key: str) -> list[dict]:
     return rows
 
 
-def page_from_body(
-    body: Mapping[str, Any], list_key: str, convert: Callable[[list[dict]], Any] | None = None
-) -> Page:
-    """A decoded list answer as a :class:`Page` (rows converted by ``convert`` if given).
+def page_from_body(body: Mapping[str, Any], list_key: str) -> Page:
+    """A decoded list answer as a :class:`Page` (its rows as dicts).
 
     >>> page_from_body({"servers": [{"id": "a"}], "total": 1}, "servers")
     Page(envelope={'total': 1}, ids=['a'], rows=[{'id': 'a'}])
@@ -110,7 +108,7 @@ def page_from_body(
     rows = envelope_rows(body, list_key)
     ids = [r.get("id") if isinstance(r, dict) else None for r in rows]
     envelope = {k: v for k, v in body.items() if k not in (list_key, "data")}
-    return Page(envelope, ids, convert(rows) if convert is not None else rows)
+    return Page(envelope, ids, rows)
 
 
 def _interactive() -> bool:
@@ -159,11 +157,10 @@ class _Paging:
     workers: int
     progress: bool | None
     on_error: str
-    convert: Callable[[list[dict]], Any] | None
 
     def fetch(self, **extra: Any) -> Page:
         got = self.get_page({**self.params, **extra})
-        return got if isinstance(got, Page) else page_from_body(got, self.key, self.convert)
+        return got if isinstance(got, Page) else page_from_body(got, self.key)
 
 
 def fetch_all(
@@ -177,12 +174,10 @@ def fetch_all(
     max_workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
     on_error: str = "raise",
-    convert: Callable[[list[dict]], Any] | None = None,
 ) -> FetchResult:
     """Fetch every page (or ``limit`` rows) of a list through ``get_page(params)``.
 
-    ``get_page`` returns the decoded answer (its rows then go through ``convert``, if given,
-    in the thread that fetched them) or a ready :class:`Page`.
+    ``get_page`` returns the decoded answer or a ready :class:`Page` (rows in any form).
 
     >>> pages = {0: {"servers": [{"id": "a"}, {"id": "b"}], "total": 3, "limit": 2},
     ...          2: {"servers": [{"id": "c"}], "total": 3, "limit": 2, "offset": 2}}
@@ -204,7 +199,6 @@ def fetch_all(
         max_workers,
         progress,
         on_error,
-        convert,
     )
     result = _fetch_marker(paging) if marker_paged else _fetch_offset(paging)
     result.elapsed = time.monotonic() - start
@@ -313,7 +307,7 @@ def _drift(key: str, rest: _Offsets, expected: int, kept: int, dups: int) -> dic
         f"{dups} duplicates dropped, {missing} of the {expected} expected rows missing; "
         "list again for a consistent view",
         PagingDriftWarning,
-        stacklevel=5,
+        stacklevel=6,
     )
     return drift
 
@@ -457,7 +451,11 @@ class ListInfo:
         ...          rows=3, total=5).summary()
         '3 of 5 servers from region0 (public), fetched 2026-01-01 00:00:00 UTC'
         """
-        of = f" of {self.total}" if self.total is not None and self.total != self.rows else ""
+        of = (
+            f" of {self.total}"
+            if self.total is not None and self.total != self.rows and not self.filtered_here
+            else ""
+        )
         where = ", ".join(str(r) for r in self.regions) if self.regions else self.region
         text = (
             f"{self.rows}{of} {self.resource} from {where or 'the default region'} "

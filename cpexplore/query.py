@@ -20,17 +20,17 @@ Everything here is a pure function of its arguments.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
-from .errors import ConfigError, UnknownField
-from .lean import lean_columns
+from .errors import ConfigError, UnknownField, did_you_mean
+from .lean import lean_columns, lean_keys
 from .resources import GENERIC_PARAMS, ResourceSpec
 
 # The scopes a Cloudpods list understands (rbacscope: system, domain, project, user) and
@@ -91,8 +91,7 @@ def parse_filter(expr: str) -> Filter:
         )
     name, op, inner = m.groups()
     if op not in FILTER_OPS:
-        close = difflib.get_close_matches(op, FILTER_OPS, n=1)
-        guess = f"did you mean {close[0]!r}? " if close else ""
+        guess = did_you_mean(op, FILTER_OPS, n=1)
         raise ConfigError(
             f"unknown filter operator {op!r} in {expr!r}",
             hint=f"{guess}the operators are {', '.join(FILTER_OPS)}",
@@ -232,7 +231,7 @@ def build_list_query(
         query["scope"] = sc
     checks: list[tuple[str, str]] = []
 
-    parsed = [parse_filter(f) for f in _as_list(filters)]
+    parsed = [parse_filter(f) for f in as_list(filters)]
     # known table columns go to the server; other fields are filtered here (and, for a
     # resource whose table is not known, both, since the server may or may not apply them)
     server_side = [f for f in parsed if spec.server_applies(f.field)]
@@ -253,17 +252,21 @@ def build_list_query(
     if search:
         query["search"] = search
 
-    keys = _as_list(order_by)
+    keys = as_list(order_by)
     direction = _check_order(order)
     local_order: tuple[str, ...] = ()
     if keys:
         checks.extend(("order_by field", k) for k in keys)
-        if all(spec.server_applies(k) for k in keys):
+        if all(spec.is_table_column(k) for k in keys):
             query["order_by"] = keys
             if direction:
                 query["order"] = direction
         else:
+            # joined fields, and any field of a resource whose table is not known (the server
+            # may ignore it): sorted here, over every row
             local_order = tuple(keys)
+            if spec.table_columns is None:
+                query["order_by"] = keys
             if details is not True and any(k in spec.detail_fields - rebuilt for k in keys):
                 raise ConfigError(
                     f"order_by {keys} names a field only details=True brings",
@@ -272,14 +275,16 @@ def build_list_query(
     elif direction:
         query["order"] = direction
 
-    field_list = _as_list(fields)
+    field_list = as_list(fields)
     wanted = list(columns) if columns is not None else None
     if wanted is not None and not field_list:
         field_list = [c.split(".", 1)[0] for c in wanted]
     if field_list:
         checks.extend(("field", f) for f in field_list)
         needed = {f.field for f in local} | set(local_order)
-        query["field"] = sorted(set(field_list) | {"id"} | needed)
+        if details == "lean":  # the keys a lean list joins on must come along
+            needed |= set(lean_keys(spec.name))
+        query["field"] = sorted((set(field_list) | {"id"} | needed) - rebuilt)
     if wanted is not None:
         checks.extend(("column", c.split(".", 1)[0]) for c in wanted)
 
@@ -344,17 +349,7 @@ def check_fields(spec: ResourceSpec, plan: ListPlan, present: Iterable[str]) -> 
             )
 
 
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """``"did you mean 'x'? "`` for the closest choices, or ``""``.
-
-    >>> did_you_mean("nmae", ["name", "status"])
-    "did you mean 'name'? "
-    """
-    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)
-    return f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-
-
-def _as_list(value: str | Iterable[str] | None) -> list[str]:
+def as_list(value: str | Iterable[str] | None) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -383,7 +378,8 @@ def apply_filters(
 
 
 def filter_mask(df: pd.DataFrame, flt: Filter) -> np.ndarray:
-    """A boolean array: which rows of ``df`` match ``flt`` (all False if the column is absent).
+    """A boolean array: which rows of ``df`` match ``flt`` (a column no row has is all
+    missing: only ``isnull``/``isnullorempty`` match it).
 
     >>> df = pd.DataFrame({"name": ["web-1", "db-1", None]})
     >>> filter_mask(df, parse_filter("name.startswith('WEB')")).tolist()
@@ -425,9 +421,11 @@ def filter_mask(df: pd.DataFrame, flt: Filter) -> np.ndarray:
 
 
 def _text(col: pd.Series) -> pd.Series:
-    """A column as nullable strings (lists and dicts as their JSON-like text)."""
+    """A column as nullable strings (lists and dicts as their JSON text)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype(object)
+    if col.dtype == object:
+        col = col.map(lambda v: orjson.dumps(v).decode() if isinstance(v, list | dict) else v)
     return col.astype("string")
 
 
@@ -536,4 +534,5 @@ __all__ = [
     "filter_mask",
     "sort_frame",
     "did_you_mean",
+    "as_list",
 ]

@@ -14,7 +14,6 @@ those), and the query **parameters** that filter by a related object (``zone=``,
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -22,7 +21,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from . import schema
-from .errors import ConfigError, UnknownResource
+from .errors import ConfigError, UnknownResource, did_you_mean
 
 # Query parameters every Cloudpods list accepts besides those cpexplore spells as arguments
 # (ownership, visibility and extras of the list handlers).
@@ -112,8 +111,7 @@ class ResourceSpec:
         if name in GENERIC_PARAMS or name in self.params:
             return
         known = sorted(GENERIC_PARAMS | set(self.params))
-        close = difflib.get_close_matches(name, known + LIST_ARGUMENTS, n=3, cutoff=0.6)
-        guess = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        guess = did_you_mean(name, known + LIST_ARGUMENTS)
         raise ConfigError(
             f"{self.name} lists take no parameter {name!r}",
             hint=f"{guess}pass params={{{name!r}: ...}} to send it to the server unchecked",
@@ -334,9 +332,7 @@ def resource_spec(name: str | ResourceSpec) -> ResourceSpec:
     key = _ALIASES.get(key, key)
     spec = _BY_NAME.get(key)
     if spec is None:
-        close = difflib.get_close_matches(key, list(_BY_NAME) + list(_ALIASES), n=4, cutoff=0.6)
-        names = list(dict.fromkeys(_ALIASES.get(c, c) for c in close))[:3]
-        guess = f"did you mean {' or '.join(repr(n) for n in names)}? " if names else ""
+        guess = did_you_mean(key, [*_BY_NAME, *(_ALIASES.get(a, a) for a in _ALIASES)])
         raise UnknownResource(
             f"unknown resource {name!r}",
             hint=f"{guess}`cpexplore resources` (session.resources()) lists all {len(RESOURCES)}; "

@@ -35,6 +35,7 @@ from .errors import (
     ApiError,
     ConfigError,
     ConnectError,
+    CpExploreError,
     EndpointNotFound,
     Forbidden,
     NotFound,
@@ -42,7 +43,7 @@ from .errors import (
 )
 from .frames import records_to_frame, with_schema
 from .http import Transport, decode_json, error_from
-from .lean import LEAN_JOINS, join_lean, lean_columns, lean_sources
+from .lean import LEAN_JOINS, join_lean, lean_columns, lean_keys, lean_sources
 from .listing import (
     DEFAULT_WORKERS,
     PAGE_SIZE,
@@ -58,6 +59,7 @@ from .listing import (
 from .query import (
     ListPlan,
     apply_filters,
+    as_list,
     build_list_query,
     check_fields,
     check_filter,
@@ -374,8 +376,10 @@ class Session:
             "limit": plan.local_limit if plan.is_local else plan.server_limit,
             "columns": wanted,
             "lean": details == "lean",
+            "filter_any": plan.filter_any,
         }
-        key = ListCache.key(spec.name, {**plan.query, **local}, reg, iface)
+        # the service and path, not the name alone: a custom resource may share a name
+        key = ListCache.key(f"{spec.service_type}:{spec.path}", {**plan.query, **local}, reg, iface)
         if not refresh:
             hit = self._cache.get(key)
             if hit is not None:
@@ -384,7 +388,7 @@ class Session:
         url = join_url(base, spec.path)
         needed = [f.field for f in plan.local_filters] + list(plan.local_order)
         if details == "lean":  # the keys of the joins, and what the joins make, as needed
-            needed += [j.key for j in LEAN_JOINS[spec.name]]
+            needed += list(lean_keys(spec.name))
         page_columns = None if wanted is None else list(dict.fromkeys(wanted + needed))
         seen = _Keys()
 
@@ -455,7 +459,7 @@ class Session:
                 f"{spec.name}: {len(result.failed_pages)} page(s) failed, so the frame is "
                 f"incomplete ({len(frame)} rows); list_info(df).failed_pages says which",
                 PartialResultWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
         if not result.failed_pages:
             self._cache.put(key, frame, fetched_at)
@@ -471,17 +475,23 @@ class Session:
             self.url_for(spec.service_type, region=region, interface=interface)
         except EndpointNotFound:
             region = None  # identity lives in one catalog region; any will do
-        frame, _ = self._list(
-            spec,
-            plan,
-            details=True,
-            wanted=None,
-            fields=False,
-            region=region,
-            interface=interface,
-            progress=False,
-            refresh=refresh,
-        )
+        try:
+            frame, _ = self._list(
+                spec,
+                plan,
+                details=True,
+                wanted=None,
+                fields=False,
+                region=region,
+                interface=interface,
+                progress=False,
+                refresh=refresh,
+            )
+        except CpExploreError as e:
+            raise ConfigError(
+                f"details='lean' needs to list {name}, and that failed: {e.message}",
+                hint="use details=True, which has the server join them",
+            ) from e
         return frame
 
     def get(
@@ -581,15 +591,18 @@ class Session:
         from .sql import run_sql, session_tables
 
         sc = check_scope(scope)
-        with self._duck_lock:
-            if self._duck is None:  # opened once: a DuckDB database costs ~20 ms to open
-                self._duck = duckdb.connect()
+        database = None  # a query over history gets a database of its own (its views)
+        if history is None:
+            with self._duck_lock:
+                if self._duck is None:  # opened once: a DuckDB database costs ~20 ms to open
+                    self._duck = duckdb.connect()
+            database = self._duck
         return run_sql(
             query,
             session_tables(self, scope=sc, refresh=refresh),
             history=history,
             scope=sc,
-            database=self._duck,
+            database=database,
         )
 
     def inventory(self, *, scope: str | None = "max", refresh: bool = False) -> pd.DataFrame:
@@ -722,16 +735,10 @@ def _check_details(
         )
     if details is True and columns and not fields:
         named = [c.split(".", 1)[0] for c in columns]
-        named += [parse_filter(f).field for f in _as_list(filters)] + _as_list(order_by)
+        named += [parse_filter(f).field for f in as_list(filters)] + as_list(order_by)
         if all(spec.is_table_column(c) for c in named):
             return False
     return details
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 def _mark_cached(frame: pd.DataFrame, *, warn: bool = True) -> pd.DataFrame:

@@ -164,7 +164,7 @@ def store_snapshot(
     try:
         tmp.mkdir()
     except OSError as e:
-        raise export_error(e, store / sid) from None
+        raise export_error(e, store / sid) from e
     try:
         manifest: dict[str, Any] = {
             "id": sid,
@@ -196,7 +196,7 @@ def store_snapshot(
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(e, OSError) and not isinstance(e, CpExploreError):
-            raise export_error(e, store / sid) from None
+            raise export_error(e, store / sid) from e
         raise
     return final
 

@@ -14,7 +14,8 @@ people join every day:
 ``history.<resource>`` reads every stored snapshot of a store at once
 (:func:`cpexplore.snapshots.history`), without loading them into pandas.
 
-Nothing here keeps state between calls: each query gets its own DuckDB connection.
+Nothing here keeps state between calls: each query runs in a cursor of its own (the frames
+it registers are the cursor's), and a query over ``history`` in a database of its own.
 
 >>> referenced_tables("SELECT h.name, count(*) FROM servers s JOIN hosts h ON s.host_id = h.id GROUP BY 1")
 ['hosts', 'servers']
@@ -33,8 +34,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from .errors import ConfigError, SqlError, UnknownResource
-from .query import did_you_mean
+from .errors import ConfigError, SqlError, UnknownResource, did_you_mean, one_line
 from .resources import RESOURCES, resource_spec
 from .summaries import capacity_table
 
@@ -92,7 +92,7 @@ def referenced_tables(query: str) -> list[str]:
     try:
         names = duckdb.get_table_names(query, qualified=True)
     except duckdb.Error as e:
-        raise SqlError(_one_line(e), hint="check the SQL syntax") from e
+        raise SqlError(one_line(e), hint="check the SQL syntax") from e
     # "servers AS s" → "servers": the alias is the query's business, not the table's name
     return sorted({re.split(r"\s+AS\s+", n, maxsplit=1, flags=re.I)[0] for n in names})
 
@@ -155,10 +155,6 @@ def host_capacity(hosts: pd.DataFrame) -> pd.DataFrame:
     return capacity_table(hosts, source="hosts").reset_index(drop=True)
 
 
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split())
-
-
 def _for_duckdb(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` as DuckDB reads it in place; only columns of mixed Python objects (some
     lists, some text) become JSON text, which DuckDB cannot type otherwise."""
@@ -201,7 +197,11 @@ def run_sql(
     own = database is None
     database = duckdb.connect() if own else database
     try:
-        columns = referenced_columns(query, database.cursor())
+        probe = database.cursor()
+        try:
+            columns = referenced_columns(query, probe)
+        finally:
+            probe.close()
         try:
             return _run(database, query, names, tables, history, scope, columns, start)
         except SqlError:
@@ -257,7 +257,7 @@ def _run(
             out = _exact_integers(con.sql(query)).df()
         except duckdb.Error as e:
             raise SqlError(
-                _one_line(e), hint="the tables are listed with session.resources()"
+                one_line(e), hint="the tables are listed with session.resources()"
             ) from e
     finally:
         con.close()

@@ -151,10 +151,10 @@ STATUS_MEANINGS: Mapping[str, str] = MappingProxyType(
         "deploying": "being deployed",
         "deploy_fail": "deployment failed",
         "start_start": "asked to start",
-        "starting": "starting",
+        "starting": "powering on",
         "start_fail": "failed to start (stays stopped)",
         "start_stop": "asked to stop",
-        "stopping": "stopping",
+        "stopping": "powering off",
         "stop_fail": "failed to stop (still running)",
         "suspend": "suspended",
         "suspending": "being suspended",
@@ -230,7 +230,7 @@ def status_label(status: Any) -> str:
     ('ready (stopped)', 'running (powered on)', '(none)')
     """
     meaning = status_meaning(status)
-    if not meaning:
+    if not meaning or meaning == str(status):
         return str(status)
     return f"{status} ({meaning.split(' (')[0]})"
 

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ipywidgets as widgets
 import pandas as pd
-from IPython.display import Image, clear_output, display
+from IPython.display import HTML, clear_output, display
 
 from .errors import CpExploreError, EndpointNotFound, ExportError
 from .files import cell_value, csv_text, to_csv
@@ -441,15 +441,16 @@ def csv_download(
 
 # Large data: URLs are refused by some browsers (Chromium: above 2 MB), so a click turns the
 # link into a Blob first; without JavaScript the plain link still works for smaller files.
+# (window.URL, not URL: inside an inline handler, URL is document.URL, a string.)
 _BLOB_CLICK = (
-    "if(!window.Blob||!window.atob){return true;}"
+    "if(!window.Blob||!window.atob||!window.URL){return true;}"
     "event.preventDefault();"
     "var b=atob(this.href.split(',')[1]),u=new Uint8Array(b.length);"
     "for(var i=0;i<b.length;i++){u[i]=b.charCodeAt(i);}"
-    "var url=URL.createObjectURL(new Blob([u],{type:'text/csv'}));"
+    "var url=window.URL.createObjectURL(new Blob([u],{type:'text/csv'}));"
     "var a=document.createElement('a');a.href=url;a.download=this.download;"
     "document.body.appendChild(a);a.click();a.remove();"
-    "setTimeout(function(){URL.revokeObjectURL(url);},60000);return false;"
+    "setTimeout(function(){window.URL.revokeObjectURL(url);},60000);return false;"
 )
 
 
@@ -700,11 +701,22 @@ def _alt_text(counts: pd.DataFrame, title: str) -> str:
     return f"{title}: " + ("; ".join(parts) if parts else "nothing to draw")
 
 
+def _png_html(png: bytes, alt: str) -> str:
+    """An ``<img>`` of a PNG with its ``alt`` text (which an IPython ``Image`` loses on the page).
+
+    Example:
+        >>> _png_html(b"x", 'a "b"')
+        '<img src="data:image/png;base64,eA==" alt="a &quot;b&quot;" style="max-width:100%;height:auto">'
+    """
+    src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return f'<img src="{src}" alt="{html.escape(alt)}" style="max-width:100%;height:auto">'
+
+
 def _show_png(output: widgets.Output, png: bytes, alt: str) -> None:
     """Replace what ``output`` shows by one PNG (``clear_output(wait=True)``: no flicker)."""
     with output:
         clear_output(wait=True)
-        display(Image(data=png, format="png", alt=alt))
+        display(HTML(_png_html(png, alt)))
 
 
 def _plural(n: int, noun: str) -> str:
@@ -1095,31 +1107,39 @@ class InventoryExplorer(widgets.VBox):
         self.progress_bar.layout.display = None
         self.message_html.value = ""
         self._clear_download()
+        failed: Exception | None = None
         try:
+            # the progress bars draw into progress_output; an error is caught inside the
+            # block, since in a kernel an Output widget swallows what leaves it
             with self.progress_output:
-                servers = fetch_servers(
-                    self.session,
-                    region,
-                    interface=iface,
-                    scope=self.scope,
-                    refresh=refresh,
-                    progress=self.progress,
-                    on_step=self._step,
-                    warn_cached=False,  # the status line says so
-                )
-        except Exception as e:
-            _log.debug("inventory fetch failed", exc_info=True)
-            self.status_html.value = ""
-            where = "every catalog region" if region == ALL else region
-            self.message_html.value = error_html(
-                e, f"Fetching the servers of {where} ({iface} endpoint)"
-            )
-            return
+                try:
+                    servers = fetch_servers(
+                        self.session,
+                        region,
+                        interface=iface,
+                        scope=self.scope,
+                        refresh=refresh,
+                        progress=self.progress,
+                        on_step=self._step,
+                        warn_cached=False,  # the status line says so
+                    )
+                except Exception as e:
+                    failed = e
         finally:
             self.progress_bar.layout.display = "none"
             self.refresh_button.disabled = False
             self.export_button.disabled = False
             self.progress_output.clear_output()
+        if failed is not None:
+            _log.debug("inventory fetch failed", exc_info=failed)
+            self.status_html.value = (
+                "Still showing: " + self._status_text(self.servers) if self.loaded else ""
+            )
+            where = "every catalog region" if region == ALL else region
+            self.message_html.value = error_html(
+                failed, f"Fetching the servers of {where} ({iface} endpoint)"
+            )
+            return
         self.servers = servers
         self.loaded = True
         self.status_html.value = self._status_text(servers)
@@ -1387,7 +1407,8 @@ class CapacityExplorer(widgets.VBox):
                 max_rows=200,
                 caption=(
                     f"The chart draws the first {drawn:,} of these {len(table):,} hosts, in this "
-                    "order. " + capacity_caption(table).replace("\n", " ")
+                    "order."
+                    + "".join(f" {line}" for line in capacity_caption(table).split("\n")[1:])
                 ),
                 digits=2,
                 right=[c for c in view.columns if "commit rate" in c or "commit bound" in c],

@@ -1,13 +1,20 @@
 """The explorers driven in a real browser: Voilà serves 03-server-inventory.ipynb, headless
 Chromium (Debian's /usr/bin/chromium, through Playwright) changes the controls.
 
-The notebook is copied into a temporary folder first, so Voilà's kernel runs there and
-the CSV it exports stays out of the repository. Screenshots go to ``test-artifacts/``.
+The notebook is copied into a temporary folder first, so Voilà's kernel runs there (and
+the test can see that Export CSV writes nothing on the server). Screenshots and the time
+the first render took go to ``test-artifacts/``. With ``CI=true`` a missing Voilà,
+Playwright or Chromium is a failure, not a skip.
 """
 
 from __future__ import annotations
 
+import base64
+import csv
+import io
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -115,12 +122,24 @@ def page(voila_url):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            pg = browser.new_page(viewport={"width": 1280, "height": 1000})
+            pg = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+            started = time.monotonic()
             pg.goto(url, timeout=LOAD_TIMEOUT_MS)
-            pg.wait_for_selector(".cpx-endpoint-table table", timeout=LOAD_TIMEOUT_MS)
-            pg.wait_for_selector(".cpx-inventory-summary table", timeout=LOAD_TIMEOUT_MS)
-            pg.wait_for_selector(".cpx-endpoint-plot img", timeout=LOAD_TIMEOUT_MS)
-            pg.wait_for_selector(".cpx-inventory-plot img", timeout=LOAD_TIMEOUT_MS)
+            for selector in (
+                ".cpx-endpoint-table table",
+                ".cpx-inventory-summary table",
+                ".cpx-capacity-table table",
+                ".cpx-endpoint-plot img",
+                ".cpx-inventory-plot img",
+                ".cpx-capacity-plot img",
+                "#rendered_cells",  # Voilà shows the cells when every one has run
+            ):
+                pg.wait_for_selector(selector, state="visible", timeout=LOAD_TIMEOUT_MS)
+            took = time.monotonic() - started
+            (ARTIFACTS / "voila-first-render.txt").write_text(
+                f"{NOTEBOOK.name}: first render (page requested → every widget drawn) {took:.1f} s\n"
+            )
+            print(f"Voilà first render of {NOTEBOOK.name}: {took:.1f} s")
             yield pg
         finally:
             browser.close()
@@ -165,6 +184,27 @@ def wait_changed(page, selector: str, old: str, what: str = "innerText") -> None
     )
 
 
+def prose_phrases() -> list[str]:
+    """Four words from a prose line of each markdown cell but the title."""
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    out = []
+    for cell in [c for c in cells if c["cell_type"] == "markdown"][1:]:
+        line = "".join(cell["source"]).splitlines()[-1]
+        out.append(" ".join(re.sub(r"[#*`]", "", line).split()[1:5]))
+    return out
+
+
+def download_link(page, scope: str):
+    return page.locator(f"{scope} a.cpx-download-link").first
+
+
+def decoded_href(link) -> bytes:
+    href = link.get_attribute("href") or ""
+    head, _, payload = href.partition(",")
+    assert head == "data:text/csv;charset=utf-8;base64", head
+    return base64.b64decode(payload)
+
+
 def dropdown(page, scope: str, label: str):
     """The <select> of the ipywidgets Dropdown whose description starts with ``label``."""
     box = page.locator(f"{scope} .widget-dropdown").filter(
@@ -181,6 +221,18 @@ def choose(select, value_prefix: str) -> None:
 
 
 # ------------------------------------------------------------------------ tests
+
+
+def test_the_dashboard_shows_widgets_and_charts_but_not_the_prose(page):
+    shown = page.locator("#rendered_cells").first.inner_text()
+    assert "Server inventory" in shown  # the title stays
+    assert "started a local sandbox Cloudpods" in shown  # so does what the setup cell says
+    hidden = [p for p in prose_phrases() if p in shown]
+    assert hidden == [] and len(prose_phrases()) >= 4
+    assert page.locator(".jp-CodeCell .jp-InputArea").count() == 0  # no code either
+    legend = page.locator(".cpx-inventory-explorer .cpx-status-legend").first.inner_text()
+    assert "ready = stopped" in legend and "running = powered on" in legend
+    page.screenshot(path=ARTIFACTS / "browser-dashboard-top.png")
 
 
 def test_catalog_region_and_interface_change_the_table_and_the_plot(page):
@@ -231,7 +283,7 @@ def test_catalog_region_and_interface_change_the_table_and_the_plot(page):
     page.locator(scope).first.screenshot(path=ARTIFACTS / "catalog-explorer.png")
 
 
-def test_inventory_group_by_catalog_region_and_export(page, voila_url):
+def test_inventory_group_by_catalog_region_and_download(page, voila_url):
     _url, work = voila_url
     scope = ".cpx-inventory-explorer"
     summary_sel = f"{scope} .cpx-inventory-summary"
@@ -273,12 +325,75 @@ def test_inventory_group_by_catalog_region_and_export(page, voila_url):
     assert [r["Hypervisor"] for r in rows] == ["aws"]
     shown = int(rows[0]["servers"].replace(",", ""))
 
-    page.locator(f"{scope} button", has_text="Export CSV").first.click()
-    page.wait_for_selector(f"{scope} .cpx-info", timeout=STEP_TIMEOUT_MS)
-    message = page.locator(f"{scope} .cpx-info").first.inner_text()
-    assert message.startswith(f"Wrote {shown:,} servers to ")
-    written = Path(message.split(" to ", 1)[1].strip())
-    assert written.parent == (work / "exports").resolve() and written.exists()
-    lines = written.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == shown + 1
+    export = page.locator(f"{scope} button", has_text="Export CSV").first
+    export.click()
+    link = download_link(page, scope)
+    link.wait_for(timeout=STEP_TIMEOUT_MS)
+    name = link.get_attribute("download") or ""
+    assert re.fullmatch(r"servers-region0-region1-\d{8}-\d{6}\.csv", name), name
+    assert f"({shown:,} servers, " in page.locator(f"{scope} .cpx-download").first.inner_text()
+    data = decoded_href(link)
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    assert len(rows) == shown
+    assert {"id", "name", "status", "hypervisor", "cloudregion", "catalog_region"} <= set(rows[0])
+    assert {r["hypervisor"] for r in rows} == {"aws"}
+    assert all(r["cloudregion"].startswith("AWS/") for r in rows)
+    assert all(not r["name"].startswith(("=", "+", "@")) for r in rows)  # formulas escaped
+    page.locator(scope).first.screenshot(path=ARTIFACTS / "browser-inventory-download.png")
+
+    # a click downloads exactly that file; nothing was written where the kernel runs
+    with page.expect_download(timeout=STEP_TIMEOUT_MS) as got:
+        link.click()
+    assert got.value.suggested_filename == name
+    assert Path(got.value.path()).read_bytes() == data
+    assert sorted(p.name for p in work.iterdir() if p.suffix == ".csv") == []
+    assert not (work / "exports").exists()
+
+    # a different filter takes the link away: it would offer rows no longer shown
+    old = text_of(page, summary_sel)
+    before = img_src(page, f"{scope} .cpx-inventory-plot")
+    choose(dropdown(page, scope, "Cloud region (where VMs live)"), "all (")
+    wait_changed(page, summary_sel, old)
+    wait_changed(page, plot_img, before, "src")
+    assert download_link(page, scope).count() == 0
     page.screenshot(path=ARTIFACTS / "browser-full-page.png", full_page=True)
+
+
+def test_the_interface_picker_asks_that_endpoint(page):
+    scope = ".cpx-inventory-explorer"
+    buttons = page.locator(f"{scope} .widget-toggle-buttons button")
+    assert [t.strip() for t in buttons.all_inner_texts()] == ["public", "internal"]
+    assert "(public endpoint" in page.locator(scope).first.inner_text()
+
+    # the sandbox's internal URLs are in-cluster names, as in a real deployment: the
+    # listing asks them, and the widget says why it cannot reach them
+    buttons.filter(has_text="internal").first.click()
+    page.wait_for_selector(f"{scope} .cpx-error", timeout=2 * STEP_TIMEOUT_MS)
+    message = page.locator(f"{scope} .cpx-error").first.inner_text()
+    assert "(internal endpoint) failed" in message
+    assert "cannot reach the internal endpoint" in message and "default-region" in message
+    page.locator(scope).first.screenshot(path=ARTIFACTS / "browser-inventory-internal.png")
+
+    buttons.filter(has_text="public").first.click()
+    page.wait_for_function(
+        """(sel) => {
+            const el = document.querySelector(sel);
+            return el && !el.querySelector('.cpx-error') && el.innerText.includes('(public endpoint');
+        }""",
+        arg=scope,
+        timeout=STEP_TIMEOUT_MS,
+    )
+    assert read_table(page, f"{scope} .cpx-inventory-summary")
+
+
+def test_capacity_chart_and_table_agree_and_explain(page):
+    scope = ".cpx-capacity-explorer"
+    text = page.locator(scope).first.inner_text()
+    assert "commit rate = vCPUs (memory) of the host's running servers" in text
+    alt = page.locator(f"{scope} .cpx-capacity-plot img").first.get_attribute("alt") or ""
+    drawn = [part.rsplit(" ", 1) for part in alt.split(": ", 1)[1].split("; ")]
+    rows = read_table(page, f"{scope} .cpx-capacity-table")
+    listed = [[r["host"], r["CPU commit rate"]] for r in rows]
+    assert drawn[:5] == listed[:5]  # same hosts, same order, same labels
+    assert all(rate.endswith("×") for _, rate in listed)
+    page.locator(scope).first.screenshot(path=ARTIFACTS / "browser-capacity.png")

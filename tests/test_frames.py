@@ -16,10 +16,13 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 
+from cpexplore.columnar import page_table
 from cpexplore.frames import frame_memory, records_to_frame
+from cpexplore.session import pages_to_frame
 
 TRANSCRIPTS = Path(__file__).resolve().parent / "data" / "reference" / "real-transcripts"
 UTC_NS = "datetime64[ns, UTC]"
@@ -488,9 +491,16 @@ def test_real_lists_lose_nothing_and_are_not_mutated():
         assert records == before
 
 
-def test_pages_built_one_by_one_join_into_the_frame_of_the_whole_list():
-    from cpexplore.frames import concat_frames
+def _joined(pages: list[list[dict]]) -> pd.DataFrame:
+    """Pages as a list is fetched: parsed by Arrow when it can hold them, else as dicts."""
+    chunks = []
+    for page in pages:
+        parsed = page_table(orjson.dumps({"servers": page}), "servers")
+        chunks.append(parsed[0] if parsed is not None else page)
+    return pages_to_frame(chunks)
 
+
+def test_pages_built_one_by_one_join_into_the_frame_of_the_whole_list():
     records = [
         {
             "id": f"i{i}",
@@ -506,9 +516,7 @@ def test_pages_built_one_by_one_join_into_the_frame_of_the_whole_list():
         for i in range(100)
     ]
     whole = records_to_frame(records)
-    pages = concat_frames(
-        [records_to_frame(records[i : i + 16], chunk=True) for i in range(0, 100, 16)]
-    )
+    pages = _joined([records[i : i + 16] for i in range(0, 100, 16)])
     assert list(pages.columns) == list(whole.columns)
     assert {c: str(pages[c].dtype) for c in pages} == {c: str(whole[c].dtype) for c in whole}
     pd.testing.assert_frame_equal(pages, whole)
@@ -559,10 +567,8 @@ T1 = "2026-11-26T23:54:23.000000Z"
     ],
 )
 def test_joined_pages_equal_the_whole_list_frame(pages):
-    from cpexplore.frames import concat_frames
-
     whole = records_to_frame([r for page in pages for r in page])
-    joined = concat_frames([records_to_frame(page, chunk=True) for page in pages])
+    joined = _joined(pages)
     assert list(joined.columns) == list(whole.columns)
     assert {c: str(joined[c].dtype) for c in joined} == {c: str(whole[c].dtype) for c in whole}
     pd.testing.assert_frame_equal(joined, whole)

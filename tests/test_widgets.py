@@ -566,6 +566,24 @@ def test_inventory_explorer_shows_fetch_errors_inside_the_widget(session):
     assert "nothing to export yet" in ex.message_html.value
 
 
+class _SwallowingOutput(ipywidgets.Output):
+    """An Output that swallows what leaves its ``with`` block, as it does in a kernel."""
+
+    def __exit__(self, *exc: object) -> bool:
+        super().__exit__(*exc)
+        return True
+
+
+def test_fetch_errors_show_even_where_an_output_widget_swallows_them(session):
+    broken = _BrokenSession(session.catalog)
+    ex = inventory_explorer(broken, progress=False, load=False)
+    ex.progress_output = _SwallowingOutput()
+    ex.load()  # in Voilà this once left "Fetching…" on screen for ever
+    assert not ex.loaded
+    assert "Fetching the servers of region0 (public endpoint) failed" in ex.message_html.value
+    assert ex.status_html.value == "" and not ex.refresh_button.disabled
+
+
 class _FrameSession:
     """Enough of a Session for the explorers, listing fixed frames (recording the calls)."""
 
@@ -670,6 +688,14 @@ def test_inventory_explorer_explains_a_failing_interface(session):
     broken = _BrokenSession(session.catalog)
     ex = inventory_explorer(broken, progress=False, interface="internal")
     assert "Fetching the servers of region0 (internal endpoint) failed" in ex.message_html.value
+    # what was shown before stays, and the status line says it is the earlier list
+    fake = _FrameSession(session.catalog, servers=sparse_servers())
+    ex = inventory_explorer(fake, progress=False)
+    fake.frames = {}  # every list now fails
+    ex.interface_buttons.value = "internal"
+    assert "(internal endpoint) failed" in ex.message_html.value
+    assert ex.status_html.value.startswith("Still showing: 4 servers from catalog region region0")
+    assert "(public endpoint" in ex.status_html.value and len(ex.filtered) == 4
 
 
 def test_inventory_side_table_shows_the_charts_groups_other_and_a_total(session):
