@@ -17,6 +17,10 @@ Files:
   Excel), timestamps as ISO-8601 ``Z``, lists and dicts as JSON, formulas escaped.
   :func:`read_csv` reads such a file back with its types: see :func:`infer_kinds`.
 * :func:`to_json` / :func:`json_text` write records (or JSON Lines) with raw values.
+* :func:`write_csv` / :func:`write_json` write the same bytes as the files to an open
+  binary handle (``sys.stdout.buffer``) without making one large Python string first.
+* All of them work a column at a time (100 000 servers in about a second), with the same
+  text, byte for byte, as writing each cell through :func:`cell_value`.
 * :func:`atomic_write` writes through a temporary file and a rename; :func:`make_dir`
   creates an output folder; both raise :class:`~cpexplore.errors.ExportError` with a
   hint (:func:`export_error`).
@@ -47,6 +51,7 @@ import errno
 import functools
 import gzip
 import io
+import itertools
 import json
 import math
 import os
@@ -55,7 +60,7 @@ import secrets
 import stat
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -66,6 +71,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from .errors import CpExploreError, ExportError
 
@@ -290,11 +296,12 @@ def _csv_cell(value: Any, escape: bool) -> Any:
 # one Arrow array (or one text, when every cell reads the same): numbers, booleans and
 # timestamps formatted once per column, categories once per category, text looked at by a
 # vectorised check so that only the few cells it flags are escaped in Python, lists and
-# dicts through one orjson call per column. Arrow then joins the columns row by row. The
-# text is the same, byte for byte, as writing every cell through cell_value /
-# escape_formula / jsonable and pandas' CSV or json's writer (tests/test_reports.py keeps
-# that cell-by-cell writer to compare against); what the fast paths do not cover (other
-# dtypes, odd objects) is still written that way.
+# dicts through one orjson call per column. Arrow's CSV writer then writes the rows (every
+# field quoted, quotes doubled), or Arrow joins them into JSON records. The text is the
+# same, byte for byte, as writing every cell through cell_value / escape_formula /
+# jsonable and pandas' CSV or json's writer (tests/test_files_speed.py keeps that
+# cell-by-cell writer to compare against); what the fast paths do not cover (other dtypes,
+# odd objects, an indent that is not spaces) is still written that way.
 
 _TEXT = pa.large_string()
 #: What escape_formula may change: text whose first character after any ``'`` is a trigger.
@@ -374,9 +381,9 @@ def _edges(n: int, middle: str, first: str | None = None, last: str | None = Non
     return pa.array([first or "", middle, last or ""], type=_TEXT).take(pa.array(codes))
 
 
-def _joined(pieces: list[Cells], n: int) -> memoryview:
+def _joined(pieces: list[Cells], n: int, step: int = 8192) -> Iterator[memoryview]:
     """The ``n`` rows made of ``pieces`` (texts the same in every row, and columns), one
-    after the other, as UTF-8 bytes."""
+    after the other, as UTF-8 bytes, ``step`` rows at a time (so no buffer holds it all)."""
     folded: list[Cells] = []
     for piece in pieces:  # neighbouring constants become one, so Arrow copies less
         if isinstance(piece, str) and folded and isinstance(folded[-1], str):
@@ -384,29 +391,30 @@ def _joined(pieces: list[Cells], n: int) -> memoryview:
         else:
             folded.append(piece)
     if len(folded) == 1 and isinstance(folded[0], str):
-        return memoryview((folded[0] * n).encode())
+        yield memoryview((folded[0] * n).encode())
+        return
     args = [_lit(p) if isinstance(p, str) else p for p in folded]
-    rows = pc.binary_join_element_wise(*args, _lit("")) if len(args) > 1 else args[0]
-    if not len(rows):
-        return memoryview(b"")
-    _, offsets_buf, data = rows.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)
-    start, end = int(offsets[rows.offset]), int(offsets[rows.offset + len(rows)])
-    return memoryview(data)[start:end]
+    for start in range(0, n, step):
+        part = [a if isinstance(a, pa.Scalar) else a.slice(start, step) for a in args]
+        rows = pc.binary_join_element_wise(*part, _lit("")) if len(part) > 1 else part[0]
+        _, offsets_buf, data = rows.buffers()
+        offsets = np.frombuffer(offsets_buf, dtype=np.int64)
+        first, end = int(offsets[rows.offset]), int(offsets[rows.offset + len(rows)])
+        yield memoryview(data)[first:end]
 
 
 # -- one cell the slow way (what the fast paths stand for)
 
 
 def _csv_field(value: Any, escape: bool) -> str:
-    """One object cell as a CSV field's text (quotes doubled), as pandas writes it."""
+    """One object cell as the text of its CSV field, as pandas writes it."""
     cell = _csv_cell(value, escape)
     if cell is None:
         return ""
     if not isinstance(cell, str):
         na = pd.isna(cell)
         cell = "" if isinstance(na, bool | np.bool_) and na else str(cell)
-    return cell.replace('"', '""')
+    return cell
 
 
 def _json_value(value: Any, unit: str | None, level: int) -> str:
@@ -421,7 +429,7 @@ def _pandas_fields(s: pd.Series, escape: bool) -> pa.Array:
     buf = io.StringIO()
     prepared = pd.DataFrame({"c": _prepare_column(s, escape=escape, nested="json")})
     prepared.to_csv(buf, index=False, header=False, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    texts = [row[0].replace('"', '""') for row in csv.reader(io.StringIO(buf.getvalue()))]
+    texts = [row[0] for row in csv.reader(io.StringIO(buf.getvalue()))]
     return pa.array(texts, type=_TEXT)
 
 
@@ -468,12 +476,10 @@ def _lines(text: bytes) -> tuple[np.ndarray, np.ndarray]:
     return data, np.flatnonzero(data == _NL)
 
 
-def _nested_texts(
-    cells: list[Any], unit: str | None, level: int, *, csv_quotes: bool = False
-) -> tuple[pa.Array, list[int]]:
+def _nested_texts(cells: list[Any], unit: str | None, level: int) -> tuple[pa.Array, list[int]]:
     """Lists and dicts as JSON text: as :func:`json_dumps` writes them (``unit=None``), or as
-    an indented json.dumps writes them at ``level``; quotes doubled for CSV. Also the indices
-    orjson refused: their texts are placeholders, to be written the slow way.
+    an indented json.dumps writes them at ``level``. Also the indices orjson refused: their
+    texts are placeholders, to be written the slow way.
 
     One orjson call writes the whole column, two spaces a level, a cell a line apart
     (``[\n  cell,\n  cell\n]``). Strings never hold a raw newline, so numpy can read the
@@ -553,9 +559,6 @@ def _nested_texts(
     offsets = np.empty(n + 1, dtype=np.int64)
     offsets[0], offsets[-1] = 0, len(out)
     offsets[1:-1] = (nl[cut] + 1 + count[cut]) - fewer[cut]
-    if csv_quotes:  # every " doubled: each cell grows by its quotes
-        offsets += np.searchsorted(np.flatnonzero(out == ord('"')), offsets)
-        out = out.tobytes().replace(b'"', b'""')
     arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out))
     return arr, refused
 
@@ -647,14 +650,14 @@ class _Writer:
             if self.escape:
                 at = _flagged(arr, _FORMULA_START)
                 arr = _put(arr, at, [escape_formula(v) for v in arr.take(at).to_pylist()])
-            return pc.replace_substring(arr, '"', '""')
+            return arr
         at = _flagged(arr, _JSON_ESCAPED)
         out = pc.binary_join_element_wise(_lit('"'), arr, _lit('"'), _lit(""))
         texts = [json.dumps(v, ensure_ascii=False) for v in arr.take(at).to_pylist()]
         return _put(out, at, texts)
 
     def nested(self, cells: list[Any]) -> pa.Array:
-        arr, refused = _nested_texts(cells, self.unit, 2, csv_quotes=self.csv)
+        arr, refused = _nested_texts(cells, self.unit, 2)
         if refused:
             arr = _put(arr, np.asarray(refused), [self.slow(cells[i]) for i in refused])
         return arr
@@ -687,7 +690,7 @@ class _Writer:
         return pa.concat_arrays(pieces).take(pa.array(order))
 
     def column(self, s: pd.Series) -> Cells:
-        """One column's cells: CSV fields (quotes doubled, not yet quoted) or JSON values."""
+        """One column's cells: the text of CSV fields (not yet quoted) or JSON values."""
         dtype, kind, missing = s.dtype, s.dtype.kind, self.missing
         numpy = isinstance(dtype, np.dtype)
         if isinstance(dtype, pd.CategoricalDtype):
@@ -745,38 +748,63 @@ def _output_frame(df: pd.DataFrame, index: bool | None) -> pd.DataFrame:
     return frame
 
 
-def _csv_bytes(df: pd.DataFrame, *, escape: bool, index: bool | None) -> memoryview | None:
-    """``df`` as UTF-8 CSV, header included, built a column at a time (None when the
-    cell-by-cell writer must do it)."""
+def _csv_table(df: pd.DataFrame, *, escape: bool, index: bool | None) -> pa.Table | None:
+    """The text of every CSV field of ``df``, a column at a time (None when the cell-by-cell
+    writer must do it: a frame without columns)."""
     frame = _output_frame(df, index)
     names = [str(c) for c in frame.columns]
     if escape:
         names = [escape_formula(n) for n in names]
     if not names:  # pandas writes an empty line per row; not worth a fast path
         return None
-    header = '"' + '","'.join(n.replace('"', '""') for n in names) + '"\n'
-    if not len(frame):
-        return memoryview(header.encode())
-    writer = _Writer("csv", escape, None)
-    n = len(frame)
-    pieces: list[Cells] = [_edges(n, '"', first=header + '"')]
+    writer, n = _Writer("csv", escape, None), len(frame)
+    columns, same = [], {}
     for i in range(len(names)):
-        pieces += [writer.column(frame.iloc[:, i]), '","']
-    pieces[-1] = '"\n'
-    return _joined(pieces, n)
+        cells = writer.column(frame.iloc[:, i])
+        if isinstance(cells, str):  # a column whose cells all read the same
+            cells = same.setdefault(cells, pa.repeat(_lit(cells), n))
+        columns.append(cells)
+    return pa.Table.from_arrays(columns, names=names)
+
+
+def _write_table(table: pa.Table, fh: Any) -> None:
+    """Write the fields of :func:`_csv_table` as CSV to ``fh``: Arrow's CSV writer quotes
+    every field and doubles the quotes in it, as Python's csv module does with
+    ``QUOTE_ALL``, and hands ``fh`` a few thousand rows at a time."""
+    pa_csv.write_csv(table, fh, pa_csv.WriteOptions(quoting_style="all_valid", batch_size=4096))
+
+
+class _TextSink(io.RawIOBase):
+    """A binary file that keeps what it is given as text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._decode = codecs.getincrementaldecoder("utf-8")().decode
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.parts.append(self._decode(data))
+        return len(data)
+
+    def text(self) -> str:
+        return "".join(self.parts) + self._decode(b"", final=True)
 
 
 def _json_bytes(
     df: pd.DataFrame, index: bool | None, indent: int | str | None, lines: bool
-) -> memoryview:
-    """``df`` as UTF-8 bytes of what :func:`json_text` writes, built a column at a time."""
+) -> Iterator[memoryview]:
+    """``df`` as UTF-8 bytes of what :func:`json_text` writes, in pieces: the columns are
+    made here, a column at a time; the rows are joined as the pieces are taken."""
     frame = _output_frame(df, index)
     last: dict[str, int] = {}  # a repeated name keeps its first place and its last column
     for i, c in enumerate(frame.columns):
         last[str(c)] = i
     n = len(frame)
     if not n:
-        return memoryview(b"" if lines else b"[]")
+        return iter([memoryview(b"" if lines else b"[]")])
     unit = None if lines or indent is None else indent
     if isinstance(unit, int):
         unit = " " * unit
@@ -916,9 +944,11 @@ def csv_text(df: pd.DataFrame, *, escape_formulas: bool = True, index: bool | No
     '"n","s"\\n"-3","\\'@x"\\n'
     """
     with contextlib.suppress(*_NOT_FAST):
-        data = _csv_bytes(df, escape=escape_formulas, index=index)
-        if data is not None:
-            return str(data, "utf-8")
+        table = _csv_table(df, escape=escape_formulas, index=index)
+        if table is not None:
+            sink = _TextSink()
+            _write_table(table, sink)
+            return sink.text()
     frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
     buf = io.StringIO()
     frame.to_csv(buf, index=False, quoting=csv.QUOTE_ALL, lineterminator="\n")
@@ -940,16 +970,16 @@ def write_csv(
     >>> buf = io.BytesIO(); write_csv(pd.DataFrame({"s": ["@x"]}), buf); buf.getvalue()
     b'"s"\\n"\\'@x"\\n'
     """
-    data = None
+    table = None
     with contextlib.suppress(*_NOT_FAST):
-        data = _csv_bytes(df, escape=escape_formulas, index=index)
-    if data is None:
+        table = _csv_table(df, escape=escape_formulas, index=index)
+    if table is None:
         frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
         write_csv_handle(fh, frame, encoding="utf-8-sig" if bom else "utf-8", gz=False)
         return
     if bom:
         fh.write(codecs.BOM_UTF8)
-    fh.write(data)
+    _write_table(table, fh)
 
 
 def to_csv(
@@ -977,10 +1007,10 @@ def to_csv(
     PosixPath('servers.csv')
     """
     gz = str(path).endswith(".gz")
-    data = None
+    table = None
     with contextlib.suppress(*_NOT_FAST):
-        data = _csv_bytes(df, escape=escape_formulas, index=index)
-    if data is None:
+        table = _csv_table(df, escape=escape_formulas, index=index)
+    if table is None:
         frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
         encoding = "utf-8-sig" if bom else "utf-8"
         return atomic_write(path, lambda fh: write_csv_handle(fh, frame, encoding=encoding, gz=gz))
@@ -990,7 +1020,7 @@ def to_csv(
         try:
             if bom:
                 raw.write(codecs.BOM_UTF8)
-            raw.write(data)
+            _write_table(table, raw)
         finally:
             if gz:
                 raw.close()
@@ -1094,9 +1124,12 @@ def json_text(
     '[{"n": 1, "t": "2026-01-02T00:00:00Z"}]'
     """
     _no_escape(escape_formulas, "json_text")
+    chunks = None
     with contextlib.suppress(*_NOT_FAST):
-        return str(_json_bytes(df, index, indent, lines), "utf-8")
-    return _json_slow(df, index, indent, lines)
+        chunks = _json_bytes(df, index, indent, lines)
+    if chunks is None:
+        return _json_slow(df, index, indent, lines)
+    return "".join([str(chunk, "utf-8") for chunk in chunks])  # whole rows: whole characters
 
 
 def _json_slow(df: pd.DataFrame, index: bool | None, indent: int | None, lines: bool) -> str:
@@ -1109,14 +1142,15 @@ def _json_slow(df: pd.DataFrame, index: bool | None, indent: int | None, lines: 
 
 def _json_chunks(
     df: pd.DataFrame, index: bool | None, indent: int | None, lines: bool
-) -> tuple[bytes | memoryview, ...]:
-    """The bytes of a JSON file, in pieces: :func:`json_text`, UTF-8, a newline after an array."""
-    data: bytes | memoryview | None = None
+) -> Iterator[bytes | memoryview]:
+    """The bytes of a JSON file, in pieces: :func:`json_text`, UTF-8, a newline after an array.
+    What can fail is done before the first piece is taken."""
+    chunks: Iterator[bytes | memoryview] | None = None
     with contextlib.suppress(*_NOT_FAST):
-        data = _json_bytes(df, index, indent, lines)
-    if data is None:
-        data = _json_slow(df, index, indent, lines).encode("utf-8")
-    return (data,) if lines else (data, b"\n")
+        chunks = _json_bytes(df, index, indent, lines)
+    if chunks is None:
+        chunks = iter([_json_slow(df, index, indent, lines).encode("utf-8")])
+    return itertools.chain(chunks, [] if lines else [b"\n"])
 
 
 def write_json(

@@ -16,8 +16,19 @@ def _modules() -> dict[str, ast.Module]:
     return out
 
 
+def _type_only(tree: ast.Module) -> set[int]:
+    """The ids of import nodes under ``if TYPE_CHECKING:`` (for annotations, never run)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            out.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return out
+
+
 def _imports(name: str, tree: ast.Module) -> list[tuple[str, list[str]]]:
-    """(module imported, names taken from it) for every import inside the package."""
+    """(module imported, names taken from it) for every import inside the package that
+    runs (imports for type annotations only cannot make a cycle)."""
+    skip = _type_only(tree)
     package = (
         name
         if name.endswith("cpexplore") or name == "cpexplore.sandbox"
@@ -25,6 +36,8 @@ def _imports(name: str, tree: ast.Module) -> list[tuple[str, list[str]]]:
     )
     found = []
     for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package

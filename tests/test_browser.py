@@ -117,14 +117,22 @@ def voila_url(tmp_path_factory) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture(scope="module")
 def page(voila_url):
-    url, _work = voila_url
+    url, work = voila_url
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             pg = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
             started = time.monotonic()
-            pg.goto(url, timeout=LOAD_TIMEOUT_MS)
+            try:
+                pg.goto(url, timeout=LOAD_TIMEOUT_MS)
+            except sync_api.TimeoutError:
+                log = (work / "voila.log").read_text(errors="replace")[-3000:]
+                pytest.fail(
+                    f"Voilà did not finish rendering {NOTEBOOK.name} in {LOAD_TIMEOUT_MS // 1000} s "
+                    f"(a kernel that stops answering, as ipykernel 7 now and then does, looks "
+                    f"like this); the end of voila.log:\n{log}"
+                )
             for selector in (
                 ".cpx-endpoint-table table",
                 ".cpx-inventory-summary table",

@@ -71,6 +71,21 @@ def test_the_dashboard_shows_its_title_and_cells_and_hides_its_prose():
     assert all(phrase(c) in page for c in markdown[1:])
 
 
+def test_binder_postbuild_warms_the_caches_a_first_render_would_fill(tmp_path):
+    import subprocess
+    import sys
+
+    script = NOTEBOOKS.parent / "binder" / "postBuild"
+    assert os.access(script, os.X_OK), "repo2docker runs binder/postBuild only if executable"
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path / "mpl")}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(NOTEBOOKS.parent), env.get("PYTHONPATH")])
+    )
+    subprocess.run(["bash", str(script)], env=env, check=True, timeout=120)
+    assert list((tmp_path / "mpl").glob("fontlist-*.json"))  # matplotlib's font cache
+
+
 @pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.stem)
 def test_notebook_is_committed_without_outputs(path: Path):
     nb = nbformat.read(path, as_version=4)

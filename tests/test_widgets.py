@@ -24,9 +24,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from cpexplore.errors import MissingColumns, TransportError  # noqa: E402
+from cpexplore.files import csv_text  # noqa: E402
 from cpexplore.gather import listing_regions  # noqa: E402
 from cpexplore.listing import ListInfo, list_info, with_info  # noqa: E402
-from cpexplore.files import csv_text  # noqa: E402
 from cpexplore.summaries import capacity_table, rate_text, status_label  # noqa: E402
 from cpexplore.widgets import (  # noqa: E402
     ALL,

@@ -160,11 +160,10 @@ def test_r4_no_secret_in_any_text_cpexplore_emits(leaky, tmp_path, capsys):
                         ("error args", repr(e.args)),
                     ]
             # -- widgets, reports, snapshots, gather -----------------------------------------------
-            for w in (
-                widgets.catalog_explorer(s),
-                widgets.inventory_explorer(s, export_dir=str(tmp_path)),
-                widgets.explore(s),
-            ):
+            inventory = widgets.inventory_explorer(s)
+            inventory.export()
+            texts.append(("download", inventory.last_export.data.decode()))
+            for w in (widgets.catalog_explorer(s), inventory, widgets.explore(s)):
                 texts += [("widget", t) for t in _widget_texts(w)]
             paths = reports.inventory_report(s, tmp_path / "report")
             reports.to_json(servers, tmp_path / "servers.json")
