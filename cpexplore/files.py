@@ -45,6 +45,7 @@ Example:
 from __future__ import annotations
 
 import codecs
+import collections
 import contextlib
 import csv
 import errno
@@ -60,7 +61,8 @@ import secrets
 import stat
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -331,6 +333,39 @@ _NOT_FAST = (pa.ArrowException, UnicodeError)
 
 #: One column's cells: one text for every row, or an array of texts (no nulls).
 Cells = str | pa.Array
+#: Frames of this many cells or more are written by a few threads: numpy, Arrow and the
+#: writes let go of the GIL, so the columns (and the CSV rows or JSON records, in order)
+#: are made side by side.
+_PARALLEL_CELLS = 200_000
+_WORKERS = min(4, os.cpu_count() or 1)
+_ROWS = 8192  # rows written or joined at a time
+
+
+@contextlib.contextmanager
+def _pool(df: Any) -> Iterator[ThreadPoolExecutor | None]:
+    """Threads to write ``df`` with, or None when one is enough."""
+    shape = getattr(df, "shape", (0, 0))
+    if _WORKERS < 2 or len(shape) != 2 or shape[0] * shape[1] < _PARALLEL_CELLS:
+        yield None
+        return
+    with ThreadPoolExecutor(_WORKERS, thread_name_prefix="cpexplore-files") as pool:
+        yield pool
+
+
+def _ordered(
+    fn: Callable[[Any], Any], items: Iterable[Any], pool: ThreadPoolExecutor | None
+) -> Iterator[Any]:
+    """``map(fn, items)``, by the threads of ``pool`` (a few items ahead) when there is one."""
+    if pool is None:
+        yield from map(fn, items)
+        return
+    ahead: collections.deque[Future[Any]] = collections.deque()
+    for item in items:
+        ahead.append(pool.submit(fn, item))
+        if len(ahead) > 2 * _WORKERS:
+            yield ahead.popleft().result()
+    while ahead:
+        yield ahead.popleft().result()
 
 
 def _lit(text: str) -> pa.Scalar:
@@ -381,9 +416,12 @@ def _edges(n: int, middle: str, first: str | None = None, last: str | None = Non
     return pa.array([first or "", middle, last or ""], type=_TEXT).take(pa.array(codes))
 
 
-def _joined(pieces: list[Cells], n: int, step: int = 8192) -> Iterator[memoryview]:
+def _joined(
+    pieces: list[Cells], n: int, pool: ThreadPoolExecutor | None = None
+) -> Iterator[memoryview]:
     """The ``n`` rows made of ``pieces`` (texts the same in every row, and columns), one
-    after the other, as UTF-8 bytes, ``step`` rows at a time (so no buffer holds it all)."""
+    after the other, as UTF-8 bytes, :data:`_ROWS` rows at a time (so no buffer holds it
+    all)."""
     folded: list[Cells] = []
     for piece in pieces:  # neighbouring constants become one, so Arrow copies less
         if isinstance(piece, str) and folded and isinstance(folded[-1], str):
@@ -394,13 +432,16 @@ def _joined(pieces: list[Cells], n: int, step: int = 8192) -> Iterator[memoryvie
         yield memoryview((folded[0] * n).encode())
         return
     args = [_lit(p) if isinstance(p, str) else p for p in folded]
-    for start in range(0, n, step):
-        part = [a if isinstance(a, pa.Scalar) else a.slice(start, step) for a in args]
-        rows = pc.binary_join_element_wise(*part, _lit("")) if len(part) > 1 else part[0]
-        _, offsets_buf, data = rows.buffers()
+
+    def rows(start: int) -> memoryview:
+        part = [a if isinstance(a, pa.Scalar) else a.slice(start, _ROWS) for a in args]
+        joined = pc.binary_join_element_wise(*part, _lit("")) if len(part) > 1 else part[0]
+        _, offsets_buf, data = joined.buffers()
         offsets = np.frombuffer(offsets_buf, dtype=np.int64)
-        first, end = int(offsets[rows.offset]), int(offsets[rows.offset + len(rows)])
-        yield memoryview(data)[first:end]
+        first, end = int(offsets[joined.offset]), int(offsets[joined.offset + len(joined)])
+        return memoryview(data)[first:end]
+
+    yield from _ordered(rows, range(0, n, _ROWS), pool)
 
 
 # -- one cell the slow way (what the fast paths stand for)
@@ -436,36 +477,41 @@ def _pandas_fields(s: pd.Series, escape: bool) -> pa.Array:
 # -- lists and dicts through orjson
 
 
-def _python_floats(data: np.ndarray, nl: np.ndarray) -> bytes | None:
-    """orjson's indented text (``data``, its newlines at ``nl``) with every float as Python
-    writes it (``1e-05``, not ``0.00001``); None when there is nothing to change.
+def _python_floats(data: np.ndarray, ends: np.ndarray) -> bytes | None:
+    """orjson's indented text (``data``) with every float as Python writes it (``1e-05``,
+    not ``0.00001``); None when there is nothing to change. ``ends``: where the lines that
+    end in a digit end (before a comma).
 
     A number is the last token of its line (strings never hold a raw newline), after a space;
     it is a float when it holds ``.``, ``e`` or ``E``. Found with numpy, fixed in Python.
     """
-    ends = nl - 1
-    ends -= data[ends] == _COMMA
-    ends = ends[(data[ends] >= ord("0")) & (data[ends] <= ord("9"))]
-    if not ends.size:
-        return None
-    pos, floats = ends.copy(), np.zeros(len(ends), dtype=bool)
-    active = np.ones(len(ends), dtype=bool)
-    while active.any():
-        pos -= active
+    pos, which, floats = ends, np.arange(len(ends)), []
+    while pos.size:  # walk back through each number, dropping those done
+        pos = pos - 1
         c = data[pos]
         dot_or_e = (c == ord(".")) | (c == ord("e")) | (c == ord("E"))
-        floats |= active & dot_or_e
-        digit = (c >= ord("0")) & (c <= ord("9"))
-        active &= digit | dot_or_e | (c == ord("-")) | (c == ord("+"))
-    if not floats.any():
+        floats.append(which[dot_or_e])
+        going = ((c >= ord("0")) & (c <= ord("9"))) | (c == ord("-")) | (c == ord("+"))
+        pos, which = pos[going], which[going]
+    float_ends = ends[np.sort(np.concatenate(floats))] if floats else ends[:0]
+    if not float_ends.size:
         return None
+    pos, starts = float_ends.copy(), np.empty(len(float_ends), dtype=np.int64)
+    which = np.arange(len(pos))
+    while pos.size:  # and back to where each float starts
+        c = data[pos - 1]
+        done = ~(((c >= ord("0")) & (c <= ord("9"))) | np.isin(c, list(b".eE+-")))
+        starts[which[done]] = pos[done]
+        pos, which = pos[~done] - 1, which[~done]
     raw, out, prev = data.tobytes(), [], 0
-    for start, end in zip((pos[floats] + 1).tolist(), (ends[floats] + 1).tolist(), strict=True):
+    for start, end in zip(starts.tolist(), (float_ends + 1).tolist(), strict=True):
         token = raw[start:end]
         text = repr(float(token)).encode()
         if text != token:
             out += [raw[prev:start], text]
             prev = end
+    if not out:
+        return None
     out.append(raw[prev:])
     return b"".join(out)
 
@@ -476,10 +522,33 @@ def _lines(text: bytes) -> tuple[np.ndarray, np.ndarray]:
     return data, np.flatnonzero(data == _NL)
 
 
-def _nested_texts(cells: list[Any], unit: str | None, level: int) -> tuple[pa.Array, list[int]]:
+def _spread(
+    data: np.ndarray, nl: np.ndarray, count: np.ndarray, cut: np.ndarray, target: np.ndarray, n: int
+) -> pa.Array:
+    """The cells of :func:`_nested_texts` when lines get ``target`` spaces, more than the
+    ``count`` orjson wrote: each byte repeated as often as it is written (spaces added to
+    the first of a line, the rest dropped; the newline and comma before a cell dropped)."""
+    rep = np.ones(len(data), dtype=np.int64)
+    rep[nl[cut]] = 0
+    rep[nl[cut] - 1] = 0
+    for k in range(1, int(count.max(initial=0))):
+        rep[nl[count > k] + 1 + k] = 0
+    rep[nl + 1] = target
+    out = np.repeat(data, rep)
+    fewer = np.cumsum((count - target) + 2 * cut)  # bytes fewer, up to each line's content
+    offsets = np.empty(n + 1, dtype=np.int64)
+    offsets[0], offsets[-1] = 0, len(out)
+    offsets[1:-1] = (nl[cut] + 1 + count[cut]) - fewer[cut]
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out))
+
+
+def _nested_texts(
+    cells: list[Any], unit: str | None, level: int, blank: np.ndarray | None = None
+) -> tuple[pa.Array, list[int]]:
     """Lists and dicts as JSON text: as :func:`json_dumps` writes them (``unit=None``), or as
-    an indented json.dumps writes them at ``level``. Also the indices orjson refused: their
-    texts are placeholders, to be written the slow way.
+    an indented json.dumps writes them at ``level``; None as ``null``, or as nothing for the
+    cells at ``blank``. Also the indices orjson refused: their texts are placeholders, to be
+    written the slow way.
 
     One orjson call writes the whole column, two spaces a level, a cell a line apart
     (``[\n  cell,\n  cell\n]``). Strings never hold a raw newline, so numpy can read the
@@ -508,58 +577,61 @@ def _nested_texts(cells: list[Any], unit: str | None, level: int) -> tuple[pa.Ar
     if not n:
         return pa.array([], type=_TEXT), refused
     data, nl = _lines(whole)
-    fixed = _python_floats(data, nl)
-    if fixed is not None:
-        whole = fixed
-        data, nl = _lines(whole)
     data, nl = data[4:-2], nl[1:-1] - 4  # without "[\n  " and "\n]"
-    ends = np.append(nl - 1, len(data) - 1)  # the last character of each line, before a comma
-    ends -= data[ends] == _COMMA
-    last = data[ends]
+    while True:
+        ends = np.append(nl - 1, len(data) - 1)  # each line's last character, before a comma
+        ends -= data[ends] == _COMMA
+        last = data[ends]
+        fixed = _python_floats(data, ends[(last >= ord("0")) & (last <= ord("9"))])
+        if fixed is None:
+            break
+        data, nl = _lines(fixed)
     opens = (last == ord("[")) | (last == ord("{"))
     closes = ((last == ord("]")) | (last == ord("}"))) & (data[ends - 1] == _SPACE)
     depth = 1 + np.cumsum(opens[:-1]) - np.cumsum(closes[1:])  # of the line after each newline
     count = 2 * depth  # the spaces starting it
+    start = nl + 1 + count  # where each line's content starts
     if len(nl) and (
-        (depth < 1).any()
-        or (data[nl + count] != _SPACE).any()
-        or (data[nl + 1 + count] == _SPACE).any()
+        (depth < 1).any() or (data[start - 1] != _SPACE).any() or (data[start] == _SPACE).any()
     ):
         raise pa.ArrowInvalid("unexpected orjson layout")
     comma = data[nl - 1] == _COMMA
     cut = comma & (count == 2)  # ",\n  " then a new cell: dropped, and a cell starts there
     if int(cut.sum()) != n - 1:
         raise pa.ArrowInvalid("unexpected orjson layout")
-    if unit is None:  # ",\n   " → ", ", any other "\n   " → ""
-        target = np.zeros(len(nl), dtype=np.int64)
-        newline = comma & ~cut  # kept, as a space
-    else:  # a line at depth d in its cell: unit * (d + level)
-        target = np.where(cut, 0, len(unit) * (depth - 1 + level))
-        newline = ~cut
-    delta = (count - target) + ~newline + cut  # bytes fewer per line
-    fewer = np.cumsum(delta)
-    if (target <= count).all():
-        keep = np.ones(len(data), dtype=bool)
-        keep[nl[~newline]] = False
-        keep[nl[cut] - 1] = False
-        drop = count - target  # the spaces after the first `target` of each line
-        first = np.repeat(nl + 1 + target - (np.cumsum(drop) - drop), drop)
-        keep[first + np.arange(len(first))] = False
-        out = data[keep]
-        if unit is None:
-            out[nl[newline] - (fewer - delta)[newline]] = _SPACE
-    else:  # more spaces than orjson's two a level
-        rep = np.ones(len(data), dtype=np.int64)
-        rep[nl[~newline]] = 0
-        rep[nl[cut] - 1] = 0
-        for k in range(1, int(count.max(initial=0))):
-            rep[nl[count > k] + 1 + k] = 0
-        rep[nl + 1] = target
-        out = np.repeat(data, rep)
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[0], offsets[-1] = 0, len(out)
-    offsets[1:-1] = (nl[cut] + 1 + count[cut]) - fewer[cut]
-    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out))
+    # What is kept of each line is one run of the text (the first line's from 0):
+    #   compact:  its content, and ", " for ",\n" (the newline made a space)
+    #   indented: "\n", `target` spaces and its content (a newline written just before
+    #             the last `target` spaces)
+    # and a cell's first line starts at its content, its last before the "," that follows.
+    data = data.copy()
+    if unit is None:
+        keep_newline = comma & ~cut
+        data[nl[keep_newline]] = _SPACE
+        end = nl + keep_newline
+    else:
+        target = len(unit) * (depth - 1 + level)
+        if (target > count).any():  # more spaces than orjson's two a level
+            return _spread(data, nl, count, cut, np.where(cut, 0, target), n), refused
+        shifted = ~cut & (target < count)
+        data[(nl + count - target)[shifted]] = _NL
+        start = np.where(cut, start, nl + count - target)
+        end = nl.copy()
+    end[cut] -= 1  # the comma between two cells
+    bounds = np.empty(2 * len(nl) + 4, dtype=np.int64)  # gap, run, gap, run, …, run, gap
+    bounds[:2], bounds[-2:] = 0, len(data)
+    bounds[2:-2:2], bounds[3:-2:2] = end, start
+    first_line = np.append(0, np.flatnonzero(cut) + 1)  # of each cell
+    if blank is not None and len(blank):  # "null", a line of its own: an empty run instead
+        lines = first_line[blank]
+        bounds[2 + 2 * lines] = bounds[1 + 2 * lines]
+    pieces = pa.LargeStringArray.from_buffers(
+        len(bounds) - 1, pa.py_buffer(bounds), pa.py_buffer(data)
+    )
+    runs = pieces.take(pa.array(np.arange(1, len(bounds) - 1, 2)))
+    _, run_offsets, out = runs.buffers()
+    offsets = np.frombuffer(run_offsets, dtype=np.int64)[np.append(first_line, len(nl) + 1)]
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), out)
     return arr, refused
 
 
@@ -656,8 +728,8 @@ class _Writer:
         texts = [json.dumps(v, ensure_ascii=False) for v in arr.take(at).to_pylist()]
         return _put(out, at, texts)
 
-    def nested(self, cells: list[Any]) -> pa.Array:
-        arr, refused = _nested_texts(cells, self.unit, 2)
+    def nested(self, cells: list[Any], blank: np.ndarray | None = None) -> pa.Array:
+        arr, refused = _nested_texts(cells, self.unit, 2, blank)
         if refused:
             arr = _put(arr, np.asarray(refused), [self.slow(cells[i]) for i in refused])
         return arr
@@ -671,6 +743,12 @@ class _Writer:
         at = np.flatnonzero(kind == _FLOAT)
         if at.size:  # NaN is missing; other floats are written as cell_value says
             kind[at] = np.where(np.isnan(values[at].astype(np.float64)), _MISSING, _OTHER)
+        if not ((kind != _CONTAINER) & (kind != _MISSING)).any():  # lists, dicts, missing
+            missing = np.flatnonzero(kind == _MISSING)
+            cells = values.tolist()
+            for i in missing.tolist():
+                cells[i] = None
+            return self.nested(cells, missing if self.csv else None)
         order = np.zeros(n, dtype=np.int64)  # where each cell's text is in `pieces`
         pieces = [pa.array([self.missing], type=_TEXT)]
         start = 1
@@ -736,6 +814,19 @@ class _Writer:
         return pa.array([self.slow(v) for v in prepared], type=_TEXT)
 
 
+def _columns(
+    writer: _Writer, frame: pd.DataFrame, which: Iterable[int], pool: ThreadPoolExecutor | None
+) -> list[Cells]:
+    """The cells of the columns ``which`` of ``frame``, by the threads of ``pool`` if any
+    (lists and dicts first: they take longest)."""
+    series = [frame.iloc[:, i] for i in which]
+    if pool is None:
+        return [writer.column(s) for s in series]
+    first = sorted(range(len(series)), key=lambda j: series[j].dtype != object)
+    futures = {j: pool.submit(writer.column, series[j]) for j in first}
+    return [futures[j].result() for j in range(len(series))]
+
+
 def _output_frame(df: pd.DataFrame, index: bool | None) -> pd.DataFrame:
     """``df`` with its index as columns when it is written, rows numbered 0, 1, 2, …"""
     if not isinstance(df, pd.DataFrame):
@@ -748,7 +839,9 @@ def _output_frame(df: pd.DataFrame, index: bool | None) -> pd.DataFrame:
     return frame
 
 
-def _csv_table(df: pd.DataFrame, *, escape: bool, index: bool | None) -> pa.Table | None:
+def _csv_table(
+    df: pd.DataFrame, *, escape: bool, index: bool | None, pool: ThreadPoolExecutor | None = None
+) -> pa.Table | None:
     """The text of every CSV field of ``df``, a column at a time (None when the cell-by-cell
     writer must do it: a frame without columns)."""
     frame = _output_frame(df, index)
@@ -757,21 +850,32 @@ def _csv_table(df: pd.DataFrame, *, escape: bool, index: bool | None) -> pa.Tabl
         names = [escape_formula(n) for n in names]
     if not names:  # pandas writes an empty line per row; not worth a fast path
         return None
-    writer, n = _Writer("csv", escape, None), len(frame)
-    columns, same = [], {}
-    for i in range(len(names)):
-        cells = writer.column(frame.iloc[:, i])
+    n, same = len(frame), {}
+    columns = _columns(_Writer("csv", escape, None), frame, range(len(names)), pool)
+    for i, cells in enumerate(columns):
         if isinstance(cells, str):  # a column whose cells all read the same
-            cells = same.setdefault(cells, pa.repeat(_lit(cells), n))
-        columns.append(cells)
+            columns[i] = same.setdefault(cells, pa.repeat(_lit(cells), n))
     return pa.Table.from_arrays(columns, names=names)
 
 
-def _write_table(table: pa.Table, fh: Any) -> None:
+def _write_table(table: pa.Table, fh: Any, pool: ThreadPoolExecutor | None = None) -> None:
     """Write the fields of :func:`_csv_table` as CSV to ``fh``: Arrow's CSV writer quotes
     every field and doubles the quotes in it, as Python's csv module does with
     ``QUOTE_ALL``, and hands ``fh`` a few thousand rows at a time."""
-    pa_csv.write_csv(table, fh, pa_csv.WriteOptions(quoting_style="all_valid", batch_size=4096))
+    if pool is None:
+        pa_csv.write_csv(table, fh, pa_csv.WriteOptions(quoting_style="all_valid", batch_size=4096))
+        return
+
+    def rows(start: int) -> pa.Buffer:
+        sink = pa.BufferOutputStream()
+        options = pa_csv.WriteOptions(
+            quoting_style="all_valid", batch_size=_ROWS, include_header=start == 0
+        )
+        pa_csv.write_csv(table.slice(start, _ROWS), sink, options)
+        return sink.getvalue()
+
+    for data in _ordered(rows, range(0, max(len(table), 1), _ROWS), pool):
+        fh.write(data)
 
 
 class _TextSink(io.RawIOBase):
@@ -794,7 +898,11 @@ class _TextSink(io.RawIOBase):
 
 
 def _json_bytes(
-    df: pd.DataFrame, index: bool | None, indent: int | str | None, lines: bool
+    df: pd.DataFrame,
+    index: bool | None,
+    indent: int | str | None,
+    lines: bool,
+    pool: ThreadPoolExecutor | None = None,
 ) -> Iterator[memoryview]:
     """``df`` as UTF-8 bytes of what :func:`json_text` writes, in pieces: the columns are
     made here, a column at a time; the rows are joined as the pieces are taken."""
@@ -827,10 +935,10 @@ def _json_bytes(
     else:
         pieces = [_edges(n, open_, first="[\n" + open_)]
         end = _edges(n, close + ",\n", last=close + "\n]")
-    for sep, i in zip(seps, last.values(), strict=True):
-        pieces += [sep, writer.column(frame.iloc[:, i])]
+    for sep, cells in zip(seps, _columns(writer, frame, last.values(), pool), strict=True):
+        pieces += [sep, cells]
     pieces.append(end)
-    return _joined(pieces, n)
+    return _joined(pieces, n, pool)
 
 
 # --------------------------------------------------------------------------- atomic files
@@ -943,11 +1051,11 @@ def csv_text(df: pd.DataFrame, *, escape_formulas: bool = True, index: bool | No
     >>> csv_text(pd.DataFrame({"n": [-3], "s": ["@x"]}))
     '"n","s"\\n"-3","\\'@x"\\n'
     """
-    with contextlib.suppress(*_NOT_FAST):
-        table = _csv_table(df, escape=escape_formulas, index=index)
+    with _pool(df) as pool, contextlib.suppress(*_NOT_FAST):
+        table = _csv_table(df, escape=escape_formulas, index=index, pool=pool)
         if table is not None:
             sink = _TextSink()
-            _write_table(table, sink)
+            _write_table(table, sink, pool)
             return sink.text()
     frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
     buf = io.StringIO()
@@ -970,16 +1078,17 @@ def write_csv(
     >>> buf = io.BytesIO(); write_csv(pd.DataFrame({"s": ["@x"]}), buf); buf.getvalue()
     b'"s"\\n"\\'@x"\\n'
     """
-    table = None
-    with contextlib.suppress(*_NOT_FAST):
-        table = _csv_table(df, escape=escape_formulas, index=index)
-    if table is None:
-        frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
-        write_csv_handle(fh, frame, encoding="utf-8-sig" if bom else "utf-8", gz=False)
-        return
-    if bom:
-        fh.write(codecs.BOM_UTF8)
-    _write_table(table, fh)
+    with _pool(df) as pool:
+        table = None
+        with contextlib.suppress(*_NOT_FAST):
+            table = _csv_table(df, escape=escape_formulas, index=index, pool=pool)
+        if table is None:
+            frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
+            write_csv_handle(fh, frame, encoding="utf-8-sig" if bom else "utf-8", gz=False)
+            return
+        if bom:
+            fh.write(codecs.BOM_UTF8)
+        _write_table(table, fh, pool)
 
 
 def to_csv(
@@ -1007,25 +1116,28 @@ def to_csv(
     PosixPath('servers.csv')
     """
     gz = str(path).endswith(".gz")
-    table = None
-    with contextlib.suppress(*_NOT_FAST):
-        table = _csv_table(df, escape=escape_formulas, index=index)
-    if table is None:
-        frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
-        encoding = "utf-8-sig" if bom else "utf-8"
-        return atomic_write(path, lambda fh: write_csv_handle(fh, frame, encoding=encoding, gz=gz))
+    with _pool(df) as pool:
+        table = None
+        with contextlib.suppress(*_NOT_FAST):
+            table = _csv_table(df, escape=escape_formulas, index=index, pool=pool)
+        if table is None:
+            frame = _prepare(df, escape=escape_formulas, nested="json", index=index)
+            encoding = "utf-8-sig" if bom else "utf-8"
+            return atomic_write(
+                path, lambda fh: write_csv_handle(fh, frame, encoding=encoding, gz=gz)
+            )
 
-    def write(fh: BinaryIO) -> None:
-        raw: BinaryIO = gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) if gz else fh  # type: ignore[assignment]
-        try:
-            if bom:
-                raw.write(codecs.BOM_UTF8)
-            _write_table(table, raw)
-        finally:
-            if gz:
-                raw.close()
+        def write(fh: BinaryIO) -> None:
+            raw: BinaryIO = gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) if gz else fh  # type: ignore[assignment]
+            try:
+                if bom:
+                    raw.write(codecs.BOM_UTF8)
+                _write_table(table, raw, pool)
+            finally:
+                if gz:
+                    raw.close()
 
-    return atomic_write(path, write)
+        return atomic_write(path, write)
 
 
 def read_csv(
@@ -1124,12 +1236,13 @@ def json_text(
     '[{"n": 1, "t": "2026-01-02T00:00:00Z"}]'
     """
     _no_escape(escape_formulas, "json_text")
-    chunks = None
-    with contextlib.suppress(*_NOT_FAST):
-        chunks = _json_bytes(df, index, indent, lines)
-    if chunks is None:
-        return _json_slow(df, index, indent, lines)
-    return "".join([str(chunk, "utf-8") for chunk in chunks])  # whole rows: whole characters
+    with _pool(df) as pool:
+        chunks = None
+        with contextlib.suppress(*_NOT_FAST):
+            chunks = _json_bytes(df, index, indent, lines, pool)
+        if chunks is None:
+            return _json_slow(df, index, indent, lines)
+        return "".join([str(chunk, "utf-8") for chunk in chunks])  # whole rows: whole characters
 
 
 def _json_slow(df: pd.DataFrame, index: bool | None, indent: int | None, lines: bool) -> str:
@@ -1141,13 +1254,17 @@ def _json_slow(df: pd.DataFrame, index: bool | None, indent: int | None, lines: 
 
 
 def _json_chunks(
-    df: pd.DataFrame, index: bool | None, indent: int | None, lines: bool
+    df: pd.DataFrame,
+    index: bool | None,
+    indent: int | None,
+    lines: bool,
+    pool: ThreadPoolExecutor | None,
 ) -> Iterator[bytes | memoryview]:
     """The bytes of a JSON file, in pieces: :func:`json_text`, UTF-8, a newline after an array.
     What can fail is done before the first piece is taken."""
     chunks: Iterator[bytes | memoryview] | None = None
     with contextlib.suppress(*_NOT_FAST):
-        chunks = _json_bytes(df, index, indent, lines)
+        chunks = _json_bytes(df, index, indent, lines, pool)
     if chunks is None:
         chunks = iter([_json_slow(df, index, indent, lines).encode("utf-8")])
     return itertools.chain(chunks, [] if lines else [b"\n"])
@@ -1168,8 +1285,9 @@ def write_json(
     >>> buf = io.BytesIO(); write_json(pd.DataFrame({"n": [1]}), buf); buf.getvalue()
     b'[{"n": 1}]\\n'
     """
-    for chunk in _json_chunks(df, index, indent, lines):
-        fh.write(chunk)
+    with _pool(df) as pool:
+        for chunk in _json_chunks(df, index, indent, lines, pool):
+            fh.write(chunk)
 
 
 def to_json(
@@ -1192,13 +1310,14 @@ def to_json(
     PosixPath('servers.json')
     """
     _no_escape(escape_formulas, "to_json")
-    chunks = _json_chunks(df, index, indent, lines)
+    with _pool(df) as pool:
+        chunks = _json_chunks(df, index, indent, lines, pool)
 
-    def write(fh: BinaryIO) -> None:
-        for chunk in chunks:
-            fh.write(chunk)
+        def write(fh: BinaryIO) -> None:
+            for chunk in chunks:
+                fh.write(chunk)
 
-    return atomic_write(path, write)
+        return atomic_write(path, write)
 
 
 # --------------------------------------------------------------------------- column kinds

@@ -310,10 +310,8 @@ def varied_frame(n: int = 60) -> pd.DataFrame:
     )
 
 
-JSON_SAFE = ["mixed"]  # holds values json.dumps cannot write (Decimal, 2**70 is fine)
-
-
 def json_frame(n: int = 60) -> pd.DataFrame:
+    """:func:`varied_frame` without what json.dumps cannot write (Decimal, timedelta)."""
     df = varied_frame(n).drop(columns=["timedelta"])
     mixed = df["mixed"].map(lambda v: float(v) if isinstance(v, decimal.Decimal) else v)
     return df.assign(mixed=mixed)
@@ -465,3 +463,27 @@ def test_the_column_writer_needs_no_cell_by_cell_fallback(monkeypatch):
     for indent in (None, 1, 4):
         json_text(json_frame(), indent=indent)
     json_text(json_frame(), lines=True)
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_rows_written_in_chunks_and_by_threads_are_the_same_text(monkeypatch, tmp_path, threads):
+    from cpexplore import files
+
+    monkeypatch.setattr(files, "_ROWS", 7)  # many chunks of rows
+    monkeypatch.setattr(files, "_WORKERS", 3 if threads else 1)
+    monkeypatch.setattr(files, "_PARALLEL_CELLS", 0)
+    df, jf = varied_frame(), json_frame()
+    assert csv_text(df) == ref_csv_text(df)
+    for indent, lines in [(None, False), (1, False), (None, True)]:
+        assert json_text(jf, indent=indent, lines=lines) == ref_json_text(
+            jf, indent=indent, lines=lines
+        )
+    buf = io.BytesIO()
+    write_csv(df, buf)
+    assert buf.getvalue() == ref_csv_text(df).encode()
+    gz = to_csv(df, tmp_path / "x.csv.gz", bom=True)
+    assert gzip.decompress(gz.read_bytes()) == b"\xef\xbb\xbf" + ref_csv_text(df).encode()
+    want = ref_json_text(jf, indent=1).encode() + b"\n"
+    assert to_json(jf, tmp_path / "x.json", indent=1).read_bytes() == want
+    assert csv_text(df.iloc[:0]) == ref_csv_text(df.iloc[:0])
+    assert json_text(jf.iloc[:0]) == "[]"
