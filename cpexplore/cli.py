@@ -260,12 +260,22 @@ def _emit(
 ) -> None:
     """Write ``df`` as a table, CSV or JSON. Formula escaping (``escape``) and the UTF-8 BOM
     are for spreadsheets, so they apply to CSV only; JSON carries the values as they are."""
-    from .reports import csv_text, json_text
+    from .files import csv_text, json_text, write_csv, write_json
 
-    if fmt == "csv":
+    raw = getattr(out, "buffer", None)
+    utf8 = (getattr(out, "encoding", "") or "").lower().replace("-", "") == "utf8"
+    if fmt in ("csv", "json") and raw is not None and utf8:
+        # straight to the bytes of stdout: a 100 000-row list is hundreds of MB of text
+        out.flush()
+        if fmt == "csv":
+            write_csv(df, raw, escape_formulas=escape, bom=bom, index=False)
+        else:
+            write_json(df, raw, index=False, indent=1)
+        raw.flush()
+    elif fmt == "csv":
         out.write(("\ufeff" if bom else "") + csv_text(df, escape_formulas=escape, index=False))
     elif fmt == "json":
-        out.write(json_text(df, escape_formulas=False, index=False, indent=1) + "\n")
+        out.write(json_text(df, index=False, indent=1) + "\n")
     else:
         _table(df, width=width, out=out)
 
