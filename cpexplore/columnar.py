@@ -25,7 +25,8 @@ decodes that page the ordinary way. Nothing is ever converted inexactly.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -128,17 +129,67 @@ def table_records(table: pa.Table) -> list[dict]:
     return [_strip_nulls(r) for r in table.to_pylist()]
 
 
+@dataclass(frozen=True)
+class ArrowPage:
+    """One page as Arrow columns, with its list columns (``nics``, ``disks_info``…) already
+    made into Python objects by :func:`arrow_page`, in the thread that fetched the page while
+    the other pages are still on the way: that is most of the Python work of a big list."""
+
+    table: pa.Table
+    lists: Mapping[str, np.ndarray]
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+    def filter(self, keep: Sequence[bool]) -> ArrowPage:
+        """The page with only the rows ``keep`` says (duplicates dropped while paging)."""
+        mask = np.asarray(keep, dtype=bool)
+        return ArrowPage(
+            self.table.filter(pa.array(mask)), {k: v[mask] for k, v in self.lists.items()}
+        )
+
+
+def arrow_page(table: pa.Table) -> ArrowPage:
+    """``table`` with its list columns converted now (see :class:`ArrowPage`)."""
+    lists = {
+        name: _object_values(table.column(name))
+        for name in table.column_names
+        if pa.types.is_list(table.column(name).type)
+    }
+    return ArrowPage(table, lists)
+
+
+def _ready_lists(pages: Sequence[ArrowPage]) -> dict[str, np.ndarray]:
+    """The list columns every page converted (or lacks entirely), joined in page order."""
+    ready: dict[str, np.ndarray] = {}
+    for name in set().union(*(p.lists for p in pages)):
+        parts = []
+        for p in pages:
+            if name in p.lists:
+                parts.append(p.lists[name])
+            elif name not in p.table.column_names or p.table.column(name).null_count == p.num_rows:
+                parts.append(np.full(p.num_rows, None, dtype=object))
+            else:
+                break
+        else:
+            ready[name] = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+    return ready
+
+
 def tables_to_frame(
-    tables: Sequence[pa.Table],
+    tables: Sequence[pa.Table | ArrowPage],
     *,
     key_columns: Sequence[str] = ("id", "name", "status"),
     columns: Sequence[str] | None = None,
 ) -> pd.DataFrame | None:
     """The pages of one list as a typed DataFrame (the rules of ``records_to_frame``), or
     ``None`` when they cannot be joined exactly as columns."""
-    table = concat_tables(tables)
+    pages = [t if isinstance(t, ArrowPage) else ArrowPage(t, {}) for t in tables]
+    table = concat_tables([p.table for p in pages])
     if table is None:
         return None
+    ready = _ready_lists(pages)
     n = table.num_rows
     index = pd.RangeIndex(n)
     names = list(table.column_names)
@@ -164,6 +215,9 @@ def tables_to_frame(
                 taken.update(spread)
                 data.update(spread)
                 continue
+        if name in ready and pa.types.is_list(col.type):
+            data[name] = as_series(ready[name], index)
+            continue
         data[name] = _convert(name, col, index)
     if wanted is not None:
         order = wanted
@@ -268,6 +322,11 @@ def _text_objects(col: pa.ChunkedArray) -> np.ndarray:
 
 def _objects(col: pa.ChunkedArray, index: pd.Index) -> pd.Series:
     """Lists and dicts as Python objects, as the JSON had them (no null-filled keys)."""
+    return as_series(_object_values(col), index)
+
+
+def _object_values(col: pa.ChunkedArray) -> np.ndarray:
+    """The values of a list or struct column as Python objects (no null-filled keys)."""
     out = np.empty(len(col), dtype=object)
     arr = col.combine_chunks()
     if pa.types.is_struct(arr.type) and _flat_struct(arr.type):
@@ -282,7 +341,7 @@ def _objects(col: pa.ChunkedArray, index: pd.Index) -> pd.Series:
         out[:] = [items[offsets[i] : offsets[i + 1]] if valid[i] else None for i in range(len(arr))]
     else:
         out[:] = [_strip_nulls(v) for v in arr.to_pylist()]
-    return as_series(out, index)
+    return out
 
 
 def _flat_struct(t: pa.DataType) -> bool:
@@ -311,4 +370,11 @@ def _strip_nulls(value: Any) -> Any:
     return value
 
 
-__all__ = ["page_table", "concat_tables", "tables_to_frame", "table_records"]
+__all__ = [
+    "ArrowPage",
+    "arrow_page",
+    "page_table",
+    "concat_tables",
+    "tables_to_frame",
+    "table_records",
+]

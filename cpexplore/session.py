@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from .auth import Token, TokenManager, method_from_settings
 from .catalog import Catalog, normalize_interface
-from .columnar import page_table, table_records, tables_to_frame
+from .columnar import ArrowPage, arrow_page, page_table, table_records, tables_to_frame
 from .config import Settings, read_rc, resolve_settings, settings_summary
 from .errors import (
     AmbiguousName,
@@ -203,7 +203,7 @@ class Session:
         if columns is not None:
             bases = {c.split(".", 1)[0] for c in columns}
             table = table.select([c for c in table.column_names if c in bases])
-        return Page(envelope, ids, table)
+        return Page(envelope, ids, arrow_page(table))
 
     # -- catalog ------------------------------------------------------------------------
     @property
@@ -703,12 +703,14 @@ class _Keys:
 def pages_to_frame(chunks: list[Any], *, columns: list[str] | None = None) -> pd.DataFrame:
     """The pages of one list as one typed DataFrame: Arrow pages joined as columns; pages
     that came as dicts (or Arrow pages that cannot be joined exactly) through the dicts."""
-    if chunks and all(isinstance(c, pa.Table) for c in chunks):
+    if chunks and all(isinstance(c, ArrowPage | pa.Table) for c in chunks):
         frame = tables_to_frame(chunks, columns=columns)
         if frame is not None:
             return frame
     records: list[dict] = []
     for chunk in chunks:
+        if isinstance(chunk, ArrowPage):
+            chunk = chunk.table
         records.extend(table_records(chunk) if isinstance(chunk, pa.Table) else chunk)
     return records_to_frame(records, columns=columns)
 

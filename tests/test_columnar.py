@@ -72,3 +72,14 @@ def test_the_envelope_and_empty_pages():
     assert table.num_rows == 0 and envelope == {"limit": 20, "total": 0}
     _, marker = page_table(b'{"events":[{"id":3}],"next_marker":"2"}', "events")
     assert marker == {"next_marker": "2"}
+
+
+def test_pages_with_their_lists_converted_early_make_the_same_frame(session):
+    from cpexplore.columnar import arrow_page
+
+    pages = _pages(session, "servers")
+    early = [arrow_page(page_table(p, "servers")[0]) for p in pages]
+    late = [page_table(p, "servers")[0] for p in pages]
+    pd.testing.assert_frame_equal(tables_to_frame(early), tables_to_frame(late))
+    kept = early[0].filter([i % 2 == 0 for i in range(early[0].num_rows)])
+    assert kept.num_rows == len(kept.lists["nics"]) == (early[0].num_rows + 1) // 2
