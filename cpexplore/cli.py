@@ -429,34 +429,22 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_sql(args: argparse.Namespace) -> int:
-    if args.history is None or "history." not in args.query:
+    from .sql import referenced_tables, run_sql
+
+    live = [t for t in referenced_tables(args.query) if not t.startswith("history.")]
+    if args.history is None or live:
         with _session(args) as s:
             df = s.sql(args.query, scope=args.scope, history=args.history)
     else:  # a query over snapshots alone needs no login
-        from .snapshots import history
-        from .sql import referenced_tables
-
-        live = [t for t in referenced_tables(args.query) if not t.startswith("history.")]
-        if live:
-            with _session(args) as s:
-                df = s.sql(args.query, scope=args.scope, history=args.history)
-        else:
-            con = history(args.history)
-            try:
-                import duckdb
-
-                try:
-                    df = con.sql(args.query).df()
-                except duckdb.Error as e:
-                    raise SqlError(one_line(e), hint="check the query") from e
-            finally:
-                con.close()
-    _emit_args(df, args, width=None if args.format != "table" else 40)
+        df = run_sql(args.query, _no_live_tables, history=args.history)
+    _emit_args(df, args)
     if args.format == "table":
-        info = df.attrs.get("cpexplore")
-        summary = info.summary() if info is not None else f"read the snapshots in {args.history}"
-        print(f"{len(df)} rows; {summary}")
+        print(f"{len(df)} rows; {df.attrs['cpexplore'].summary()}")
     return 0
+
+
+def _no_live_tables(name: str) -> Any:
+    raise AssertionError(f"{name} is not a history table")  # every table was history.*
 
 
 def _cmd_resources(args: argparse.Namespace) -> int:
@@ -1011,24 +999,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _non_negative_int(text: str) -> int:
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative")
+    if value < least:
+        what = "a positive number" if least > 0 else "zero or more"
+        raise argparse.ArgumentTypeError(f"{value} is not {what}")
     return value
+
+
+def _non_negative_int(text: str) -> int:
+    return _whole_number(text, 0)
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
-    return value
+    return _whole_number(text, 1)
 
 
 # A hint written for Python, in the words of the command line.
