@@ -95,12 +95,29 @@ class AkskAuth(_BodyLogin):
     access_key: str
     secret_key: str = field(repr=False)
     source: str = "cli"
+    project: str | None = None  # what the settings expect the key to be bound to
+    project_id: str | None = None
 
     def body(self, auth_url: str) -> str:
         return aksk_auth_body(auth_url, self.access_key, self.secret_key, source=self.source)
 
     def describe(self) -> str:
         return f"access key {self.access_key!r}"
+
+    def login(self, transport: Transport, settings: Settings) -> Token:
+        """Log in; keystone scopes an AK/SK token to the key's own project, so a project the
+        settings name that is not the key's is an error, never a silent switch."""
+        token = super().login(transport, settings)
+        asked = self.project_id or self.project
+        got = token.project_id if self.project_id else token.project
+        # names compare as keystone's database does, without regard to case
+        if asked and asked.casefold() != str(got or "").casefold():
+            raise AuthError(
+                f"{self.describe()} is bound to project {token.project!r}, not {asked!r}",
+                hint="an AK/SK login always uses its key's project: unset OS_PROJECT_NAME "
+                "(project=), or use an access key of that project",
+            )
+        return token
 
 
 @dataclass(frozen=True)
@@ -114,14 +131,18 @@ class PasswordAuth(_BodyLogin):
     project_domain: str | None = None
     project_id: str | None = None
     source: str = "cli"
+    domain_id: str | None = None
+    project_domain_id: str | None = None
 
     def body(self, auth_url: str) -> str:
         return password_auth_body(
             self.username,
             self.password,
             domain=self.domain,
+            domain_id=self.domain_id,
             project=self.project,
             project_domain=self.project_domain,
+            project_domain_id=self.project_domain_id,
             project_id=self.project_id,
             source=self.source,
         )
@@ -142,6 +163,7 @@ class TokenAuth(_BodyLogin):
     project_domain: str | None = None
     project_id: str | None = None
     source: str = "cli"
+    project_domain_id: str | None = None
 
     @property
     def rescopes(self) -> bool:
@@ -169,6 +191,7 @@ class TokenAuth(_BodyLogin):
             self.token,
             project=self.project,
             project_domain=self.project_domain,
+            project_domain_id=self.project_domain_id,
             project_id=self.project_id,
             source=self.source,
         )
@@ -184,7 +207,7 @@ def method_from_settings(s: Settings) -> AuthMethod:
     """Pick the auth method settings allow; AK/SK wins over password, password over token."""
     kind = s.auth_method
     if kind == "aksk":
-        return AkskAuth(s.access_key or "", s.secret_key or "", s.source)
+        return AkskAuth(s.access_key or "", s.secret_key or "", s.source, s.project, s.project_id)
     if kind == "password":
         return PasswordAuth(
             s.username or "",
@@ -194,8 +217,17 @@ def method_from_settings(s: Settings) -> AuthMethod:
             s.project_domain,
             s.project_id,
             s.source,
+            domain_id=s.domain_id,
+            project_domain_id=s.project_domain_id,
         )
-    return TokenAuth(s.token or "", s.project, s.project_domain, s.project_id, s.source)
+    return TokenAuth(
+        s.token or "",
+        s.project,
+        s.project_domain,
+        s.project_id,
+        s.source,
+        project_domain_id=s.project_domain_id,
+    )
 
 
 def parse_time(text: str) -> datetime:
@@ -308,8 +340,20 @@ def _token_from(resp: requests.Response, method: AuthMethod, settings: Settings)
     if resp.status_code >= 400:
         refused = error_from(resp)
         error = auth_error(refused, method, settings)
-        if resp.status_code == 404:  # e.g. an auth URL without its /v3
-            error.hint = auth_url_hint(settings.auth_url) or error.hint
+        if resp.status_code == 404 and error is refused:
+            # keystone always has /v3/auth/tokens (its 404s are UserNotFound): another 404
+            # means the URL lacks its /v3, or the service there is not keystone (a region's
+            # port, another web server)
+            hint = auth_url_hint(settings.auth_url)
+            error = AuthError(
+                f"{settings.auth_url} has no login (/auth/tokens answered 404 Not Found): "
+                + ("the auth URL lacks its /v3" if hint else "the service there is not keystone"),
+                hint=hint
+                or "give keystone's URL, usually https://<host>:30500/v3 (a region listens on "
+                "30888); 'climc endpoint-list' shows the identity endpoint",
+                status=404,
+                error_class=getattr(refused, "error_class", None),
+            )
         raise error from (refused if error is not refused else None)
     body = decode_json(resp, what="login answer")
     token = parse_token(body, resp.headers.get("X-Subject-Token"))

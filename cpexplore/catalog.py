@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from .errors import ConfigError, ConnectError, EndpointNotFound, ProtocolError
+from .errors import ConfigError, ConnectError, EndpointNotFound, ProtocolError, ServiceNotOffered
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -550,10 +550,11 @@ class Catalog:
             )
         service = [r for r in self.rows if r.service_type == stype]
         if not service:
-            return EndpointNotFound(
-                f"{wanted}: the catalog has no service of type {stype!r}; "
-                f"its service types are {', '.join(self.service_types)}{gateway}",
-                hint="pass one of those types; 'compute' is looked up as 'compute_v2'",
+            return ServiceNotOffered(
+                f"this cloud offers no {stype} service{alias}: its catalog has "
+                f"{', '.join(self.service_types)}{gateway}",
+                hint=f"what needs {stype} cannot be listed here; ask an admin whether the "
+                f"service is installed (climc endpoint-list shows the catalog)",
             )
         regions = sorted({r.region_id for r in service})
         interfaces = sorted({r.interface for r in service})

@@ -15,7 +15,8 @@ Examples::
 
 Settings come from ``--profile``, ``--rc FILE`` or the ``OS_*`` variables climc reads.
 Errors are one line on stderr with a hint (exit 2: what was typed or configured is wrong;
-1: the cloud or the disk refused); ``--debug`` adds HTTP logs (tokens masked) and tracebacks.
+1: the cloud or the disk refused; 3: this cloud does not offer the service asked for);
+``--debug`` adds HTTP logs (tokens masked) and tracebacks.
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ._version import __version__
 from .errors import (
+    AmbiguousName,
     ConfigError,
     CpExploreError,
     EndpointNotFound,
     MissingColumns,
     NotFound,
+    ServiceNotOffered,
     SqlError,
     UnknownResource,
     one_line,
@@ -312,9 +315,7 @@ def _session(args: argparse.Namespace) -> Session:
         "interface": args.interface,
         "insecure": True if args.insecure else None,
     }
-    if args.rc:
-        return Session.from_rc(args.rc, **kw)
-    return Session(**kw)
+    return Session(rc=args.rc, **kw)
 
 
 # --------------------------------------------------------------------------- commands
@@ -406,7 +407,13 @@ def _cmd_show(args: argparse.Namespace) -> int:
         try:
             rec = s.get(spec.name, args.id)
         except NotFound as e:
-            e.hint = f"see what exists with: cpexplore list {spec.name} --search TEXT"
+            e.hint = f"see what exists with `cpexplore list {spec.name} --search {args.id}`"
+            raise
+        except AmbiguousName as e:
+            e.hint = (
+                f"use the id: `cpexplore list {spec.name} --scope max "
+                f"--filter \"name.equals('{args.id}')\" -c name,id` lists the ones you may see"
+            )
             raise
     record = {str(k): v for k, v in rec.items()}
     if args.format == "json":
@@ -1020,11 +1027,16 @@ def _positive_int(text: str) -> int:
 
 # A hint written for Python, in the words of the command line.
 _CLI_WORDS = (
-    (re.compile(r"session\.resources\(\)"), "cpexplore resources"),
-    (re.compile(r"`cpexplore resources` \(cpexplore resources\)"), "cpexplore resources"),
+    (re.compile(r"`cpexplore resources` \(session\.resources\(\)\)"), "`cpexplore resources`"),
+    (re.compile(r"session\.resources\(\)"), "`cpexplore resources`"),
+    (re.compile(r"; for another list use cpexplore\.custom_resource\([^)]*\)"), ""),
+    (
+        re.compile(r"session\.list\('([\w-]+)', limit=1\)\.columns"),
+        r"`cpexplore list \1 --limit 1 -f json`",
+    ),
     (re.compile(r"\b(region|interface|scope|profile|format)='([^']*)'"), r"--\1 \2"),
     (re.compile(r"\b(region|interface|scope|profile|format)=\.\.\."), r"--\1 ..."),
-    (re.compile(r"\((region|interface|scope|profile|format)=\)"), r"(--\1)"),
+    (re.compile(r"\b(region|interface|scope|profile|format)=(?=[)\s,;]|$)"), r"--\1"),
     (re.compile(r"\bfilters=(\S+)"), r"--filter \1"),
     (re.compile(r"\binsecure=True\b"), "--insecure"),
     (re.compile(r"\brefresh=True\b"), "(the command always fetches anew)"),
@@ -1037,7 +1049,7 @@ def cli_words(text: str) -> str:
     words of the command line (``--region region0``, ``cpexplore resources``).
 
     >>> cli_words("choose region='region0' or interface='public'; session.resources() lists all")
-    'choose --region region0 or --interface public; cpexplore resources lists all'
+    'choose --region region0 or --interface public; `cpexplore resources` lists all'
     """
     for pattern, words in _CLI_WORDS:
         text = pattern.sub(words, text)
@@ -1049,7 +1061,8 @@ def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``cpexplore`` command; return its exit code (0 ok, 1 failed, 2 bad input)."""
+    """Run the ``cpexplore`` command; return its exit code (0 ok, 1 failed, 2 bad input,
+    3 a service this cloud does not offer)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -1074,6 +1087,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         more = "" if e.hint or debug else " (add --debug for details)"
         print(f"cpexplore: error: {cli_words(one_line(e))}{more}", file=sys.stderr)
+        if isinstance(e, ServiceNotOffered):
+            return 3
         return 2 if isinstance(e, _USAGE_ERRORS) else 1
     except KeyboardInterrupt:
         print("cpexplore: interrupted", file=sys.stderr)

@@ -5,10 +5,15 @@ Where a value comes from, highest first:
 1. keyword arguments of :func:`resolve_settings` (``None`` means "not given");
 2. the chosen profile of the user config file (``profile=`` or ``$CPEXPLORE_PROFILE``),
    including the rc file that the profile names with ``rc =``;
-3. the environment variables climc reads (``OS_AUTH_URL``, ``OS_ACCESS_KEY``, ...);
-4. the rc file given by ``rc_path`` (for example ``~/.onecloud_rcadmin``), parsed, never run.
+3. the rc file given by ``rc_path`` (for example ``~/.onecloud_rcadmin``), parsed, never run:
+   it applies over the environment, as ``source``-ing it would;
+4. the environment variables climc reads (``OS_AUTH_URL``, ``OS_ACCESS_KEY``, ...), and
+   OpenStack's names for the domains (``OS_USER_DOMAIN_NAME``, ``OS_PROJECT_DOMAIN_ID``…).
 
-Empty values count as "not given" in every layer, so a lower layer can fill them.
+Empty values count as "not given" in every layer, so a lower layer can fill them, except
+for the identity: who logs in (access key, user name and its domain, or token) comes from
+one layer only, the highest that names one, and a lower layer never completes or replaces
+it (see :func:`_merge`).
 
 >>> s = resolve_settings(env={"OS_AUTH_URL": "https://10.0.0.1:30500/v3",
 ...                           "OS_ACCESS_KEY": "ak1", "OS_SECRET_KEY": "sk1"})
@@ -37,7 +42,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from cpexplore.catalog import normalize_interface
-from cpexplore.errors import ConfigError
+from cpexplore.errors import ConfigError, IgnoredSettingWarning
 
 __all__ = [
     "Settings",
@@ -89,8 +94,10 @@ class Settings:
     username: str | None = None
     password: str | None = None
     domain: str | None = None
+    domain_id: str | None = None
     project: str | None = None
     project_domain: str | None = None
+    project_domain_id: str | None = None
     project_id: str | None = None
     token: str | None = None
     region: str | None = None
@@ -464,49 +471,93 @@ def _profile_layer(
 
 
 def _vars_layer(variables: Mapping[str, str], origin: Callable[[str], str] | None) -> _Layer:
-    """Map climc's variable names (from the environment or an rc file) to fields."""
+    """Map climc's variable names and their OpenStack aliases (from the environment or an rc
+    file) to fields; two names of one setting with different values are an error."""
     layer: _Layer = {}
     for var, field in ENV_VARS.items():
         value = variables.get(var)
-        if value:
-            layer[field] = (value, origin(var) if origin else var)
+        if not value:
+            continue
+        where = origin(var) if origin else var
+        if field in layer and layer[field][0] != value:
+            raise ConfigError(
+                f"{layer[field][1]}={layer[field][0]!r} and {where}={value!r} name two "
+                f"different values of one setting ({field})",
+                hint=f"keep one of {' and '.join(_FIELDS[field].variables)}",
+            )
+        layer.setdefault(field, (value, where))
     return layer
 
 
 _IDENTITY = ("access_key", "username", "token")
 _CREDENTIAL_FIELDS = ("access_key", "secret_key", "username", "password", "token")
+_USER_DOMAIN = ("domain", "domain_id")  # part of who a user name is
 _SECRET_FOR = {"access_key": "secret_key", "username": "password"}
 
 
-def _merge(layers: list[_Layer]) -> _Layer:
-    """Merge field by field, except credentials: they belong to one identity.
+def _merge(layers: list[tuple[str, _Layer]]) -> tuple[_Layer, str | None]:
+    """Merge ``(label, layer)`` pairs, highest first, field by field, except the identity.
 
-    The highest layer that names an identity (an access key, a user name or a token)
-    provides it. Its secret (the secret key or the password) is the first one found in an
-    explicit layer above it, in its own layer, or in a lower one, so that a profile or an rc
-    file can leave secrets in the environment; a layer naming another user or access key
-    keeps its secret to itself. Other credentials are never mixed in: a password given as an
-    argument is not sent with another cloud's OS_ACCESS_KEY.
+    Who logs in comes from one layer: the highest that names an access key, a user name or a
+    token provides every credential and the user's domain. Its secret (the secret key or the
+    password) is the first one found in an explicit layer above it, in its own layer, or in
+    a lower one that names no other identity (so that a profile or an rc file can leave the
+    secret in the environment); a user domain may be given by a layer above it, never by one
+    below. Nothing else of another layer completes or replaces the identity: a password
+    argument is never sent with another cloud's ``OS_ACCESS_KEY``, and an rc file naming
+    alice is never logged in as the environment's admin key.
+
+    Returns the merged layer and, when the identity comes from a file (a profile or an rc
+    file) while a lower layer named other credentials, a sentence saying what was ignored.
     """
     merged: _Layer = {}
-    chosen = next((i for i, layer in enumerate(layers) if any(k in layer for k in _IDENTITY)), None)
-    for layer in reversed(layers):
-        merged.update(
-            {k: v for k, v in layer.items() if chosen is None or k not in _CREDENTIAL_FIELDS}
-        )
+    who = (*_CREDENTIAL_FIELDS, *_USER_DOMAIN)
+    chosen = next(
+        (i for i, (_, layer) in enumerate(layers) if any(k in layer for k in _IDENTITY)), None
+    )
+    for _, layer in reversed(layers):
+        merged.update({k: v for k, v in layer.items() if chosen is None or k not in who})
     if chosen is None:  # no identity anywhere: keep it all, so the error can name what is missing
-        return merged
-    top = layers[chosen]
-    merged.update({k: v for k, v in top.items() if k in _CREDENTIAL_FIELDS})
+        return merged, None
+    label, top = layers[chosen]
+    merged.update({k: v for k, v in top.items() if k in who})
+    for _, layer in layers[:chosen]:  # explicit user domain above the identity
+        for k in _USER_DOMAIN:
+            if k in layer and k not in top:
+                merged[k] = layer[k]
     for identity, secret in _SECRET_FOR.items():
         if identity not in top:
             continue
         mine = top[identity][0]
-        for layer in [*layers[:chosen], top, *layers[chosen + 1 :]]:
+        for _, layer in [*layers[:chosen], (label, top), *layers[chosen + 1 :]]:
             if secret in layer and layer.get(identity, (mine,))[0] == mine:
                 merged[secret] = layer[secret]
                 break
-    return merged
+    ignored = [
+        (name, k, v)
+        for name, layer in layers[chosen + 1 :]
+        for k, v in layer.items()
+        if k in who and merged.get(k, (None,))[0] != v[0]
+    ]
+    note = None
+    if ignored and not label.startswith("keyword"):
+        shown = ", ".join(
+            v[1] if k in _SECRET_FIELDS else f"{v[1]}={v[0]!r}" for _, k, v in ignored
+        )
+        note = (
+            f"{label} logs in as {_who(top)}; ignored the other credentials of "
+            f"{ignored[0][0]}: {shown}"
+        )
+    return merged, note
+
+
+def _who(layer: _Layer) -> str:
+    """The identity a layer names, for a message (never a secret)."""
+    if "access_key" in layer:
+        return f"access key {layer['access_key'][0]!r}"
+    if "username" in layer:
+        return f"user {layer['username'][0]!r}"
+    return "a token"
 
 
 def _valid_host(host: str) -> bool:
@@ -706,8 +757,8 @@ def _text(value: object, origin: str) -> str:
 class _Field:
     """How one :class:`Settings` field is read.
 
-    ``variables`` are climc's names for it, read from the environment and, with the same
-    names, from rc files; ``parse(value, origin)`` validates a given value and says where it
+    ``variables`` are climc's names for it (then OpenStack's standard aliases), read from
+    the environment and, with the same names, from rc files; ``parse(value, origin)`` validates a given value and says where it
     came from when it is wrong; ``default`` is used when no layer gives one (``required``
     fields are parsed even then, so the parser can say what is missing); ``profile`` says
     whether a profile section may set it.
@@ -729,9 +780,11 @@ _FIELDS: Final[Mapping[str, _Field]] = MappingProxyType(
         "secret_key": _Field(("OS_SECRET_KEY",)),
         "username": _Field(("OS_USERNAME",)),
         "password": _Field(("OS_PASSWORD",)),
-        "domain": _Field(("OS_DOMAIN_NAME",)),
+        "domain": _Field(("OS_DOMAIN_NAME", "OS_USER_DOMAIN_NAME")),
+        "domain_id": _Field(("OS_USER_DOMAIN_ID",)),
         "project": _Field(("OS_PROJECT_NAME",)),
-        "project_domain": _Field(("OS_PROJECT_DOMAIN",)),
+        "project_domain": _Field(("OS_PROJECT_DOMAIN", "OS_PROJECT_DOMAIN_NAME")),
+        "project_domain_id": _Field(("OS_PROJECT_DOMAIN_ID",)),
         "project_id": _Field(("OS_PROJECT_ID",)),
         "token": _Field(("OS_AUTH_TOKEN",)),
         "region": _Field(("OS_REGION_NAME",)),
@@ -784,7 +837,7 @@ def resolve_settings(
     config_path: str | os.PathLike[str] | None = None,
     **kwargs: object,
 ) -> Settings:
-    """Merge keyword arguments > profile > environment > rc file, and validate the result.
+    """Merge keyword arguments > profile > rc file > environment, and validate the result.
 
     ``kwargs`` are :class:`Settings` fields, every one of them (``auth_url=``,
     ``access_key=``, ``zone=``, ``timeout=``, ``source=``...); an unknown name is a
@@ -811,9 +864,8 @@ def resolve_settings(
     if unknown:
         raise _unknown_keywords(unknown)
 
-    layers: list[_Layer] = [
-        {k: (v, f"{k}=") for k, v in kwargs.items() if v is not None and v != ""}
-    ]
+    keywords = {k: (v, f"{k}=") for k, v in kwargs.items() if v is not None and v != ""}
+    layers: list[tuple[str, _Layer]] = [("keyword arguments", keywords)]
     name = profile or env.get("CPEXPLORE_PROFILE") or None
     missing_env: dict[str, str] = {}
     if name:
@@ -821,15 +873,18 @@ def resolve_settings(
         profile_values, missing_env, exposed = _profile_layer(name, chosen_by, config_path, env)
         if exposed:
             warnings.warn(exposed, UserWarning, stacklevel=2)
-        layers.append(profile_values)
-    layers.append(_vars_layer(env, None))
+        layers.append((f"profile {name!r}", profile_values))
     if rc_path is not None:
         rc_file = Path(rc_path).expanduser()
-        layers.append(_vars_layer(read_rc(rc_file), lambda var: f"{var} in rc file {rc_file}"))
-    merged = _merge(layers)
+        rc_layer = _vars_layer(read_rc(rc_file), lambda var: f"{var} in rc file {rc_file}")
+        layers.append((f"rc file {rc_file}", rc_layer))
+    layers.append(("the environment", _vars_layer(env, None)))
+    merged, ignored = _merge(layers)
+    if ignored:
+        warnings.warn(ignored, IgnoredSettingWarning, stacklevel=2)
 
     for key, var in missing_env.items():
-        if key not in layers[0]:
+        if key not in keywords:
             raise ConfigError(
                 f"profile {name!r} reads {key} from ${var}, which is not set",
                 hint=f"export {var}=..., pass {key}=, or change {key}_env in the profile",

@@ -23,6 +23,7 @@ __all__ = [
     "UnknownField",
     "AuthError",
     "EndpointNotFound",
+    "ServiceNotOffered",
     "UnknownResource",
     "ApiError",
     "Forbidden",
@@ -34,6 +35,7 @@ __all__ = [
     "ExportError",
     "SqlError",
     "MissingColumns",
+    "IgnoredSettingWarning",
     "unwrap_details",
     "one_line",
     "did_you_mean",
@@ -85,6 +87,11 @@ class AuthError(CpExploreError):
 
 class EndpointNotFound(CpExploreError):
     """The catalog has no endpoint for the service, region and interface asked for."""
+
+
+class ServiceNotOffered(EndpointNotFound):
+    """This cloud's catalog has no service of the type asked for at all (no image service,
+    no log service…): nothing the user typed is wrong, the cloud does not offer it."""
 
 
 class UnknownResource(CpExploreError, KeyError):
@@ -149,6 +156,11 @@ class ExportError(CpExploreError, OSError):
 
 class MissingColumns(CpExploreError, ValueError):
     """A DataFrame lacks the columns a plot or report needs."""
+
+
+class IgnoredSettingWarning(UserWarning):
+    """Settings of a lower source were left out: an rc file or a profile named who logs in,
+    and the environment's other credentials were not used."""
 
 
 def one_line(text: object) -> str:

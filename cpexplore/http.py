@@ -31,7 +31,7 @@ import socket
 import ssl
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
@@ -488,6 +488,8 @@ def error_from(resp: requests.Response) -> Exception:
     if isinstance(body, dict) and ("class" in body or "details" in body or "code" in body):
         cls = str(body.get("class") or "Error")
         details = body.get("details", "")
+        details = details if isinstance(details, str) else json.dumps(details)
+        details = mask_secrets(details, _sent_secrets(resp.request))
         status = resp.status_code
         kind = Forbidden if status == 403 else NotFound if status == 404 else ApiError
         hint = None
@@ -499,7 +501,7 @@ def error_from(resp: requests.Response) -> Exception:
         return kind(
             status,
             cls,
-            details if isinstance(details, str) else json.dumps(details),
+            details,
             method=method or "GET",
             url=url,
             hint=hint,
@@ -509,7 +511,9 @@ def error_from(resp: requests.Response) -> Exception:
         return ApiError(
             resp.status_code,
             str(err.get("title") or err.get("type") or "Error"),
-            str(err.get("message") or err.get("details") or ""),
+            mask_secrets(
+                str(err.get("message") or err.get("details") or ""), _sent_secrets(resp.request)
+            ),
             method=method or "GET",
             url=url,
         )
@@ -517,6 +521,56 @@ def error_from(resp: requests.Response) -> Exception:
         f"{method} {url} answered {resp.status_code} {resp.reason or ''} with {_describe_body(resp)}".rstrip(),
         hint=_protocol_hint(resp),
     )
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret in it shown as the debug log shows tokens.
+
+    A server's error text may quote what it was sent (a token it did not find, a password
+    it could not parse); it reaches a message only through this.
+
+    >>> mask_secrets('token "abc123abc123" not found', ["abc123abc123"])
+    'token "{SHA256}943efed2eea155f3" not found'
+    """
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) >= 6 and secret in text:
+            text = text.replace(secret, mask_token(secret))
+    return text
+
+
+def _sent_secrets(request: requests.PreparedRequest | None) -> list[str]:
+    """The secrets a request carried: token headers and, in a login body, the token,
+    password, signed AK/SK blob and its signature."""
+    if request is None:
+        return []
+    found = [v for k, v in request.headers.items() if k.lower() in SECRET_HEADERS and v]
+    body = request.body
+    if not body:
+        return found
+    try:
+        doc = json.loads(body.decode() if isinstance(body, bytes) else body)
+    except (ValueError, UnicodeDecodeError):
+        return found
+    identity = _dig(doc, "auth", "identity")
+    blob = _dig(identity, "access_key_secret")
+    try:
+        signature = _dig(json.loads(blob), "signature") if isinstance(blob, str) else None
+    except ValueError:
+        signature = None
+    candidates = (
+        _dig(identity, "token", "id"),
+        _dig(identity, "password", "user", "password"),
+        blob,
+        signature,
+    )
+    return found + [v for v in candidates if isinstance(v, str) and v]
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    """``value[k1][k2]…``, or ``None`` where a step is missing or not a mapping."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _describe_body(resp: requests.Response) -> str:

@@ -20,7 +20,9 @@ Everything here is a pure function of its arguments.
 
 from __future__ import annotations
 
+import math
 import re
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,9 +35,10 @@ from .errors import ConfigError, UnknownField, did_you_mean
 from .lean import lean_columns, lean_keys
 from .resources import GENERIC_PARAMS, ResourceSpec
 
-# The scopes a Cloudpods list understands (rbacscope: system, domain, project, user) and
-# cpexplore's "max", which the server resolves to the widest the token allows.
-SCOPES = ("project", "domain", "system", "max", "user")
+# The scopes a Cloudpods list understands (rbacscope: system, domain, project) and "max",
+# which the server resolves to the widest the token allows. rbacscope's "user" is refused:
+# a real region applies no owner filter for it and answers every row (cloudpods-api.md §10).
+SCOPES = ("project", "domain", "system", "max")
 
 # climc's filter operators and how many arguments each takes: (at least, at most).
 FILTER_OPS: dict[str, tuple[int, int | None]] = {
@@ -112,6 +115,98 @@ def parse_filter(expr: str) -> Filter:
     return Filter(name, op, args, text)
 
 
+# The ops whose arguments the server converts to the field's type before comparing (and
+# reads as the type's zero value when it cannot: vcpu_count.ge(abc) is >= 0 there).
+VALUE_OPS = frozenset({"equals", "notequals", "in", "notin", "between", "ge", "gt", "le", "lt"})
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_TRUE_WORDS, _FALSE_WORDS = ("1", "true", "yes", "on", "ok"), ("0", "false", "no", "off")
+# the forms of timeutils.ParseTimeStr a person writes: a date; a time with T or a space,
+# with or without seconds, a fraction and a zone (Z or ±HH:MM; none means UTC)
+_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:([T ])(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{3,9}))?)?"
+    r"(Z|[+-]\d{2}:\d{2})?)?",
+    re.ASCII,
+)
+_KIND_WORDS = {
+    "int": ("a number", "vcpu_count.ge(4)"),
+    "float": ("a number", "cpu_commit_rate.gt(1.5)"),
+    "float32": ("a number", "cpu_cmtbound.between(1.19, 1.21)"),
+    "bool": ("true or false", "enabled.equals(true)"),
+    "time": ("a time", "created_at.gt('2026-01-01') or created_at.lt('2026-01-01T08:00:00Z')"),
+}
+
+
+def read_value(kind: str, arg: str) -> Any:
+    """A filter argument as the server reads a value of ``kind`` (``int``, ``float``,
+    ``float32``, ``bool``, ``time``; anything else is text), or ``ValueError`` where the
+    server would silently read something else (MySQL reads ``8abc`` as 8 and ``abc`` as 0;
+    sqlchemy an unknown time as year 1).
+
+    >>> read_value("int", "8"), read_value("bool", "Yes"), read_value("time", "2026-01-02")
+    (8.0, True, Timestamp('2026-01-02 00:00:00+0000', tz='UTC'))
+    >>> read_value("int", "8abc")
+    Traceback (most recent call last):
+    ...
+    ValueError: '8abc' is not a number
+    """
+    text = arg.strip() if kind == "time" else arg
+    if kind in ("int", "float", "float32") and _NUMBER.fullmatch(text):
+        value = float(text)
+        if math.isfinite(value):
+            return value
+    if kind == "bool" and text.lower() in _TRUE_WORDS + _FALSE_WORDS:
+        return text.lower() in _TRUE_WORDS
+    m = _TIME.fullmatch(text) if kind == "time" else None
+    if m and _server_reads_time(*m.group(4, 7, 8, 9)):
+        try:
+            stamp = pd.Timestamp(text.replace(" ", "T").removesuffix("Z"))
+        except ValueError:  # e.g. 2026-02-30
+            stamp = None
+        if stamp is not None:
+            return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    if kind not in _KIND_WORDS:
+        return arg
+    raise ValueError(f"{arg!r} is not {_KIND_WORDS[kind][0]}")
+
+
+def _server_reads_time(
+    sep: str | None, second: str | None, frac: str | None, zone: str | None
+) -> bool:
+    """Whether timeutils.ParseTimeStr reads a time of this shape (else: Go's zero time). A
+    date alone is read; without seconds a zone is needed; with T, a fraction and no zone
+    the fraction has 6 digits."""
+    if sep is None:
+        return True
+    if second is None:
+        return zone is not None
+    return not (sep == "T" and frac is not None and zone is None and len(frac) != 6)
+
+
+def check_value(flt: Filter, kind: str | None, where: str) -> None:
+    """``ConfigError`` unless every argument of ``flt`` is a value of ``kind``, the type of
+    its field (``where`` names it for the message); other ops and kinds pass."""
+    if kind not in _KIND_WORDS or flt.op not in VALUE_OPS:
+        return
+    for arg in flt.args:
+        try:
+            value = read_value(kind, arg)
+        except ValueError as e:
+            raise ConfigError(
+                f"filter {flt.text!r}: {e}, as {where} needs",
+                hint=f"a real region would silently read it as 0 or nothing and answer "
+                f"the wrong rows; e.g. {_KIND_WORDS[kind][1]}",
+            ) from None
+        exact = (
+            struct.unpack("f", struct.pack("f", value))[0] == value if kind == "float32" else True
+        )
+        if flt.op in ("equals", "notequals", "in", "notin") and not exact:
+            raise ConfigError(
+                f"filter {flt.text!r}: {where} holds 4-byte floats, which never equal {arg} "
+                "exactly (a real region answers no rows)",
+                hint=f"compare a range instead, e.g. {_KIND_WORDS[kind][1]}",
+            )
+
+
 def check_filter(expr: str) -> str:
     """Check one filter expression and return it stripped (``ConfigError`` if malformed).
 
@@ -184,6 +279,12 @@ def check_scope(scope: str | None) -> str | None:
     if scope is None:
         return None
     name = str(scope).strip().lower()
+    if name == "user":
+        raise ConfigError(
+            "scope 'user' does not narrow a list: a real region answers it with every row, "
+            "to any caller",
+            hint="use scope='project' for your project's rows, or scope='max' for all you may see",
+        )
     if name not in SCOPES:
         raise ConfigError(
             f"unknown scope {scope!r}",
@@ -239,6 +340,7 @@ def build_list_query(
     if filter_any and any(f not in server_side for f in local):
         server_side, local = [], parsed  # an OR cannot be split between server and client
     for f in parsed:
+        check_value(f, spec.kind_of(f.field), f"the field {f.field!r} of {spec.name}")
         checks.append(("filter field", f.field))
         if details is not True and f in local and f.field in spec.detail_fields - rebuilt:
             raise ConfigError(
@@ -276,11 +378,11 @@ def build_list_query(
         query["order"] = direction
 
     field_list = as_list(fields)
+    checks.extend(("field", f) for f in field_list)
     wanted = list(columns) if columns is not None else None
     if wanted is not None and not field_list:
         field_list = [c.split(".", 1)[0] for c in wanted]
     if field_list:
-        checks.extend(("field", f) for f in field_list)
         needed = {f.field for f in local} | set(local_order)
         if details == "lean":  # the keys a lean list joins on must come along
             needed |= set(lean_keys(spec.name))
@@ -298,6 +400,8 @@ def build_list_query(
             query[str(name)] = encode_param(value)
 
     is_local = bool(local or local_order)
+    if spec.table_columns is not None:  # the fields are known: a typo costs no request
+        _check_names(spec, tuple(dict.fromkeys(checks)), set(spec.known_fields))
     return ListPlan(
         query=query,
         local_filters=tuple(local),
@@ -333,14 +437,18 @@ def encode_param(value: Any) -> Any:
 
 
 def check_fields(spec: ResourceSpec, plan: ListPlan, present: Iterable[str]) -> None:
-    """Raise ``UnknownField`` for a field named in the request that neither the resource
-    nor the fetched rows know; a known field absent from every row is fine (empty column).
+    """For a resource whose fields are not known in advance (a custom resource): raise
+    ``UnknownField`` for a field named in the request that no fetched row has. (A known
+    resource's names were checked by :func:`build_list_query`, before any request.)
     """
     present = {str(c).split(".", 1)[0] for c in present}
-    if not spec.known_fields and not present:
-        return  # nothing to check against: no rows, and the resource's fields are not known
-    known = set(spec.known_fields) | present
-    for what, name in plan.check_fields:
+    if spec.table_columns is not None or (not spec.known_fields and not present):
+        return  # checked already, or nothing to check against (no rows)
+    _check_names(spec, plan.check_fields, set(spec.known_fields) | present)
+
+
+def _check_names(spec: ResourceSpec, names: Iterable[tuple[str, str]], known: set[str]) -> None:
+    for what, name in names:
         if name not in known:
             raise UnknownField(
                 f"{spec.name} have no field {name!r} (asked as {what})",
@@ -410,30 +518,58 @@ def filter_mask(df: pd.DataFrame, flt: Filter) -> np.ndarray:
         return hit.fillna(False).to_numpy(dtype=bool)
     values = _comparable(col)
     if op in ("equals", "in", "notequals", "notin"):
-        wanted = [_arg(col, a) for a in args]
-        hit = values.isin(wanted).to_numpy(dtype=bool) if wanted else np.zeros(n, dtype=bool)
+        wanted = [_arg(col, flt, a) for a in args]
+        if not wanted:  # IN () and NOT IN () compile to the SQL constant 0: no row
+            return np.zeros(n, dtype=bool)
+        hit = values.isin(wanted).to_numpy(dtype=bool)
         return ~missing & (~hit if op in ("notequals", "notin") else hit)
     if op == "between":
-        low, high = (_arg(col, a) for a in args)
+        low, high = (_arg(col, flt, a) for a in args)
         return _compare(values, ">=", low) & _compare(values, "<=", high)
     symbol = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}[op]
-    return _compare(values, symbol, _arg(col, args[0]))
+    return _compare(values, symbol, _arg(col, flt, args[0]))
 
 
 def _text(col: pd.Series) -> pd.Series:
-    """A column as nullable strings (lists and dicts as their JSON text)."""
+    """A column as nullable strings, as the database prints its values for ``LIKE``: times
+    as ``YYYY-MM-DD HH:MM:SS``, booleans as 1/0, whole floats without ``.0``, lists and
+    dicts as their compact JSON with sorted keys.
+
+    >>> _text(pd.Series([True, None], dtype="boolean")).tolist()
+    ['1', <NA>]
+    """
+    kind = _kind(col)
+    if kind == "time":
+        return col.dt.strftime("%Y-%m-%d %H:%M:%S").astype("string")
+    if kind == "bool":
+        return col.astype("Int64").astype("string")
+    if kind == "float":
+        return col.map(_float_text, na_action="ignore").astype("string")
     if isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype(object)
     if col.dtype == object:
-        col = col.map(lambda v: orjson.dumps(v).decode() if isinstance(v, list | dict) else v)
+        col = col.map(_json_text, na_action="ignore")
     return col.astype("string")
 
 
+def _float_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def _json_text(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return value
+
+
 def _kind(col: pd.Series) -> str:
+    """The kind of value a fetched column holds (``int``, ``float``, ``bool``, ``time``, ``text``)."""
     if pd.api.types.is_bool_dtype(col.dtype):
         return "bool"
+    if pd.api.types.is_integer_dtype(col.dtype):
+        return "int"
     if pd.api.types.is_numeric_dtype(col.dtype):
-        return "number"
+        return "float"
     if isinstance(col.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(col.dtype):
         return "time"
     return "text"
@@ -445,27 +581,22 @@ def _comparable(col: pd.Series) -> pd.Series:
         return _text(col).str.casefold().str.rstrip(" ")
     if kind == "bool":
         return col.astype("Int64")
-    if kind == "number":
+    if kind in ("int", "float"):
         return col.astype("Float64")
     return col
 
 
-def _arg(col: pd.Series, arg: str) -> Any:
+def _arg(col: pd.Series, flt: Filter, arg: str) -> Any:
+    """``arg`` read as the server reads a value of the column's kind (``ConfigError`` if it
+    cannot be: the check for fields whose type is known only once the rows are in)."""
     kind = _kind(col)
-    try:
-        if kind == "bool":
-            return {"true": 1, "1": 1, "false": 0, "0": 0}[arg.strip().lower()]
-        if kind == "number":
-            return float(arg)
-        if kind == "time":
-            stamp = pd.Timestamp(arg)
-            return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    except (KeyError, ValueError) as e:
-        raise ConfigError(
-            f"{arg!r} is not a {kind} value, as the column {col.name!r} needs",
-            hint="e.g. vcpu_count.ge(4), created_at.gt('2025-01-01'), enabled.equals(true)",
-        ) from e
-    return arg.casefold().rstrip(" ")
+    check_value(Filter(flt.field, flt.op, (arg,), flt.text), kind, f"the column {col.name!r}")
+    value = read_value(kind, arg)
+    if kind == "bool":
+        return int(value)
+    if kind == "text":
+        return arg.casefold().rstrip(" ")
+    return value
 
 
 def _compare(values: pd.Series, symbol: str, arg: Any) -> np.ndarray:

@@ -67,6 +67,9 @@ class ResourceSpec:
     detail_fields: frozenset[str] = frozenset()
     params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     list_columns: tuple[str, ...] = ()
+    field_kinds: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False, repr=False
+    )
 
     @property
     def list_key(self) -> str:
@@ -96,6 +99,18 @@ class ResourceSpec:
         one cloud runs on another: table columns, plus detail fields with ``details``."""
         names = set(self.table_columns or ()) | (set(self.detail_fields) if details else set())
         return tuple(sorted(names))
+
+    def kind_of(self, name: str) -> str | None:
+        """What a field holds: ``int``, ``float``, ``bool``, ``time``, ``json`` or ``text``;
+        ``None`` when the resource's fields are not known (a custom resource).
+
+        >>> spec = resource_spec("servers")
+        >>> spec.kind_of("vcpu_count"), spec.kind_of("zone"), spec.kind_of("nmae")
+        ('int', 'text', None)
+        """
+        if name in self.field_kinds:
+            return self.field_kinds[name]
+        return "text" if name in self.known_fields else None
 
     def is_table_column(self, name: str) -> bool:
         """True when ``name`` is a column of the resource's table (the server filters on it)."""
@@ -222,6 +237,9 @@ def _spec(
         detail_fields=frozenset(schema.DETAIL_FIELDS.get(name, ())) - frozenset(table or ()),
         params=MappingProxyType(dict(schema.RELATED_PARAMS.get(name, {}))),
         list_columns=tuple(schema.LIST_COLUMNS.get(name, ())),
+        field_kinds=MappingProxyType(
+            {f: kind for kind, names in schema.FIELD_KINDS.get(name, {}).items() for f in names}
+        ),
     )
 
 

@@ -19,7 +19,6 @@ import warnings
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -29,7 +28,7 @@ import pyarrow as pa
 from .auth import Token, TokenManager, method_from_settings
 from .catalog import Catalog, normalize_interface
 from .columnar import ArrowPage, arrow_page, page_table, table_records, tables_to_frame
-from .config import Settings, read_rc, resolve_settings, settings_summary
+from .config import Settings, resolve_settings, settings_summary
 from .errors import (
     AmbiguousName,
     ApiError,
@@ -140,13 +139,13 @@ class Session:
         """Log in with the settings of an rc file such as ``~/.onecloud_rcadmin``.
 
         The file is parsed, never executed; its variables apply over the environment,
-        as ``source``-ing it would, and keyword arguments apply over both.
+        as ``source``-ing it would, and keyword arguments apply over both. Who logs in comes
+        from the file alone: the environment's credentials never complete or replace its
+        (an ``IgnoredSettingWarning`` says which were left out).
 
         >>> s = Session.from_rc("~/.onecloud_rcadmin", region="region0")   # doctest: +SKIP
         """
-        env = dict(kwargs.pop("env", None) or os.environ)
-        env.update(read_rc(Path(path).expanduser()))
-        return cls(env=env, **kwargs)
+        return cls(rc=path, **kwargs)
 
     # -- authentication -----------------------------------------------------------------
     @property
@@ -507,8 +506,8 @@ class Session:
     ) -> pd.Series:
         """One record by id or name, as a Series typed like a row of ``list``.
 
-        A name that several records share is an ``AmbiguousName`` error (use the id, or
-        ``scope="project"`` to look in your own project only).
+        A name that several records share is an ``AmbiguousName`` error, even when you may
+        see only one of them or none, as the region answers (use the id).
 
         >>> s.get("servers", "web-prod-0000001")["status"]      # doctest: +SKIP
         'running'
@@ -554,9 +553,8 @@ class Session:
                 e.error_class,
                 f"several {spec.name} are named {id_or_name!r}",
                 url=e.url,
-                hint=f"use the id, or scope='project' for your own project's; "
-                f"session.list({spec.name!r}, scope='max', filters=\"name.equals('{id_or_name}')\") "
-                "lists them all",
+                hint=f"use the id: session.list({spec.name!r}, scope='max', "
+                f"filters=\"name.equals('{id_or_name}')\") lists the ones you may see",
             ) from e
         rec = body.get(spec.keyword) if isinstance(body, dict) else None
         if not isinstance(rec, dict):
@@ -637,7 +635,9 @@ class Session:
     def _summary(self) -> dict[str, str]:
         info = settings_summary(self.settings)
         tok = self._auth.token
-        who = f"access key {info['user']}" if info["method"] == "aksk" else f"user {info['user']}"
+        who = {"aksk": f"access key {info['user']}", "password": f"user {info['user']}"}.get(
+            str(info["method"]), "a given token"
+        )
         out = {"auth_url": str(info["auth_url"]), "login": f"{who} ({info['method']})"}
         if tok is not None:
             out["user"] = tok.user

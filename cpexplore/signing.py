@@ -388,16 +388,19 @@ def password_auth_body(
     password: str,
     *,
     domain: str | None = None,
+    domain_id: str | None = None,
     project: str | None = None,
     project_domain: str | None = None,
+    project_domain_id: str | None = None,
     project_id: str | None = None,
     source: str = "cli",
 ) -> str:
     """Return the exact JSON text of a keystone v3 password login (mcclient ``_authV3``).
 
-    ``domain`` is the user's domain name. The scope is ``project_id`` when given (it wins
-    over ``project``), else ``project`` with an optional ``project_domain`` name; with
-    neither, the token is unscoped. Empty strings count as not given.
+    ``domain``/``domain_id`` name the user's domain. The scope is ``project_id`` when given
+    (it wins over ``project``), else ``project`` with an optional ``project_domain`` name or
+    ``project_domain_id``; with neither, the token is unscoped. Empty strings count as not
+    given.
 
     Example:
         >>> password_auth_body("bob", "pw")
@@ -406,10 +409,10 @@ def password_auth_body(
     if not username or not password:
         raise ValueError("a password login needs a user name and a password")
     user: dict[str, Any] = {"name": username, "password": password}
-    if domain:
-        user["domain"] = {"name": domain}
+    if domain or domain_id:
+        user["domain"] = _named(domain, domain_id)
     identity = {"methods": ["password"], "password": {"user": user}}
-    return _v3_body(identity, source, project, project_domain, project_id)
+    return _v3_body(identity, source, project, project_domain, project_id, project_domain_id)
 
 
 def token_auth_body(
@@ -417,6 +420,7 @@ def token_auth_body(
     *,
     project: str | None = None,
     project_domain: str | None = None,
+    project_domain_id: str | None = None,
     project_id: str | None = None,
     source: str = "cli",
 ) -> str:
@@ -431,7 +435,7 @@ def token_auth_body(
     if not token:
         raise ValueError("a token login needs a token")
     identity = {"methods": ["token"], "token": {"id": token}}
-    return _v3_body(identity, source, project, project_domain, project_id)
+    return _v3_body(identity, source, project, project_domain, project_id, project_domain_id)
 
 
 # --------------------------------------------------------------------------- keystone side
@@ -726,6 +730,7 @@ def _v3_body(
     project: str | None,
     project_domain: str | None,
     project_id: str | None,
+    project_domain_id: str | None = None,
 ) -> str:
     auth: dict[str, Any] = {"identity": identity}
     if source:
@@ -734,7 +739,12 @@ def _v3_body(
         auth["scope"] = {"project": {"id": project_id}}
     elif project:
         scope: dict[str, Any] = {"name": project}
-        if project_domain:
-            scope["domain"] = {"name": project_domain}
+        if project_domain or project_domain_id:
+            scope["domain"] = _named(project_domain, project_domain_id)
         auth["scope"] = {"project": scope}
     return jsonutils_dumps({"auth": auth})
+
+
+def _named(name: str | None, id_: str | None) -> dict[str, str]:
+    """A keystone ``{"id": …}`` / ``{"name": …}`` reference (both when both are given)."""
+    return {k: v for k, v in (("id", id_), ("name", name)) if v}

@@ -25,7 +25,7 @@ from cpexplore.catalog import (
     normalize_interface,
     normalize_service_type,
 )
-from cpexplore.errors import ConnectError, CpExploreError, EndpointNotFound
+from cpexplore.errors import ConnectError, CpExploreError, EndpointNotFound, ServiceNotOffered
 
 SHARED = Path(__file__).resolve().parent / "data"
 REFERENCE = SHARED / "reference"
@@ -481,13 +481,14 @@ def test_a_zone_is_named_in_the_error(two_regions: Catalog) -> None:
 
 
 def test_a_missing_service_lists_the_service_types_that_exist(transcript: Catalog) -> None:
-    with pytest.raises(EndpointNotFound) as info:
+    """Not a typo: the cloud does not offer it (its own error, exit 3 in the CLI)."""
+    with pytest.raises(ServiceNotOffered) as info:
         transcript.url_for("image", region="region0")
+    assert isinstance(info.value, EndpointNotFound)
     assert info.value.message == (
-        "no public endpoint for image in region 'region0': the catalog has no service of "
-        "type 'image'; its service types are compute_v2, identity"
+        "this cloud offers no image service: its catalog has compute_v2, identity"
     )
-    assert "compute_v2" in info.value.hint
+    assert "looked up as" not in info.value.hint
 
 
 def test_apigateway_is_not_a_catalog_interface(seed: Catalog) -> None:

@@ -69,11 +69,11 @@ def config_file(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
 
 
 class TestPrecedence:
-    def test_keywords_beat_profile_beat_environment_beat_rc_file(self, tmp_path: Path) -> None:
+    def test_keywords_beat_profile_beat_rc_file_beat_environment(self, tmp_path: Path) -> None:
         rc = write(
             tmp_path / "rc",
             "export OS_REGION_NAME=rc-region\nexport OS_ZONE_NAME=rc-zone\n"
-            "export OS_PROJECT_NAME=rc-project\nexport OS_DOMAIN_NAME=rc-domain\n",
+            "export OS_PROJECT_NAME=rc-project\n",
         )
         cfg = config_file(tmp_path, "[profile p]\nregion = profile-region\nzone = profile-zone\n")
         env = {
@@ -81,23 +81,24 @@ class TestPrecedence:
             "OS_REGION_NAME": "env-region",
             "OS_ZONE_NAME": "env-zone",
             "OS_PROJECT_NAME": "env-project",
+            "OS_PROJECT_DOMAIN": "env-domain",
         }
 
         s = resolve_settings(env=env, rc_path=rc, profile="p", config_path=cfg, region="kw-region")
 
         assert s.region == "kw-region"  # keyword wins over all
-        assert s.zone == "profile-zone"  # profile wins over env and rc
-        assert s.project == "env-project"  # env wins over rc
-        assert s.domain == "rc-domain"  # rc fills what nobody else gives
+        assert s.zone == "profile-zone"  # profile wins over rc and env
+        assert s.project == "rc-project"  # the rc file applies over the environment (source)
+        assert s.project_domain == "env-domain"  # the environment fills what nobody else gives
 
     def test_a_keyword_of_none_means_not_given(self) -> None:
         s = resolve_settings(env={**AKSK, "OS_REGION_NAME": "r1"}, region=None)
         assert s.region == "r1"
 
-    def test_an_empty_environment_variable_counts_as_unset(self, tmp_path: Path) -> None:
-        rc = write(tmp_path / "rc", "OS_REGION_NAME=from-rc\n")
-        s = resolve_settings(env={**AKSK, "OS_REGION_NAME": ""}, rc_path=rc)
-        assert s.region == "from-rc"
+    def test_an_empty_variable_counts_as_unset(self, tmp_path: Path) -> None:
+        rc = write(tmp_path / "rc", "OS_REGION_NAME=\n")
+        s = resolve_settings(env={**AKSK, "OS_REGION_NAME": "from-env"}, rc_path=rc)
+        assert s.region == "from-env"
 
     def test_an_rc_file_alone_is_enough(self, tmp_path: Path) -> None:
         rc = write(tmp_path / "rc", RCADMIN)
@@ -145,8 +146,10 @@ class TestPrecedence:
             "username": "u",
             "password": "p",
             "domain": "d",
+            "domain_id": "did",
             "project": "pr",
             "project_domain": "pd",
+            "project_domain_id": "pdid",
             "project_id": "pid",
             "token": "t",
             "region": "r",
@@ -175,8 +178,12 @@ class TestEnvironment:
             ("OS_USERNAME", "username"),
             ("OS_PASSWORD", "password"),
             ("OS_DOMAIN_NAME", "domain"),
+            ("OS_USER_DOMAIN_NAME", "domain"),
+            ("OS_USER_DOMAIN_ID", "domain_id"),
             ("OS_PROJECT_NAME", "project"),
             ("OS_PROJECT_DOMAIN", "project_domain"),
+            ("OS_PROJECT_DOMAIN_NAME", "project_domain"),
+            ("OS_PROJECT_DOMAIN_ID", "project_domain_id"),
             ("OS_PROJECT_ID", "project_id"),
             ("OS_AUTH_TOKEN", "token"),
             ("OS_REGION_NAME", "region"),

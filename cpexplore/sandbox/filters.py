@@ -39,8 +39,6 @@ Which expressions are dropped silently (no error, no narrowing)
       joined/detail fields a ``details=true`` record carries (``zone``, ``host``,
       ``cloudregion``, ``tenant``, ``zone_id``…). The real region with data confirmed it
       (cloudpods-api.md §9: ``zone.equals('zone-a')`` answered the unfiltered 2 600 rows);
-    * a comparison whose value the column cannot hold (``vcpu_count.ge(abc)``,
-      ``created_at.gt('soon')``), with ``column_kinds`` (cloudpods-api.md §9: ignored);
     * an unknown op, or an op given the wrong number of arguments (``between`` needs
       exactly 2; ``ge gt le lt notequals`` exactly 1; ``equals like contains startswith
       endswith`` at least 1).
@@ -60,7 +58,14 @@ Semantics of the ops (sqlchemy conditions on a MySQL/MariaDB column)
     ``isempty`` ``LENGTH(x) = 0``; ``isnotempty`` ``x IS NOT NULL AND LENGTH(x) > 0``;
     ``isnullorempty`` ``x IS NULL OR LENGTH(x) = 0``. SQL three-valued logic applies: every
     comparison with NULL is unknown, so ``notequals``, ``notin`` and ``like`` never match NULL.
-    The arguments are bound as strings. The database converts them.
+    Nothing is rejected; what the column cannot hold is read as a value all the same (the
+    real region, cloudpods-api.md §10): a number column compares with the string as MySQL
+    casts it (``8abc`` is 8, ``abc`` 0, ``8.5`` 8.5), so ``vcpu_count.ge(abc)`` matches every
+    row and ``vcpu_count.lt(eight)`` none; booleans are converted by sqlchemy first
+    (``1 true ok yes on`` → 1, any other word 0); times too (``timeutils.ParseTimeStr``, and
+    anything else is Go's zero time: ``created_at.gt('yesterday')`` matches every row). A
+    FLOAT column holds 4-byte floats, so ``mem_cmtbound.equals(1.2)`` matches nothing
+    (1.2 is stored as 1.2000000476837158). The LIKE family binds its text as it is.
 
 ``search``
     Each non-blank ``search`` value (trimmed) becomes ``Contains`` (literal, case-insensitive
@@ -81,20 +86,16 @@ Choices made here (where the sources leave it to the database, MySQL-like)
   every LIKE-style op (the real ``hypervisor.equals('ESXi')`` matched the ``esxi`` rows,
   cloudpods-api.md §9), and it ignores trailing spaces (PAD SPACE) for ``=``/``IN``/ordering
   but not for LIKE. Accent-insensitivity (``é = e``) is not modelled.
-* Numbers: when the record value is an ``int``/``float``, the argument is converted the way
-  MySQL casts a string to a number: leading blanks skipped, longest numeric prefix, else
-  ``0`` (``"12abc"`` → 12, ``"abc"`` → 0). So a non-numeric argument never raises; like in
-  MySQL, ``vcpu_count.equals(abc)`` matches a count of 0.
-* Booleans are TINYINT 1/0. ``true yes on ok 1`` → 1 and ``false no off 0`` → 0 (any
-  case). Other arguments get the number cast above.
-* Timestamps: a record string shaped like a date (``YYYY-MM-DD`` with an optional time,
-  e.g. the API's ``YYYY-MM-DDTHH:MM:SS.ffffffZ``) is a DATETIME. Arguments are normalised
-  the same way: ``2024-01-01``, ``2024-01-01 10:00``, ``2024-01-01T10:00:00Z``, fractions,
-  ``/`` as the date separator, and ``+08:00``-style offsets (converted to UTC). An argument
-  that is not a date never matches a timestamp value (the comparison is unknown), also for
-  ``notequals``/``notin``. For the LIKE family a timestamp is matched as MySQL renders a
-  DATETIME: ``YYYY-MM-DD HH:MM:SS`` (so ``created_at.startswith('2024-01-01 1')`` works and
-  ``contains('T')`` does not).
+* A column's type is the type of the record value: ``int``, ``float`` (a 4-byte FLOAT, as
+  most of Cloudpods' float columns are), ``bool`` (TINYINT 1/0), a date-shaped string
+  (DATETIME), else text.
+* Timestamps: a record string in one of ParseTimeStr's forms (the API's own
+  ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` among them) is a DATETIME. Arguments in those forms
+  (``2024-01-01``, ``2024-01-01T10:00Z``, ``2024-01-01 10:00:00``, fractions of 3-9 digits,
+  ``+08:00``-style zones converted to UTC; no zone is UTC) compare as times; any other
+  argument is Go's zero time (``ZERO_TIME``), earlier than every record. For the LIKE family
+  a timestamp is matched as MySQL renders a DATETIME: ``YYYY-MM-DD HH:MM:SS`` (so
+  ``created_at.startswith('2024-01-01 1')`` works and ``contains('T')`` does not).
 * Lists and dicts (JSON columns) are compared as their compact JSON text, keys sorted.
 * ``isempty``: only ``""`` is empty (numbers, booleans, ``[]`` and ``{}`` have a length).
 * ``compile_filters`` without ``known_fields`` treats every field as a column. Pass the
@@ -122,7 +123,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+import struct
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -136,7 +138,6 @@ __all__ = [
     "compile_filters",
     "search_predicate",
     "exact_predicate",
-    "value_kind",
 ]
 
 Predicate = Callable[[dict], bool]
@@ -263,41 +264,64 @@ def parse_filter(expr: str) -> Clause:
 # --------------------------------------------------------------------------------------------
 # Values: every non-NULL record value falls into one of four kinds
 
-_STR, _NUM, _BOOL, _TS = 0, 1, 2, 3
+_STR, _NUM, _BOOL, _TS, _FLOAT = 0, 1, 2, 3, 4
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "ok", "1"})
-_FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 _NUMBER_PREFIX = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
-_DATETIME = re.compile(
-    r"\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})"
-    r"(?:(?:[Tt]|\s+)(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d+))?)?)?"
-    r"\s*(?:([Zz])|([+-])(\d{2}):?(\d{2})?)?\s*",
-    re.ASCII,
+# timeutils.ParseTimeStr's formats (regutils), the ones a filter value can take: date, ISO
+# with or without seconds, a fraction of 3-9 digits, a zone (Z or ±HH:MM); T or a space
+_TIME_FORMS = (
+    re.compile(r"(\d{4})-(\d{2})-(\d{2})"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})"),
+    re.compile(
+        r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{3,9}))?)?"
+        r"(?:(Z)|([+-])(\d{2}):(\d{2}))"
+    ),
+    re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})"),
+    re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{3,9})"),
+    re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{6})"),
 )
+#: Go's zero time: what sqlchemy binds for a value it cannot read as a time
+ZERO_TIME = "0001-01-01 00:00:00.000000"
 
 
 def _mysql_number(text: str) -> float:
-    """A string as MySQL casts it to a number: the numeric prefix, or 0."""
+    """A string as MySQL casts it to a number: the numeric prefix, or 0.
+
+    >>> _mysql_number("8abc"), _mysql_number("abc"), _mysql_number(" 8.5")
+    (8.0, 0.0, 8.5)
+    """
     match = _NUMBER_PREFIX.match(text)
     return float(match.group(1)) if match else 0.0
 
 
-def _bool_number(text: str) -> float:
-    word = text.strip().lower()
-    if word in _TRUE_WORDS:
-        return 1
-    if word in _FALSE_WORDS:
-        return 0
-    return _mysql_number(text)
+def _float32(value: float) -> float:
+    """A value as a FLOAT (4-byte) column stores it: 1.2 is kept as 1.2000000476837158."""
+    try:
+        return struct.unpack("f", struct.pack("f", value))[0]
+    except (OverflowError, struct.error):
+        return value
+
+
+def _go_bool(text: str) -> int:
+    """sqlchemy's ``ConvertValueToBool``: 1 for ``1 true ok yes on`` (any case), else 0."""
+    return 1 if text.lower() in _TRUE_WORDS else 0
 
 
 @lru_cache(maxsize=65536)
 def _parse_datetime(text: str) -> str | None:
-    """``YYYY-MM-DD[ HH:MM[:SS[.f]]][Z|±HH:MM]`` → ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC."""
-    match = _DATETIME.fullmatch(text)
-    if match is None:
+    """A time in one of ``timeutils.ParseTimeStr``'s forms → ``YYYY-MM-DD HH:MM:SS.ffffff``
+    in UTC (a time without a zone is UTC), else None."""
+    text = text.strip()
+    for form in _TIME_FORMS:
+        match = form.fullmatch(text)
+        if match is not None:
+            break
+    else:
         return None
-    year, month, day, hour, minute, second, frac, _z, sign, off_h, off_m = match.groups()
+    parts = list(match.groups()) + [None] * (11 - len(match.groups()))
+    year, month, day, hour, minute, second, frac, _z, sign, off_h, off_m = parts
     try:
         value = datetime(
             int(year),
@@ -344,14 +368,18 @@ def _classify(value: object) -> tuple[int, object]:
         return _STR, _collation_key(value)
     if kind is bool:
         return _BOOL, int(value)
-    if kind is int or kind is float:
+    if kind is int:
         return _NUM, value
+    if kind is float:
+        return _FLOAT, _float32(value)
     if kind is dict or kind is list:
         return _STR, _collation_key(_json_text(value))
     if isinstance(value, bool):
         return _BOOL, int(value)
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
         return _NUM, value
+    if isinstance(value, float):
+        return _FLOAT, _float32(value)
     return _STR, _collation_key(str(value))
 
 
@@ -387,8 +415,12 @@ def _like_text(value: object) -> str:
 
 
 def _arg_keys(arg: str) -> tuple[object, ...]:
-    """The argument converted for each record kind (None: never comparable)."""
-    return (_collation_key(arg), _mysql_number(arg), _bool_number(arg), _parse_datetime(arg))
+    """The argument as it is compared with each kind of column: numbers as MySQL casts a
+    string (its numeric prefix, else 0), booleans and times as sqlchemy converts them first
+    (false; Go's zero time), never an error, so ``vcpu_count.ge(abc)`` is ``>= 0``
+    (cloudpods-api.md §10)."""
+    number = _mysql_number(arg)
+    return (_collation_key(arg), number, _go_bool(arg), _parse_datetime(arg) or ZERO_TIME, number)
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,14 +454,13 @@ _ORDER = {
 def _equals_test(args: tuple[str, ...], negate: bool) -> Callable[[object], bool]:
     """``=``/``IN`` (negate=False) or ``NOT (=)``/``NOT IN`` (negate=True) over ``args``."""
     keys = [_arg_keys(a) for a in args]
-    sets = tuple(frozenset(k[kind] for k in keys if k[kind] is not None) for kind in range(4))
-    unknown = tuple(any(k[kind] is None for k in keys) for kind in range(4))
+    sets = tuple(frozenset(k[kind] for k in keys) for kind in range(5))
     if len(args) == 1 and not negate:
         single = keys[0]
 
         def test_one(value: object) -> bool:
             kind, key = _classify(value)
-            return key == single[kind]  # None never equals a key
+            return key == single[kind]
 
         return test_one
 
@@ -443,7 +474,7 @@ def _equals_test(args: tuple[str, ...], negate: bool) -> Callable[[object], bool
 
     def test_not_in(value: object) -> bool:
         kind, key = _classify(value)
-        return not unknown[kind] and key not in sets[kind]
+        return key not in sets[kind]
 
     return test_not_in
 
@@ -454,8 +485,7 @@ def _order_test(op: str, arg: str) -> Callable[[object], bool]:
 
     def test(value: object) -> bool:
         kind, key = _classify(value)
-        bound = keys[kind]
-        return bound is not None and compare(key, bound)
+        return compare(key, keys[kind])
 
     return test
 
@@ -465,8 +495,7 @@ def _between_test(low: str, high: str) -> Callable[[object], bool]:
 
     def test(value: object) -> bool:
         kind, key = _classify(value)
-        lo, hi = lows[kind], highs[kind]
-        return lo is not None and hi is not None and lo <= key <= hi
+        return lows[kind] <= key <= highs[kind]
 
     return test
 
@@ -583,43 +612,21 @@ def _any_of(predicates: list[Predicate]) -> Predicate:
 # Public API
 
 
-def value_kind(value: object) -> str:
-    """What a record value is to the database: ``text``, ``number``, ``bool`` or ``time``."""
-    kind = _classify(value)[0]
-    return ("text", "number", "bool", "time")[kind]
-
-
-_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
-_VALUE_OPS = frozenset({"equals", "notequals", "in", "notin", "ge", "gt", "le", "lt", "between"})
-
-
-def _parsable(arg: str, kind: str) -> bool:
-    if kind == "number":
-        return _NUMBER.fullmatch(arg) is not None
-    if kind == "time":
-        return _parse_datetime(arg) is not None
-    if kind == "bool":
-        return (
-            arg.strip().lower() in _TRUE_WORDS | _FALSE_WORDS or _NUMBER.fullmatch(arg) is not None
-        )
-    return True
-
-
 def compile_filters(
     filters: Iterable[str] | str,
     *,
     filter_any: bool = False,
     known_fields: Iterable[str] | None = None,
-    column_kinds: Mapping[str, str] | None = None,
 ) -> Predicate:
     """Compile the ``filter`` values of a list request into one predicate over a record.
 
     The clauses are ANDed, or ORed with ``filter_any``. As on the real server, expressions
     that do not parse, name a field outside ``known_fields``, use an unknown op or the
     wrong number of arguments are dropped. With no clause left, every record matches.
-    With ``column_kinds`` (column → :func:`value_kind`), a comparison whose value cannot be
-    read as the column's kind (``vcpu_count.ge(abc)``, ``created_at.gt('soon')``) is dropped
-    too, as the real region ignores a filter with an unparsable value (cloudpods-api.md §9).
+    A value the column cannot hold is converted as sqlchemy converts it, to the column's
+    zero value (``vcpu_count.ge(abc)`` is ``>= 0``: every row; ``lt(eight)`` none;
+    ``created_at.gt('yesterday')`` compares with Go's zero time: every row), as the real
+    region answers (cloudpods-api.md §10).
     Raises :class:`FilterArgumentError` for an argument list the server cannot split (the
     real answer is a 500).
 
@@ -639,9 +646,6 @@ def compile_filters(
         except FilterSyntaxError:
             continue
         if columns is not None and clause.field not in columns:
-            continue
-        kind = column_kinds.get(clause.field) if column_kinds else None
-        if kind and clause.op in _VALUE_OPS and not all(_parsable(a, kind) for a in clause.args):
             continue
         predicate = _compile_clause(clause)
         if predicate is not None:

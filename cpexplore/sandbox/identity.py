@@ -405,6 +405,12 @@ class Identity:
     def _token_user(self, spec: object) -> Token:
         tid = spec.get("id") if isinstance(spec, dict) else None
         tok = self.lookup(tid if isinstance(tid, str) else None)
+        if tok is None and self.state(tid if isinstance(tid, str) else None) == "unknown":
+            # the real keystone quotes an unknown token back (cloudpods-api.md §10)
+            raise _unauthorized(
+                f'authUserByTokenV3: token.TokenStrDecode: token "{tid}" not found: '
+                "[auth] token not found"
+            )
         if tok is None:
             raise _unauthorized("authUserByTokenV3: [auth] invalid token")
         return tok

@@ -1043,7 +1043,8 @@ class Inventory:
 
         As the region computes them (``hosts.go``: ``FetchGuestCnt``, and the commit sums of
         ``fetchHostGuestResource`` with ``IgnoreNonrunningGuests``, on by default): pending
-        deleted guests count apart; ``cpu_commit``/``mem_commit`` sum running guests only.
+        deleted guests count apart; ``cpu_commit``/``mem_commit`` sum running guests only,
+        pending-deleted running ones included (cloudpods-api.md §10).
         Recomputed when the servers table changes (patches, deletions, creations).
         """
         servers = self.tables["servers"]
@@ -1095,6 +1096,9 @@ class Inventory:
         live = on & ~pending
         running = live & (status == "running")
         ready = live & (status == "ready")
+        # a pending-deleted running guest still holds its CPUs and memory on the host: it
+        # counts in cpu_commit/mem_commit but not in running_guests (cloudpods-api.md §10)
+        committed = on & (status == "running")
 
         def per_host(mask: np.ndarray, weights: np.ndarray | None = None) -> list[int]:
             w = None if weights is None else weights[mask]
@@ -1106,8 +1110,8 @@ class Inventory:
             "ready": per_host(ready),
             "other": per_host(live & ~running & ~ready),
             "pending_deleted": per_host(on & pending),
-            "vcpu": per_host(running, vcpu),
-            "vmem": per_host(running, vmem),
+            "vcpu": per_host(committed, vcpu),
+            "vmem": per_host(committed, vmem),
             "disk": per_host(on, disk),
         }
 

