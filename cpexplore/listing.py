@@ -211,7 +211,7 @@ class _Offsets:
 
     pages: list[Page] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
-    totals: set[int] = field(default_factory=set)
+    totals: dict[int, None] = field(default_factory=dict)  # in the order of the pages
     short: list[int] = field(default_factory=list)
 
 
@@ -222,7 +222,7 @@ def _fetch_offset(p: _Paging) -> FetchResult:
     if p.limit is not None and want is not None:
         want = min(want, p.limit)
     bar = _progress_bar(p.progress, want, p.key)
-    rest = _Offsets(totals={total} if total is not None else set())
+    rest = _Offsets(totals=dict.fromkeys([total] if total is not None else []))
     try:
         _advance(bar, first.count)
         if first.count and want is not None and first.count < want:
@@ -271,7 +271,7 @@ def _fetch_offsets(p: _Paging, rest: _Offsets, stride: int, want: int, bar: Any)
         rest.pages.append(page)
         page_total = _as_int(page.envelope.get("total"))
         if page_total is not None:
-            rest.totals.add(page_total)
+            rest.totals.setdefault(page_total)
 
 
 def _walk_to_the_end(p: _Paging, rest: _Offsets, offset: int, bar: Any) -> None:
@@ -291,7 +291,7 @@ def _drift(key: str, rest: _Offsets, expected: int, kept: int, dups: int) -> dic
     if not (len(rest.totals) > 1 or missing or rest.short):
         return None
     drift = {
-        "totals_seen": sorted(rest.totals),
+        "totals_seen": list(rest.totals),
         "short_pages": rest.short,
         "missing": missing,
         "rows": kept,

@@ -542,7 +542,7 @@ def demo(tmp_path_factory):
 def test_demo_end_to_end(demo):
     done, elapsed, out_dir = demo
     assert done.returncode == 0, done.stderr
-    assert elapsed < 45, f"cpexplore demo took {elapsed:.1f} s"
+    print(f"cpexplore demo took {elapsed:.1f} s")  # a figure, not a test: see bench/
     out = done.stdout
     assert done.stderr == ""
     for heading in (

@@ -96,12 +96,9 @@ def assert_plain(error: BaseException) -> str:
 # -- logins fail fast -------------------------------------------------------------------------
 def test_a_login_to_a_refused_port_tries_once_and_says_so_in_one_line(refused_port, connects):
     t = Transport(retries=5)
-    start = time.monotonic()
     with pytest.raises(ConnectError) as info:
         t.login_request("POST", f"http://127.0.0.1:{refused_port}/v3/auth/tokens", data="{}")
-    elapsed = time.monotonic() - start
-    assert len(connects) == 1
-    assert elapsed < 2, elapsed
+    assert len(connects) == 1  # one try: no back-off to wait out
     text = assert_plain(info.value)
     assert text.startswith(
         f"connection refused at 127.0.0.1:{refused_port} \N{EM DASH} is keystone running there?"

@@ -192,12 +192,21 @@ def test_summary_table_stacks_the_groupings_with_their_readable_names():
         summary_table(pd.DataFrame({"id": ["a"]}))
 
 
-def test_the_widget_and_the_report_summaries_are_the_same_numbers():
-    df = servers_frame()
-    shown = widgets.summarize_servers(df, "hypervisor")
-    stored = reports.summary_table(df)
-    stored = stored[stored["by"] == "hypervisor"].drop(columns="by").reset_index(drop=True)
-    pd.testing.assert_frame_equal(shown.rename(columns={"hypervisor": "value"}), stored)
+def test_the_summary_numbers_are_pinned():
+    """Three kvm servers and one esxi: counts, shares, vCPUs and memory (GiB), by hypervisor."""
+    df = pd.DataFrame(
+        {
+            "hypervisor": ["kvm", "kvm", "esxi", "kvm"],
+            "vcpu_count": [2, 4, 8, 1],
+            "vmem_size": [2048, 4096, 16384, 1024],
+        }
+    )
+    table = summarize_servers(df, "hypervisor")
+    assert table["hypervisor"].tolist() == ["kvm", "esxi"]
+    assert table["servers"].tolist() == [3, 1]
+    assert table["share_pct"].tolist() == [75.0, 25.0]
+    assert table["vcpus"].tolist() == [7, 8]
+    assert table["memory_gib"].tolist() == [7.0, 16.0]
 
 
 # -- capacity ----------------------------------------------------------------------------------------
@@ -500,3 +509,84 @@ def test_every_text_view_starts_from_the_same_cell_value():
     assert _cell("a\nb\x1b", None) == "a\\nb\\x1b"
     assert widgets._cell_text(1234567) == "1,234,567" and _cell(1234567) == "1234567"
     assert widgets._cell_text(2.25) == "2.2" and _cell(2.25) == "2.25"
+
+
+# -- capacity with the inputs a region really has ---------------------------------------------------
+def _host(**fields) -> dict:
+    base = {"id": "h1", "name": "host-a", "cpu_count": 32, "mem_size": 65536, "cpu_cmtbound": 8}
+    return {**base, **fields}
+
+
+def test_reserved_cpus_are_left_out_of_the_rate():
+    """200 vCPUs on 32 CPUs with 8 reserved: 200 / 24 = 8.33, over a bound of 8 (not 6.25)."""
+    servers = pd.DataFrame(
+        {"host_id": ["h1"], "status": ["running"], "vcpu_count": [200], "vmem_size": [1024]}
+    )
+    cap = capacity_table(pd.DataFrame([_host(cpu_reserved=8)]), servers).iloc[0]
+    assert cap["cpu_usable"] == 24
+    assert cap["cpu_commit_rate"] == pytest.approx(200 / 24)
+    assert bool(cap["cpu_over_committed"]) and bool(cap["over_committed"])
+    cap = capacity_table(pd.DataFrame([_host(cpu_reserved=0)]), servers).iloc[0]
+    assert cap["cpu_commit_rate"] == pytest.approx(6.25) and not cap["cpu_over_committed"]
+
+
+def test_reserved_memory_is_left_out_of_the_rate():
+    servers = pd.DataFrame(
+        {"host_id": ["h1"], "status": ["running"], "vcpu_count": [1], "vmem_size": [40000]}
+    )
+    host = _host(mem_size=65536, mem_reserved=32768, mem_cmtbound=1)
+    cap = capacity_table(pd.DataFrame([host]), servers).iloc[0]
+    assert cap["mem_usable_mib"] == 32768
+    assert cap["mem_commit_rate"] == pytest.approx(40000 / 32768)
+    assert bool(cap["mem_over_committed"])
+
+
+def test_the_rates_a_host_reports_win_over_commit_over_usable():
+    """The region's own figures are the truth, even where they are not commit ÷ usable."""
+    host = _host(cpu_commit=200, mem_commit=1024, cpu_commit_rate=9.0, mem_commit_rate=0.5)
+    cap = capacity_table(pd.DataFrame([host])).iloc[0]
+    assert (cap["cpu_commit_rate"], cap["commit_source"]) == (9.0, "host")
+    assert bool(cap["cpu_over_committed"])  # 9.0 > 8, though 200 / 32 = 6.25 is not
+
+
+def test_a_pending_deleted_running_guest_counts_as_the_region_counts_it():
+    """cloudpods-api.md §10: cpu_commit keeps it (626 with it), running_guests does not (29)."""
+    host = _host(
+        cpu_commit=626,
+        mem_commit=1024,
+        cpu_commit_rate=626 / 32,
+        mem_commit_rate=0.02,
+        running_guests=29,
+        guests=59,
+        pending_deleted_guests=3,
+    )
+    listed = pd.DataFrame(  # the list hides pending-deleted servers: they cannot be summed
+        {"host_id": ["h1"] * 2, "status": ["running"] * 2, "vcpu_count": [300, 309]}
+        | {"vmem_size": [512, 512]}
+    )
+    cap = capacity_table(pd.DataFrame([host]), listed).iloc[0]
+    assert (cap["cpu_commit"], cap["running_servers"], cap["servers"]) == (626, 29, 59)
+    summed = capacity_table(pd.DataFrame([host]), listed, source="servers").iloc[0]
+    assert summed["cpu_commit"] == 609 and summed["commit_source"] == "servers"
+
+
+def test_an_offline_host_keeps_its_figures_and_says_it_is_offline():
+    hosts = pd.DataFrame(
+        [
+            _host(id="h1", name="a", host_status="offline", status="running", enabled=False),
+            _host(id="h2", name="b", host_status="online", status="running", enabled=True),
+        ]
+    )
+    servers = pd.DataFrame(
+        {
+            "host_id": ["h1", "h2", "h2"],
+            "status": ["running", "running", "ready"],
+            "vcpu_count": [300, 16, 64],
+            "vmem_size": [1024, 1024, 1024],
+        }
+    )
+    cap = capacity_table(hosts, servers).set_index("host")
+    assert cap.loc["a", "cpu_commit"] == 300 and bool(cap.loc["a", "over_committed"])
+    assert cap.loc["b", "cpu_commit"] == 16 and not cap.loc["b", "over_committed"]
+    assert cap.loc["a", "enabled"] == False  # noqa: E712 - a numpy bool
+    assert list(cap.index) == ["a", "b"]  # the over-committed host first

@@ -233,6 +233,14 @@ class Sandbox:
         """How many HTTP requests the sandbox has answered (or dropped)."""
         return self._server.requests
 
+    def asked(self, path: str | None = None) -> list[tuple[str, str, dict[str, list[str]]]]:
+        """What the sandbox was asked, oldest first: ``(method, path, query)``, the query as
+        ``{name: [values]}``; with ``path``, only the requests to it (``"/servers"``).
+        """
+        with self._server.count_lock:
+            seen = list(self._server.asked)
+        return [a for a in seen if path is None or a[1] == path]
+
     @property
     def logins(self) -> int:
         """How many tokens have been issued."""

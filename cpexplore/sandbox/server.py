@@ -17,6 +17,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -100,6 +101,8 @@ class SandboxServer(ThreadingHTTPServer):
         self.host_id = secrets.token_urlsafe(20)[:27] + "="
         self.requests = 0
         self.count_lock = threading.Lock()
+        # what was asked, newest last: (method, path, query), for tests and benchmarks
+        self.asked: deque[tuple[str, str, dict[str, list[str]]]] = deque(maxlen=100_000)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # a client that fails the TLS handshake or hangs up is the client's business
@@ -192,6 +195,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = re.sub(r"/{2,}", "/", raw_path)
         path = path.rstrip("/") if path != "/" else path
         params = parse_qs(query, keep_blank_values=True)
+        with srv.count_lock:
+            srv.asked.append((self.command, path, params))
         body = self._read_body() if self.command in ("POST", "PUT", "PATCH", "DELETE") else b""
         if self.command == "GET" and not path.startswith("/v3/auth"):
             kind = srv.faults.next()
