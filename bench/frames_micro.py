@@ -25,7 +25,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cpexplore.frames import frame_memory, records_to_frame  # noqa: E402
+from cpexplore.lists.decode import records_to_frame
+from cpexplore.lists.dtypes import frame_memory  # noqa: E402
 
 
 def _uuid(rng: random.Random) -> str:

@@ -43,7 +43,7 @@ sys.path.insert(0, ROOT)
 
 import cpexplore  # noqa: E402
 from cpexplore.config import parse_rc  # noqa: E402
-from cpexplore.lean import lean_columns  # noqa: E402
+from cpexplore.lists.lean import lean_columns  # noqa: E402
 from cpexplore.sandbox import servers_for_rows  # noqa: E402
 from cpexplore.signing import aksk_auth_body  # noqa: E402
 
@@ -151,7 +151,7 @@ def cp_list(session: cpexplore.Session, **kw) -> tuple[float, pd.DataFrame]:
 def cp_cached(session: cpexplore.Session) -> float:
     import warnings
 
-    from cpexplore.session import CachedResultWarning
+    from cpexplore.errors import CachedResultWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CachedResultWarning)

@@ -10,6 +10,7 @@ from .errors import (
     AmbiguousName,
     ApiError,
     AuthError,
+    CachedResultWarning,
     ConfigError,
     ConnectError,
     CpExploreError,
@@ -19,6 +20,8 @@ from .errors import (
     IgnoredSettingWarning,
     MissingColumns,
     NotFound,
+    PagingDriftWarning,
+    PartialResultWarning,
     ProtocolError,
     ServiceNotOffered,
     SqlError,
@@ -27,9 +30,9 @@ from .errors import (
     UnknownResource,
 )
 from .gather import Gathered, gather
-from .listing import ListInfo, PagingDriftWarning, list_info
+from .lists.info import ListInfo, list_info
 from .resources import custom_resource
-from .session import CachedResultWarning, PartialResultWarning, Session, connect
+from .session import Session, connect
 
 __all__ = [
     "Session",

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .catalog import Catalog
-from .config import Settings, auth_url_hint
+from .config import Settings, auth_url_hint, settings_summary
 from .errors import AuthError, CpExploreError, ProtocolError
+from .lists.info import duration
 from .signing import aksk_auth_body, join_url, password_auth_body, token_auth_body
 
 if TYPE_CHECKING:
@@ -76,15 +77,8 @@ class _BodyLogin:
 
     def login(self, transport: Transport, settings: Settings) -> Token:
         """Log in once and return the token (``AuthError`` saying what to fix if refused)."""
-        resp = transport.request(
-            "POST",
-            join_url(settings.auth_url, "/auth/tokens"),
-            data=self.body(settings.auth_url),
-            log_body=False,
-            allow_redirects=False,
-            retry=False,
-            service="keystone",
-        )
+        url = join_url(settings.auth_url, "/auth/tokens")
+        resp = transport.login_request("POST", url, data=self.body(settings.auth_url))
         return _token_from(resp, self, settings)
 
 
@@ -135,17 +129,7 @@ class PasswordAuth(_BodyLogin):
     project_domain_id: str | None = None
 
     def body(self, auth_url: str) -> str:
-        return password_auth_body(
-            self.username,
-            self.password,
-            domain=self.domain,
-            domain_id=self.domain_id,
-            project=self.project,
-            project_domain=self.project_domain,
-            project_domain_id=self.project_domain_id,
-            project_id=self.project_id,
-            source=self.source,
-        )
+        return password_auth_body(**vars(self))  # the fields are its keyword arguments
 
     def describe(self) -> str:
         return f"user {self.username!r}"
@@ -176,25 +160,15 @@ class TokenAuth(_BodyLogin):
     def login(self, transport: Transport, settings: Settings) -> Token:
         if self.rescopes:
             return super().login(transport, settings)
-        resp = transport.request(
+        resp = transport.login_request(
             "GET",
             join_url(settings.auth_url, "/auth/tokens"),
             headers={"X-Subject-Token": self.token, "X-Auth-Token": self.token},
-            allow_redirects=False,
-            retry=False,
-            service="keystone",
         )
         return _token_from(resp, self, settings)
 
     def body(self, auth_url: str) -> str:
-        return token_auth_body(
-            self.token,
-            project=self.project,
-            project_domain=self.project_domain,
-            project_domain_id=self.project_domain_id,
-            project_id=self.project_id,
-            source=self.source,
-        )
+        return token_auth_body(**vars(self))  # the fields are its keyword arguments
 
     def describe(self) -> str:
         return "the given token"
@@ -204,30 +178,12 @@ AuthMethod = AkskAuth | PasswordAuth | TokenAuth
 
 
 def method_from_settings(s: Settings) -> AuthMethod:
-    """Pick the auth method settings allow; AK/SK wins over password, password over token."""
-    kind = s.auth_method
-    if kind == "aksk":
-        return AkskAuth(s.access_key or "", s.secret_key or "", s.source, s.project, s.project_id)
-    if kind == "password":
-        return PasswordAuth(
-            s.username or "",
-            s.password or "",
-            s.domain,
-            s.project,
-            s.project_domain,
-            s.project_id,
-            s.source,
-            domain_id=s.domain_id,
-            project_domain_id=s.project_domain_id,
-        )
-    return TokenAuth(
-        s.token or "",
-        s.project,
-        s.project_domain,
-        s.project_id,
-        s.source,
-        project_domain_id=s.project_domain_id,
-    )
+    """Pick the auth method settings allow; AK/SK wins over password, password over token.
+
+    Each method's fields are :class:`~cpexplore.config.Settings` fields of the same name.
+    """
+    method = {"aksk": AkskAuth, "password": PasswordAuth, "token": TokenAuth}[s.auth_method]
+    return method(**{f.name: getattr(s, f.name) for f in fields(method)})
 
 
 def parse_time(text: str) -> datetime:
@@ -269,61 +225,81 @@ def parse_token(body: Any, subject_token: str | None) -> Token:
         ) from e
 
 
+# What to say about a refused login, by the kind that _refusal finds; the fields are those
+# of auth_error.
+_REFUSALS: dict[str, tuple[str, str]] = {
+    "WrongPassword": ("wrong password for {who} at {where}", "check OS_PASSWORD"),
+    "UserNotFound": (
+        "{who} does not exist{in_domain} at {where}",
+        "check OS_USERNAME (and OS_DOMAIN_NAME)",
+    ),
+    "signature": ("the secret key does not match {who} at {where}", "check OS_SECRET_KEY"),
+    "access key": (
+        "{who} is {key_state} at {where}",
+        "check OS_ACCESS_KEY, or create one with climc credential-create-aksk",
+    ),
+    "project": (
+        "{who} cannot log in to project {project!r}: {reason}",
+        "check OS_PROJECT_NAME / OS_PROJECT_DOMAIN, or leave them out to use the credential's own project",
+    ),
+    "token": (
+        "the given token is expired, revoked or unknown",
+        "log in again, or unset OS_AUTH_TOKEN",
+    ),
+    "ambiguous": (
+        "{who}: the name is ambiguous ({details})",
+        "give OS_DOMAIN_NAME / OS_PROJECT_DOMAIN",
+    ),
+    "locked": (
+        "{who} is locked or has too many failed attempts ({cls})",
+        "wait, or ask an admin to unlock",
+    ),
+    "refused": ("login refused for {who} at {where}: {details}", "check the credentials"),
+}
+# Refusals told by their details, in order, after the error classes of _REFUSALS.
+_DETAILS = (
+    ("signature", ("signature mismatch",)),
+    ("access key", ("invalid access key", "expired access key")),
+    ("project", ("FetchProject", "not in project")),
+    ("token", ("invalid token",)),
+)
+_STATUSES = {409: "ambiguous", 423: "locked", 429: "locked", 400: "refused", 401: "refused"}
+
+
+def _refusal(status: int, cls: str, details: str) -> str | None:
+    """The kind of a refused login (a key of :data:`_REFUSALS`), or ``None``."""
+    if cls in ("WrongPassword", "UserNotFound"):
+        return cls
+    for kind, phrases in _DETAILS:
+        if any(phrase in details for phrase in phrases):
+            return kind
+    # a real keystone validating an unknown or revoked token with itself treats the caller
+    # as a guest: 403 ForbiddenError "guest not allow to auth"
+    if cls == "InvalidCredentialError" or (status == 403 and "guest not allow to auth" in details):
+        return "token"
+    return _STATUSES.get(status)
+
+
 def auth_error(exc: CpExploreError, method: AuthMethod, settings: Settings) -> CpExploreError:
     """Rewrite a refused login as a one-line :class:`AuthError` that says what to fix."""
     status = getattr(exc, "status", None)
     cls = getattr(exc, "error_class", "") or ""
     details = getattr(exc, "details", "") or ""
-    who = method.describe()
-    where = settings.auth_url
-    if status is None:
+    kind = None if status is None else _refusal(status, cls, details)
+    if kind is None:
         return exc
-    if cls == "WrongPassword":
-        msg, hint = f"wrong password for {who} at {where}", "check OS_PASSWORD"
-    elif cls == "UserNotFound":
-        dom = f" in domain {settings.domain!r}" if settings.domain else ""
-        msg, hint = (
-            f"{who} does not exist{dom} at {where}",
-            "check OS_USERNAME (and OS_DOMAIN_NAME)",
-        )
-    elif "signature mismatch" in details:
-        msg, hint = f"the secret key does not match {who} at {where}", "check OS_SECRET_KEY"
-    elif "invalid access key" in details or "expired access key" in details:
-        state = "expired" if "expired" in details else "unknown"
-        msg, hint = (
-            f"{who} is {state} at {where}",
-            "check OS_ACCESS_KEY, or create one with climc credential-create-aksk",
-        )
-    elif "FetchProject" in details or "not in project" in details:
-        proj = settings.project or settings.project_id
-        msg = f"{who} cannot log in to project {proj!r}: {details.removeprefix('unauthorized ')}"
-        hint = "check OS_PROJECT_NAME / OS_PROJECT_DOMAIN, or leave them out to use the credential's own project"
-    elif (
-        "invalid token" in details
-        or cls == "InvalidCredentialError"
-        # a real keystone validating an unknown or revoked token with itself treats the
-        # caller as a guest: 403 ForbiddenError "guest not allow to auth"
-        or (status == 403 and "guest not allow to auth" in details)
-    ):
-        msg, hint = (
-            "the given token is expired, revoked or unknown",
-            "log in again, or unset OS_AUTH_TOKEN",
-        )
-    elif status == 409:
-        msg, hint = (
-            f"{who}: the name is ambiguous ({details})",
-            "give OS_DOMAIN_NAME / OS_PROJECT_DOMAIN",
-        )
-    elif status in (423, 429):
-        msg, hint = (
-            f"{who} is locked or has too many failed attempts ({cls})",
-            "wait, or ask an admin to unlock",
-        )
-    elif status in (400, 401):
-        msg, hint = f"login refused for {who} at {where}: {details}", "check the credentials"
-    else:
-        return exc
-    return AuthError(msg, hint=hint, status=status, error_class=cls)
+    message, hint = _REFUSALS[kind]
+    fields = {
+        "who": method.describe(),
+        "where": settings.auth_url,
+        "in_domain": f" in domain {settings.domain!r}" if settings.domain else "",
+        "key_state": "expired" if "expired" in details else "unknown",
+        "project": settings.project or settings.project_id,
+        "reason": details.removeprefix("unauthorized "),
+        "details": details,
+        "cls": cls,
+    }
+    return AuthError(message.format(**fields), hint=hint, status=status, error_class=cls)
 
 
 def _token_from(resp: requests.Response, method: AuthMethod, settings: Settings) -> Token:
@@ -440,6 +416,25 @@ class TokenManager:
             token = self.login()
             self.reauths += 1
             return token
+
+    def summary(self) -> dict[str, str]:
+        """Who logs in where, and the token's project and expiry: never a secret."""
+        info = settings_summary(self._settings)
+        who = {"aksk": f"access key {info['user']}", "password": f"user {info['user']}"}.get(
+            str(info["method"]), "a given token"
+        )
+        out = {"auth_url": str(info["auth_url"]), "login": f"{who} ({info['method']})"}
+        if (tok := self._token) is not None:
+            left = tok.expires_in()
+            out.update(user=tok.user, project=str(tok.project))
+            out["token_expires"] = (
+                f"{tok.expires_at:%Y-%m-%d %H:%M:%S} UTC "
+                f"({'expired' if left <= 0 else duration(left) + ' left'})"
+            )
+        out.update(region=str(info["region"] or "(any)"), interface=str(info["interface"]))
+        if info["profile"]:
+            out["profile"] = str(info["profile"])
+        return out
 
     def renew_after_refusal(self, stale: Token) -> bool:
         """Log in again after the server refused ``stale`` (once per stale token, not per

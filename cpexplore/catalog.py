@@ -1,14 +1,11 @@
 """The token's service catalog as an immutable value and a pandas DataFrame.
 
-A scoped Cloudpods token carries ``token.catalog``, a list of services, each with its
-endpoints (``climc endpoint-list`` shows the same; ``tests/data/reference/api-call-process.md``
-has an example). :class:`Catalog` flattens it into one row per endpoint and answers "which
-URL serves this service type?" with one uniform set of filters (``service_type``,
-``region``, ``zone``, ``interface``), as keystoneauth1's service catalog does, and with
-mcclient's matching rules (service type, then ``region_id``, then interface) made
-deterministic: where mcclient picks a region by Go map order and a URL at random,
-:meth:`Catalog.url_for` always picks the same one, and :meth:`Catalog.endpoints_for` shows
-every candidate in the order of preference.
+A scoped token carries ``token.catalog``: services, each with its endpoints (as ``climc
+endpoint-list`` shows). :class:`Catalog` flattens it into one row per endpoint and answers
+"which URL serves this service type?" with keystoneauth1's filters (``service_type``,
+``region``, ``zone``, ``interface``) and mcclient's matching rules made deterministic: where
+mcclient picks a region by Go map order and a URL at random, :meth:`Catalog.url_for` always
+picks the same one; :meth:`Catalog.endpoints_for` lists every candidate, the preferred first.
 
 >>> cat = Catalog.from_token([
 ...     {"id": "s1", "name": "region2", "type": "compute_v2", "endpoints": [
@@ -49,17 +46,22 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
+
+class _Row(NamedTuple):
+    """One endpoint of the catalog."""
+
+    service_name: str
+    service_type: str
+    service_id: str
+    interface: str
+    region_id: str
+    endpoint_id: str
+    endpoint_name: str
+    url: str
+
+
 #: The columns of :attr:`Catalog.frame`, in order.
-CATALOG_COLUMNS: tuple[str, ...] = (
-    "service_name",
-    "service_type",
-    "service_id",
-    "interface",
-    "region_id",
-    "endpoint_id",
-    "endpoint_name",
-    "url",
-)
+CATALOG_COLUMNS: tuple[str, ...] = _Row._fields
 
 #: The interface names an endpoint can have. ``apigateway`` is not in catalogs: it is climc's
 #: mode of building service URLs from an auth URL ending in ``/api/s/identity/v3``.
@@ -72,13 +74,11 @@ _URL_SUFFIXED = {"publicurl": "public", "internalurl": "internal", "adminurl": "
 
 
 def normalize_interface(name: str, *, choosable: bool = False, origin: str | None = None) -> str:
-    """Return the catalog interface for an interface or ``OS_ENDPOINT_TYPE`` name: the one
-    rule every caller uses (settings, sessions, the CLI and the catalog itself).
+    """Return the catalog interface for an interface or ``OS_ENDPOINT_TYPE`` name (any case):
+    the one rule of settings, sessions, the CLI and the catalog.
 
-    ``publicURL``, ``internalURL`` and ``adminURL`` (any case) become ``public``,
-    ``internal`` and ``admin``; bare interface names pass through, lower-cased.
-    ``choosable=True`` accepts only the interfaces a user can pick for lists
-    (:data:`CHOOSABLE_INTERFACES`); ``origin`` names where the value came from.
+    ``choosable=True`` accepts only :data:`CHOOSABLE_INTERFACES`; ``origin`` names where
+    the value came from.
 
     >>> normalize_interface("publicURL")
     'public'
@@ -113,12 +113,11 @@ def filter_endpoints(
     interface: str | None = None,
     service: str | None = None,
 ) -> pd.DataFrame:
-    """The endpoints of one catalog region and interface whose service matches ``service``:
-    the one catalog filter of the CLI and the widgets.
+    """The endpoints of one catalog region and interface whose service type or name holds
+    ``service`` (any case): the catalog filter of the CLI and the widgets.
 
-    ``region`` matches ``region_id`` exactly (a ``region-zone`` id is its own choice);
-    ``interface`` is normalised (``publicURL`` works); ``service`` is a case-insensitive
-    substring of the service type or name. ``None``, ``""`` or ``"all"`` mean no filter.
+    ``region`` matches ``region_id`` exactly; ``interface`` is normalised (``publicURL``
+    works). ``None``, ``""`` or ``"all"`` mean no filter.
 
     >>> cat = pd.DataFrame({"service_type": ["compute_v2", "image"],
     ...                     "service_name": ["region2", "glance"],
@@ -141,10 +140,8 @@ def filter_endpoints(
 
 
 def normalize_service_type(name: str) -> str:
-    """Return the catalog service type climc would look up for ``name``.
-
-    climc's only rename is ``compute`` → ``compute_v2``; every other name,
-    ``identity``, ``image``, ``log``..., is used as written.
+    """Return the catalog service type climc would look up for ``name``: its only rename is
+    ``compute`` → ``compute_v2``.
 
     >>> normalize_service_type("compute")
     'compute_v2'
@@ -154,25 +151,7 @@ def normalize_service_type(name: str) -> str:
     return "compute_v2" if name == "compute" else name
 
 
-class _Row(NamedTuple):
-    """One endpoint of the catalog; the fields are :data:`CATALOG_COLUMNS`."""
-
-    service_name: str
-    service_type: str
-    service_id: str
-    interface: str
-    region_id: str
-    endpoint_id: str
-    endpoint_name: str
-    url: str
-
-
 def _text(value: Any) -> str:
-    """Return ``value`` as a string, with ``None`` as ``""``.
-
-    >>> _text(None), _text("a")
-    ('', 'a')
-    """
     return "" if value is None else str(value)
 
 
@@ -191,10 +170,8 @@ def _sort_key(row: _Row) -> tuple[str, ...]:
 
 
 def _rows_from_catalog(catalog: Iterable[Any]) -> tuple[_Row, ...]:
-    """Flatten ``[{id,name,type,endpoints:[...]}]`` into sorted endpoint rows.
-
-    Matching uses ``region_id``, as mcclient does; an endpoint without one falls back to
-    ``region``.
+    """Flatten ``[{id,name,type,endpoints:[...]}]`` into sorted endpoint rows; an endpoint
+    without a ``region_id`` (what mcclient matches) falls back to its ``region``.
 
     >>> _rows_from_catalog([{"id": "s", "name": "n", "type": "t", "endpoints": [
     ...     {"id": "e", "interface": "public", "region": "r", "url": "u"}]}])[0].region_id
@@ -229,14 +206,6 @@ def _rows_from_catalog(catalog: Iterable[Any]) -> tuple[_Row, ...]:
     return tuple(sorted(rows, key=_sort_key))
 
 
-def _blank_to_none(value: str | None) -> str | None:
-    """Treat an empty region or zone (``OS_REGION_NAME=``) as not given, as mcclient does."""
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
-
-
 def _is_under(url: str, base: str) -> bool:
     """Whether ``url`` is ``base`` or a path below it.
 
@@ -245,6 +214,10 @@ def _is_under(url: str, base: str) -> bool:
     """
     base = base.rstrip("/")
     return url == base or url.startswith(base + "/")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _quoted_list(values: Iterable[str]) -> str:
@@ -305,22 +278,12 @@ class Catalog:
 
     # -- views ----------------------------------------------------------------------------
 
-    def __len__(self) -> int:
-        """Return the number of endpoints."""
+    def __len__(self) -> int:  # also its truth: a catalog is true when it has an endpoint
         return len(self.rows)
 
-    def __bool__(self) -> bool:
-        """A catalog is true when it has at least one endpoint."""
-        return bool(self.rows)
-
     def __repr__(self) -> str:
-        services = len({(r.service_id, r.service_type) for r in self.rows})
-        endpoints = len(self.rows)
-        s_services = "service" if services == 1 else "services"
-        s_endpoints = "endpoint" if endpoints == 1 else "endpoints"
-        return (
-            f"Catalog({services} {s_services}, {endpoints} {s_endpoints}, regions {self.regions})"
-        )
+        services = _count(len({(r.service_id, r.service_type) for r in self.rows}), "service")
+        return f"Catalog({services}, {_count(len(self.rows), 'endpoint')}, regions {self.regions})"
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -332,9 +295,7 @@ class Catalog:
         >>> list(Catalog.empty().frame.columns) == list(CATALOG_COLUMNS)
         True
         """
-        return pd.DataFrame.from_records(
-            [tuple(r) for r in self.rows], columns=list(CATALOG_COLUMNS)
-        )
+        return pd.DataFrame.from_records([tuple(r) for r in self.rows], columns=CATALOG_COLUMNS)
 
     @property
     def regions(self) -> list[str]:
@@ -368,7 +329,7 @@ class Catalog:
     def _candidates(
         self, service_type: str, region: str | None, zone: str | None, interface: str
     ) -> list[_Row]:
-        """Return the matching rows, the preferred one first (see :meth:`endpoints_for`)."""
+        """The matching rows, the preferred one first (see :meth:`endpoints_for`)."""
         rows = [r for r in self.rows if r.service_type == service_type and r.interface == interface]
         if region is None:
             # mcclient takes "any one group" (Go map order); we take the first region_id.
@@ -379,17 +340,14 @@ class Catalog:
         return zoned + plain
 
     def _query(
-        self,
-        service_type: str,
-        region: str | None,
-        zone: str | None,
-        interface: str,
+        self, service_type: str, region: str | None, zone: str | None, interface: str
     ) -> tuple[str, str | None, str | None, str]:
-        """Normalise and check the filters shared by :meth:`url_for` and :meth:`endpoints_for`."""
+        """The filters of :meth:`url_for` and :meth:`endpoints_for`, normalised and checked; an
+        empty region or zone (``OS_REGION_NAME=``) is not given, as in mcclient."""
         stype = normalize_service_type(service_type)
         iface = normalize_interface(interface)
-        region = _blank_to_none(region)
-        zone = _blank_to_none(zone)
+        region = (region.strip() or None) if region is not None else None
+        zone = (zone.strip() or None) if zone is not None else None
         if zone is not None and region is None:
             raise ValueError(
                 f"zone={zone!r} needs a region: endpoints of a zone have region_id "
@@ -405,22 +363,16 @@ class Catalog:
         zone: str | None = None,
         interface: str = "public",
     ) -> list[dict[str, str]]:
-        """Return every endpoint that :meth:`url_for` could choose, the chosen one first.
-
-        Filters are those of :meth:`url_for`. The order is the order of preference:
-
-        * with a region and a zone: the ``region-zone`` endpoints, then the ``region`` ones;
-        * with a region: that region's endpoints;
-        * with no region: all regions, by ``region_id``;
-
-        and by URL within a region. Each dict has the keys of :data:`CATALOG_COLUMNS`.
-        No match gives an empty list.
+        """Return every endpoint that :meth:`url_for` could choose (its filters), as dicts of
+        :data:`CATALOG_COLUMNS`, the chosen one first: with a zone, the ``region-zone``
+        endpoints before the ``region`` ones; with no region, all regions by ``region_id``;
+        by URL within a region.
 
         >>> Catalog.empty().endpoints_for("compute")
         []
         """
-        stype, region, zone, iface = self._query(service_type, region, zone, interface)
-        return [r._asdict() for r in self._candidates(stype, region, zone, iface)]
+        query = self._query(service_type, region, zone, interface)
+        return [r._asdict() for r in self._candidates(*query)]
 
     def url_for(
         self,
@@ -432,20 +384,13 @@ class Catalog:
     ) -> str:
         """Return the URL of ``service_type`` in ``region`` (and ``zone``) for ``interface``.
 
-        * ``service_type`` follows climc: ``compute`` means ``compute_v2``.
-        * ``interface`` may be ``public``/``internal``/``admin``... or ``publicURL``...;
-          the default is ``public``, the one a client outside the cluster can reach.
-        * ``region`` is matched against ``region_id``; a ``region-zone`` id such as
-          ``region1-zone1`` matches directly. With ``zone``, the ``region-zone``
-          endpoints are preferred over the ``region`` ones.
-        * With no region, if one region has the service it is used; if several have it,
-          the first ``region_id`` in sorted order is used and the choice is logged at
-          INFO level on ``cpexplore.catalog``. :meth:`endpoints_for` lists the others.
-        * Within the chosen region, the first URL in sorted order is used, so the answer
-          never varies from call to call.
-
-        Raises :class:`~cpexplore.errors.EndpointNotFound` naming what was asked for and
-        what the catalog holds for that service.
+        ``compute`` means ``compute_v2``, as in climc; ``interface`` may be ``publicURL``...,
+        and ``public`` (the default) is the one a client outside the cluster can reach.
+        ``region`` matches ``region_id`` (``region1-zone1`` too); with ``zone`` the
+        ``region-zone`` endpoints come first. With no region and several having the service,
+        the first ``region_id`` is used and the choice logged at INFO; within a region the
+        first URL, so the answer never varies. :meth:`endpoints_for` lists the others.
+        :class:`~cpexplore.errors.EndpointNotFound` names what was asked and what exists.
 
         >>> Catalog.empty().url_for("compute")
         Traceback (most recent call last):
@@ -472,13 +417,11 @@ class Catalog:
         return chosen.url
 
     def unreachable(self, error: ConnectError, url: str, *, interface: str) -> ConnectError:
-        """Explain a connection to one of this catalog's endpoints that could not be opened.
+        """Explain a connection to one of this catalog's endpoints (``url`` or a URL under it,
+        chosen for ``interface``) that could not be opened: raise the result ``from error``.
 
-        ``url`` is the endpoint's URL or a URL under it; ``interface`` the one that chose it.
-        The error names the endpoint (service type, region, interface, URL) and what went
-        wrong; for an interface other than ``public``, whose URLs often resolve only inside
-        the cluster, it suggests ``interface='public'`` and that endpoint's URL. Raise it
-        ``from error``.
+        It names the endpoint and what went wrong; for an interface but ``public`` (whose URLs
+        often resolve only in the cluster) it suggests ``interface='public'`` and its URL.
 
         >>> cat = Catalog.from_token([{"id": "s", "name": "nova", "type": "compute_v2",
         ...     "endpoints": [
@@ -525,12 +468,7 @@ class Catalog:
         )
 
     def _not_found(
-        self,
-        asked_type: str,
-        stype: str,
-        region: str | None,
-        zone: str | None,
-        iface: str,
+        self, asked_type: str, stype: str, region: str | None, zone: str | None, iface: str
     ) -> EndpointNotFound:
         """Build the one-line error naming what was asked for and what exists."""
         where = "in any region" if region is None else f"in region {region!r}"

@@ -65,6 +65,7 @@ _SECRET_FIELDS: Final = frozenset({"secret_key", "password", "token"})
 _TRUE: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE: Final = frozenset({"false", "0", "no", "off"})
 _DEFAULT_TIMEOUT: Final = (5.0, 60.0)
+_EXAMPLE_URL: Final = f"https://<host>:{KEYSTONE_PORT}/v3"
 _MAX_RC_BYTES: Final = 1 << 20
 _CREDENTIAL_HELP: Final = (
     "these work: OS_ACCESS_KEY+OS_SECRET_KEY, OS_USERNAME+OS_PASSWORD, or OS_AUTH_TOKEN, "
@@ -210,9 +211,7 @@ def parse_rc(text: str) -> dict[str, str]:
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line, expands = _scan_shell(raw.strip())
         line = line.strip()
-        if not line:
-            continue
-        if expands:
+        if line and expands:
             match = _ASSIGNMENT_START.match(line)
             if match:
                 warnings.warn(
@@ -229,11 +228,8 @@ def parse_rc(text: str) -> dict[str, str]:
         if words and words[0] == "export":
             words = words[1:]
         matches = [_ASSIGNMENT.fullmatch(w) for w in words]
-        if not matches or not all(matches):
-            continue
-        for m in matches:
-            assert m is not None  # for type checkers; all(matches) holds
-            result[m.group(1)] = m.group(2)
+        if matches and all(matches):
+            result.update(m.groups() for m in matches if m)
     return result
 
 
@@ -344,24 +340,27 @@ def _read_config(path: Path) -> configparser.ConfigParser | None:
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as e:
-        # Report only where and what kind: the offending line may hold a secret.
-        lineno = getattr(e, "lineno", None)
-        errors = getattr(e, "errors", None)
-        if lineno is None and errors:
-            lineno = errors[0][0]
-        where = f" at line {lineno}" if lineno else ""
-        detail = ""
-        if isinstance(e, configparser.DuplicateSectionError):
-            detail = f": section [{e.section}] appears twice"
-        elif isinstance(e, configparser.DuplicateOptionError):
-            detail = f": key {e.option!r} appears twice in [{e.section}]"
-        elif isinstance(e, configparser.MissingSectionHeaderError):
-            detail = ": a key comes before any [profile NAME] header"
         raise ConfigError(
-            f"cannot parse config file {path}{where}{detail}",
+            f"cannot parse config file {path}{_parse_error_place(e)}",
             hint="write INI sections '[profile NAME]' holding 'key = value' lines",
         ) from None
     return parser
+
+
+def _parse_error_place(e: configparser.Error) -> str:
+    """Where a parse error is and what kind, never the line itself: it may hold a secret."""
+    lineno = getattr(e, "lineno", None)
+    errors = getattr(e, "errors", None)
+    if lineno is None and errors:
+        lineno = errors[0][0]
+    where = f" at line {lineno}" if lineno else ""
+    if isinstance(e, configparser.DuplicateSectionError):
+        return f"{where}: section [{e.section}] appears twice"
+    if isinstance(e, configparser.DuplicateOptionError):
+        return f"{where}: key {e.option!r} appears twice in [{e.section}]"
+    if isinstance(e, configparser.MissingSectionHeaderError):
+        return f"{where}: a key comes before any [profile NAME] header"
+    return where
 
 
 def _profile_sections(parser: configparser.ConfigParser, path: Path) -> dict[str, str]:
@@ -412,10 +411,10 @@ def _exposed_secret(parser: configparser.ConfigParser, path: Path) -> str | None
     )
 
 
-def _profile_layer(
+def _profile_section(
     name: str, chosen_by: str, config_path: str | os.PathLike[str] | None, env: Mapping[str, str]
-) -> tuple[_Layer, dict[str, str], str | None]:
-    """The profile's values, the ``<key>_env`` variables that are unset, and a mode warning."""
+) -> tuple[configparser.SectionProxy, Path]:
+    """The section of profile ``name`` and the config file's path, or what is missing."""
     path = _config_file(config_path, env)
     parser = _read_config(path)
     if parser is None:
@@ -430,7 +429,14 @@ def _profile_layer(
             f"profile {name!r} ({chosen_by}) not found in {path}; profiles there: {existing}",
             hint=f"choose one of them, or add a [profile {name}] section",
         )
-    section = parser[sections[name]]
+    return parser[sections[name]], path
+
+
+def _profile_layer(
+    name: str, chosen_by: str, config_path: str | os.PathLike[str] | None, env: Mapping[str, str]
+) -> tuple[_Layer, dict[str, str], str | None]:
+    """The profile's values, the ``<key>_env`` variables that are unset, and a mode warning."""
+    section, path = _profile_section(name, chosen_by, config_path, env)
     origin = f"profile {name!r} in {path}"
     allowed = {*_PROFILE_FIELDS, "rc", *(f"{f}_env" for f in _PROFILE_FIELDS)}
     unknown = sorted(set(section) - allowed)
@@ -439,46 +445,39 @@ def _profile_layer(
             f"{origin} has unknown key(s): {', '.join(unknown)}",
             hint=f"valid keys: {', '.join(_PROFILE_FIELDS)}, rc, and <key>_env",
         )
-
     layer: _Layer = {}
     rc_value = section.get("rc", "").strip()
-    if rc_value:
-        rc_file = Path(rc_value).expanduser()
-        if not rc_file.is_absolute():
-            rc_file = path.parent / rc_file
-        layer.update(_vars_layer(read_rc(rc_file), lambda var: f"{var} in rc file {rc_file}"))
-
+    if rc_value:  # relative to the config file; an absolute path replaces path.parent
+        rc_file = path.parent / Path(rc_value).expanduser()
+        layer.update(_vars_layer(read_rc(rc_file), f" in rc file {rc_file}"))
     missing_env: dict[str, str] = {}
     for key in _PROFILE_FIELDS:
-        literal = section.get(key, "")
-        var = section.get(f"{key}_env", "").strip()
+        literal, var = section.get(key, ""), section.get(f"{key}_env", "").strip()
         if literal and var:
             raise ConfigError(
                 f"{origin} sets both {key} and {key}_env", hint="keep only one of them"
             )
         if literal:
             layer[key] = (literal, origin)
+        elif var and env.get(var):
+            layer[key] = (env[var], f"${var} named by {key}_env in {origin}")
         elif var:
-            value = env.get(var)
-            if value:
-                layer[key] = (value, f"${var} named by {key}_env in {origin}")
-            else:
-                missing_env[key] = var
-    return layer, missing_env, _exposed_secret(parser, path)
+            missing_env[key] = var
+    return layer, missing_env, _exposed_secret(section.parser, path)
 
 
 # --------------------------------------------------------------------------- resolving
 
 
-def _vars_layer(variables: Mapping[str, str], origin: Callable[[str], str] | None) -> _Layer:
-    """Map climc's variable names and their OpenStack aliases (from the environment or an rc
-    file) to fields; two names of one setting with different values are an error."""
+def _vars_layer(variables: Mapping[str, str], suffix: str = "") -> _Layer:
+    """Fields from climc's variables and their OpenStack aliases; ``var + suffix`` says where
+    each came from. Two names of one setting with different values are an error."""
     layer: _Layer = {}
     for var, field in ENV_VARS.items():
         value = variables.get(var)
         if not value:
             continue
-        where = origin(var) if origin else var
+        where = var + suffix
         if field in layer and layer[field][0] != value:
             raise ConfigError(
                 f"{layer[field][1]}={layer[field][0]!r} and {where}={value!r} name two "
@@ -490,8 +489,8 @@ def _vars_layer(variables: Mapping[str, str], origin: Callable[[str], str] | Non
 
 
 _IDENTITY = ("access_key", "username", "token")
-_CREDENTIAL_FIELDS = ("access_key", "secret_key", "username", "password", "token")
 _USER_DOMAIN = ("domain", "domain_id")  # part of who a user name is
+_WHO = ("access_key", "secret_key", "username", "password", "token", *_USER_DOMAIN)
 _SECRET_FOR = {"access_key": "secret_key", "username": "password"}
 
 
@@ -510,45 +509,50 @@ def _merge(layers: list[tuple[str, _Layer]]) -> tuple[_Layer, str | None]:
     Returns the merged layer and, when the identity comes from a file (a profile or an rc
     file) while a lower layer named other credentials, a sentence saying what was ignored.
     """
-    merged: _Layer = {}
-    who = (*_CREDENTIAL_FIELDS, *_USER_DOMAIN)
     chosen = next(
         (i for i, (_, layer) in enumerate(layers) if any(k in layer for k in _IDENTITY)), None
     )
+    merged: _Layer = {}
     for _, layer in reversed(layers):
-        merged.update({k: v for k, v in layer.items() if chosen is None or k not in who})
+        merged.update({k: v for k, v in layer.items() if chosen is None or k not in _WHO})
     if chosen is None:  # no identity anywhere: keep it all, so the error can name what is missing
         return merged, None
-    label, top = layers[chosen]
-    merged.update({k: v for k, v in top.items() if k in who})
-    for _, layer in layers[:chosen]:  # explicit user domain above the identity
-        for k in _USER_DOMAIN:
-            if k in layer and k not in top:
-                merged[k] = layer[k]
+    merged.update(_identity(layers, chosen))
+    return merged, _ignored(layers, chosen, merged)
+
+
+def _identity(layers: list[tuple[str, _Layer]], chosen: int) -> _Layer:
+    """The credentials and user domain of the identity that ``layers[chosen]`` names."""
+    top = layers[chosen][1]
+    found = {k: v for k, v in top.items() if k in _WHO}
+    for _, layer in reversed(layers[:chosen]):  # a user domain above it, the highest wins
+        found.update({k: layer[k] for k in _USER_DOMAIN if k in layer and k not in top})
     for identity, secret in _SECRET_FOR.items():
         if identity not in top:
             continue
         mine = top[identity][0]
-        for _, layer in [*layers[:chosen], (label, top), *layers[chosen + 1 :]]:
+        for _, layer in layers:  # the first secret of a layer naming this identity or none
             if secret in layer and layer.get(identity, (mine,))[0] == mine:
-                merged[secret] = layer[secret]
+                found[secret] = layer[secret]
                 break
+    return found
+
+
+def _ignored(layers: list[tuple[str, _Layer]], chosen: int, merged: _Layer) -> str | None:
+    """What a file's identity left out of a lower layer's credentials, or ``None``."""
+    label, top = layers[chosen]
     ignored = [
         (name, k, v)
         for name, layer in layers[chosen + 1 :]
         for k, v in layer.items()
-        if k in who and merged.get(k, (None,))[0] != v[0]
+        if k in _WHO and merged.get(k, (None,))[0] != v[0]
     ]
-    note = None
-    if ignored and not label.startswith("keyword"):
-        shown = ", ".join(
-            v[1] if k in _SECRET_FIELDS else f"{v[1]}={v[0]!r}" for _, k, v in ignored
-        )
-        note = (
-            f"{label} logs in as {_who(top)}; ignored the other credentials of "
-            f"{ignored[0][0]}: {shown}"
-        )
-    return merged, note
+    if not ignored or label.startswith("keyword"):
+        return None
+    shown = ", ".join(v[1] if k in _SECRET_FIELDS else f"{v[1]}={v[0]!r}" for _, k, v in ignored)
+    return (
+        f"{label} logs in as {_who(top)}; ignored the other credentials of {ignored[0][0]}: {shown}"
+    )
 
 
 def _who(layer: _Layer) -> str:
@@ -610,11 +614,10 @@ _MISTYPED_SCHEME: Final = re.compile(r"(https?)(?:/{1,3}|:/|:(?=[^\d/]))(?=[^/])
 
 def _check_auth_url(value: object, origin: str) -> str:
     url = str(value).strip() if value is not None else ""
-    example = f"https://<host>:{KEYSTONE_PORT}/v3"
     if not url:
         raise ConfigError(
             "no auth URL",
-            hint=f"set OS_AUTH_URL, pass auth_url=, or use a profile/rc file (e.g. {example})",
+            hint=f"set OS_AUTH_URL, pass auth_url=, or use a profile/rc file (e.g. {_EXAMPLE_URL})",
         )
     typo = None if "://" in url else _MISTYPED_SCHEME.fullmatch(url)
     if typo:
@@ -629,51 +632,48 @@ def _check_auth_url(value: object, origin: str) -> str:
             hint="remove it from the URL; give credentials with OS_USERNAME/OS_PASSWORD "
             "or OS_ACCESS_KEY/OS_SECRET_KEY",
         )
-    if typo:
+    problem, fix = _auth_url_problem(url, candidate, typo)
+    if problem:
+        raise ConfigError(f"auth URL {url!r} (from {origin}) {problem}", hint=fix)
+    return url.rstrip("/")
+
+
+def _auth_url_problem(url: str, candidate: str, typo: re.Match[str] | None) -> tuple[str, str]:
+    """What is wrong with ``url`` and how to fix it, or ``("", "")``; ``candidate`` is ``url``
+    with its scheme repaired or added."""
+    if typo or "://" not in url:
         fixed = _suggest_url(candidate)
-        raise ConfigError(
-            f"auth URL {url!r} (from {origin}) is malformed: {typo.group(1).lower()!r} must be "
-            "followed by '://'",
-            hint=f"did you mean {fixed!r}?" if fixed else f"write it as {example}",
-        )
-    if "://" not in url:
-        fixed = _suggest_url(url)
-        raise ConfigError(
-            f"auth URL {url!r} (from {origin}) has no scheme",
-            hint=f"use {fixed!r}" if fixed else f"write it as {example}",
-        )
+        if typo:
+            scheme = typo.group(1).lower()
+            return (
+                f"is malformed: {scheme!r} must be followed by '://'",
+                f"did you mean {fixed!r}?" if fixed else f"write it as {_EXAMPLE_URL}",
+            )
+        return "has no scheme", f"use {fixed!r}" if fixed else f"write it as {_EXAMPLE_URL}"
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise ConfigError(
-            f"auth URL {url!r} (from {origin}) uses scheme {parts.scheme!r}",
-            hint="use https:// or http://",
-        )
+        return f"uses scheme {parts.scheme!r}", "use https:// or http://"
     if not parts.hostname:
-        raise ConfigError(f"auth URL {url!r} (from {origin}) has no host", hint=f"use {example}")
+        return "has no host", f"use {_EXAMPLE_URL}"
     if not _valid_host(parts.hostname):
-        raise ConfigError(
-            f"auth URL {url!r} (from {origin}) has an invalid host name {parts.hostname!r}",
-            hint=f"a host is an IP address or a DNS name, e.g. {example}",
+        return (
+            f"has an invalid host name {parts.hostname!r}",
+            f"a host is an IP address or a DNS name, e.g. {_EXAMPLE_URL}",
         )
     try:
         port = parts.port
     except ValueError:
-        raise ConfigError(
-            f"auth URL {url!r} (from {origin}) has an invalid port",
-            hint=f"keystone listens on :{KEYSTONE_PORT}",
-        ) from None
+        return "has an invalid port", f"keystone listens on :{KEYSTONE_PORT}"
     if port is None and _APIGATEWAY_PATH not in parts.path:
-        raise ConfigError(
-            f"auth URL {url!r} (from {origin}) has no port",
-            hint=f"Cloudpods' keystone listens on :{KEYSTONE_PORT} and without the port a "
-            f"front end answers 405 Method Not Allowed; use {_suggest_url(url)!r}",
+        return "has no port", (
+            f"Cloudpods' keystone listens on :{KEYSTONE_PORT} and without the port a "
+            f"front end answers 405 Method Not Allowed; use {_suggest_url(url)!r}"
         )
     if parts.path.rstrip("/").endswith("/auth/tokens"):
-        raise ConfigError(
-            f"auth URL {url!r} (from {origin}) ends in /auth/tokens",
-            hint=f"give keystone's base URL, which ends in /v3: {auth_url_hint(url, bare=True)}",
+        return "ends in /auth/tokens", (
+            f"give keystone's base URL, which ends in /v3: {auth_url_hint(url, bare=True)}"
         )
-    return url.rstrip("/")
+    return "", ""
 
 
 def auth_url_hint(auth_url: str, *, bare: bool = False) -> str | None:
@@ -755,14 +755,10 @@ def _text(value: object, origin: str) -> str:
 
 @dataclass(frozen=True)
 class _Field:
-    """How one :class:`Settings` field is read.
-
-    ``variables`` are climc's names for it (then OpenStack's standard aliases), read from
-    the environment and, with the same names, from rc files; ``parse(value, origin)`` validates a given value and says where it
-    came from when it is wrong; ``default`` is used when no layer gives one (``required``
-    fields are parsed even then, so the parser can say what is missing); ``profile`` says
-    whether a profile section may set it.
-    """
+    """How one :class:`Settings` field is read: ``variables`` are climc's names for it (then
+    OpenStack's aliases), in the environment and rc files; ``parse(value, origin)`` validates
+    it; ``default`` applies when no layer gives one (``required`` fields are parsed even then,
+    to say what is missing); ``profile`` says whether a profile may set it."""
 
     variables: tuple[str, ...] = ()
     parse: Callable[[object, str], object] = _text
@@ -876,9 +872,9 @@ def resolve_settings(
         layers.append((f"profile {name!r}", profile_values))
     if rc_path is not None:
         rc_file = Path(rc_path).expanduser()
-        rc_layer = _vars_layer(read_rc(rc_file), lambda var: f"{var} in rc file {rc_file}")
+        rc_layer = _vars_layer(read_rc(rc_file), f" in rc file {rc_file}")
         layers.append((f"rc file {rc_file}", rc_layer))
-    layers.append(("the environment", _vars_layer(env, None)))
+    layers.append(("the environment", _vars_layer(env)))
     merged, ignored = _merge(layers)
     if ignored:
         warnings.warn(ignored, IgnoredSettingWarning, stacklevel=2)
@@ -889,17 +885,7 @@ def resolve_settings(
                 f"profile {name!r} reads {key} from ${var}, which is not set",
                 hint=f"export {var}=..., pass {key}=, or change {key}_env in the profile",
             )
-
-    values: dict[str, object] = {}
-    for key, spec in _FIELDS.items():
-        if key in merged:
-            raw, origin = merged[key]
-            values[key] = spec.parse(raw, origin)
-        elif spec.required:
-            values[key] = spec.parse(None, "default")
-        else:
-            values[key] = spec.default
-    settings = Settings(**values, profile=name)  # type: ignore[arg-type]
+    settings = Settings(**_parse_fields(merged), profile=name)  # type: ignore[arg-type]
     settings.auth_method  # noqa: B018 - raises ConfigError when no credentials are usable
     if settings.zone and not settings.region:
         raise ConfigError(
@@ -907,6 +893,18 @@ def resolve_settings(
             hint="set OS_REGION_NAME too, or unset OS_ZONE_NAME",
         )
     return settings
+
+
+def _parse_fields(merged: _Layer) -> dict[str, object]:
+    """Each field parsed from its merged value, else its default (a required one is parsed
+    from ``None``, so that its parser says what is missing)."""
+    values: dict[str, object] = {}
+    for key, spec in _FIELDS.items():
+        if key in merged:
+            values[key] = spec.parse(*merged[key])
+        else:
+            values[key] = spec.parse(None, "default") if spec.required else spec.default
+    return values
 
 
 def settings_summary(s: Settings) -> dict[str, object]:

@@ -36,6 +36,10 @@ __all__ = [
     "SqlError",
     "MissingColumns",
     "IgnoredSettingWarning",
+    "CachedResultWarning",
+    "PartialResultWarning",
+    "PagingDriftWarning",
+    "InsecureTransportWarning",
     "unwrap_details",
     "one_line",
     "did_you_mean",
@@ -54,19 +58,17 @@ class CpExploreError(Exception):
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
 
+# CpExploreError comes first in each subclass's MRO, so its __str__ (with the hint) wins
+# over those of ValueError, KeyError (which would quote the message) and OSError.
+
+
 class ConfigError(CpExploreError, ValueError):
     """Settings or arguments are missing or malformed (auth URL, credentials, rc file,
     profile, filter, scope, interface…)."""
 
-    def __str__(self) -> str:  # ValueError's own would drop the hint
-        return CpExploreError.__str__(self)
-
 
 class UnknownField(ConfigError, KeyError):
     """A filter, sort, field or column names something the resource does not have."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return CpExploreError.__str__(self)
 
 
 class AuthError(CpExploreError):
@@ -96,9 +98,6 @@ class ServiceNotOffered(EndpointNotFound):
 
 class UnknownResource(CpExploreError, KeyError):
     """A resource name that cpexplore does not know how to list."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return CpExploreError.__str__(self)
 
 
 class ApiError(CpExploreError):
@@ -143,15 +142,17 @@ class TransportError(CpExploreError):
     """The server could not be reached, closed the connection, or failed TLS verification."""
 
 
+class ConnectError(TransportError):
+    """No connection could be opened: the host name does not resolve, the port refused, or
+    the connect timed out. Nothing was sent, so trying again (or another URL) is safe."""
+
+
 class SqlError(CpExploreError):
     """DuckDB could not run a query (syntax, a missing column, a type mismatch…)."""
 
 
 class ExportError(CpExploreError, OSError):
     """A report or CSV could not be written where asked."""
-
-    def __str__(self) -> str:
-        return CpExploreError.__str__(self)
 
 
 class MissingColumns(CpExploreError, ValueError):
@@ -161,6 +162,22 @@ class MissingColumns(CpExploreError, ValueError):
 class IgnoredSettingWarning(UserWarning):
     """Settings of a lower source were left out: an rc file or a profile named who logs in,
     and the environment's other credentials were not used."""
+
+
+class CachedResultWarning(UserWarning):
+    """A list was served from the session's cache, not fetched now."""
+
+
+class PartialResultWarning(UserWarning):
+    """Some pages of a list failed (``on_error="partial"``): the frame is incomplete."""
+
+
+class PagingDriftWarning(UserWarning):
+    """Rows were created or deleted while a list was being paged."""
+
+
+class InsecureTransportWarning(UserWarning):
+    """TLS certificate verification is off for this session."""
 
 
 def one_line(text: object) -> str:
@@ -210,8 +227,3 @@ def unwrap_details(details: object) -> str:
         nxt = error["details"]
         text = nxt if isinstance(nxt, str) else json.dumps(nxt, ensure_ascii=False)
     return text
-
-
-class ConnectError(TransportError):
-    """No connection could be opened: the host name does not resolve, the port refused, or
-    the connect timed out. Nothing was sent, so trying again (or another URL) is safe."""

@@ -24,9 +24,11 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from .errors import ConfigError, CpExploreError, one_line
-from .listing import ListInfo, combined_info, list_info, with_info
-from .query import check_filter, check_scope
-from .resources import LIST_ARGUMENTS, resource_spec
+from .lists.dtypes import concat_frames
+from .lists.filters import check_filter
+from .lists.info import ListInfo, combined_info, list_info, with_info
+from .lists.request import check_scope
+from .resources import LIST_ARGUMENTS, ResourceSpec, resource_spec
 from .session import Session
 
 __all__ = ["gather", "Gathered", "PROVENANCE", "listing_regions"]
@@ -51,7 +53,7 @@ class Gathered:
             (the exception class) and ``message`` (one line, with a hint). Empty if all
             sources answered.
         sources: one row per (source, region) asked: ``rows``, ``seconds``, ``ok``, ``error``.
-        infos: the :class:`~cpexplore.listing.ListInfo` of each list that answered
+        infos: the :class:`~cpexplore.lists.info.ListInfo` of each list that answered
             (``frame`` carries their combination: ``list_info(got.frame)``).
         failures: the exceptions behind ``errors``, in the same order.
 
@@ -91,14 +93,9 @@ def _label(session: Session) -> str:
     return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
-def _session_like(value: Any) -> bool:
-    """A Session, or anything that lists like one (the widgets' test doubles)."""
-    return isinstance(value, Session) or callable(getattr(value, "list", None))
-
-
 def _normalise(sources: Any) -> list[tuple[str | None, SourceLike]]:
     """(label or None, Session or profile name) pairs, in the order given."""
-    if isinstance(sources, str) or _session_like(sources):
+    if isinstance(sources, str | Session):
         return [(None, sources)]
     if isinstance(sources, Mapping):
         items = [(str(k), v) for k, v in sources.items()]
@@ -110,7 +107,7 @@ def _normalise(sources: Any) -> list[tuple[str | None, SourceLike]]:
             f"not {type(sources).__name__}"
         )
     for _, v in items:
-        if not (isinstance(v, str) or _session_like(v)):
+        if not isinstance(v, str | Session):
             raise TypeError(
                 f"each source must be a Session or a profile name, not {type(v).__name__}"
             )
@@ -124,44 +121,6 @@ def _provenance(frame: pd.DataFrame, source: str, region: str | None, keyword: s
     out = frame.rename(columns=clash) if clash else frame.copy()
     out.insert(0, "region", region)
     out.insert(0, "source", source)
-    return out
-
-
-def _concat(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate the sources' frames, each column typed by the parts that have values in it.
-
-    A column a source lacks, or has no value in, takes the type of the others (integers
-    become nullable ``Int64``, never floats); ``category`` stays a category.
-    """
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return pd.DataFrame(columns=list(PROVENANCE))
-    names = list(dict.fromkeys(c for p in parts for c in p.columns))
-    data = {}
-    for name in names:
-        pieces = [p[name] if name in p.columns and p[name].notna().any() else None for p in parts]
-        present = [x for x in pieces if x is not None]
-        if not present:
-            data[name] = pd.Series(pd.Categorical([None] * sum(map(len, parts)), categories=[]))
-            continue
-        dtype = present[0].dtype
-        if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
-            dtype = pd.Int64Dtype()
-        elif pd.api.types.is_bool_dtype(dtype):
-            dtype = pd.BooleanDtype()
-        categorical = all(isinstance(x.dtype, pd.CategoricalDtype) for x in present)
-        filled = [
-            (x.astype(object) if categorical else x.astype(dtype) if x.dtype != dtype else x)
-            if x is not None
-            else pd.Series([None] * len(p), dtype=object if categorical else dtype)
-            for x, p in zip(pieces, parts, strict=True)
-        ]
-        joined = pd.concat(filled, ignore_index=True)
-        data[name] = joined.astype("category") if categorical else joined
-    out = pd.DataFrame(data)
-    for c in PROVENANCE:
-        if c in out.columns:
-            out[c] = out[c].astype("category")
     return out
 
 
@@ -200,23 +159,41 @@ def gather(
         >>> got.frame["source"].value_counts()                                   # doctest: +SKIP
     """
     spec = resource_spec(resource)
-    if params.get("filters") is not None:
-        flt = params["filters"]
-        for f in [flt] if isinstance(flt, str) else list(flt):
-            check_filter(f)
-    for name in params:  # a typo fails at once, not once per source
+    _check_params(spec, params)
+    items = _normalise(sources)
+    params = {"progress": False, **params}
+    opts = {"progress": False, **(session_options or {})}
+    workers = max(1, int(max_workers))
+    connected = _connect(items, opts, workers)
+    try:
+        outcomes = _list_all(connected, spec, regions, params, workers)
+    finally:
+        for source in connected:
+            if source.owned and source.session is not None:
+                source.session.close()
+    return _gathered(outcomes, spec.keyword)
+
+
+def _check_params(spec: ResourceSpec, params: Mapping[str, Any]) -> None:
+    """A typo or a malformed filter fails at once, not once per source."""
+    flt = params.get("filters")
+    for f in [] if flt is None else [flt] if isinstance(flt, str) else list(flt):
+        check_filter(f)
+    for name in params:
         if name == "region":
             raise ConfigError("gather takes regions=, not region=", hint="e.g. regions='all'")
         if name not in LIST_ARGUMENTS:
             spec.check_param(name)
     if params.get("scope") is not None:
         check_scope(params["scope"])
-    items = _normalise(sources)
-    params = {"progress": False, **params}
-    opts = {"progress": False, **(session_options or {})}
-    workers = max(1, int(max_workers))
 
-    # 1. sessions: profiles log in concurrently; a failed login is that source's error
+
+def _connect(
+    items: list[tuple[str | None, SourceLike]], opts: Mapping[str, Any], workers: int
+) -> list[_Source]:
+    """The sources' sessions, with unique labels: profiles log in concurrently, and a
+    failed login is that source's error."""
+
     def connect(item: tuple[str | None, SourceLike]) -> _Source:
         label, src = item
         t0 = time.monotonic()
@@ -235,8 +212,18 @@ def gather(
         connected = list(pool.map(connect, items))
     for source, label in zip(connected, _unique([c.label for c in connected]), strict=True):
         source.label = label
+    return connected
 
-    # 2. one task per (source, region)
+
+def _list_all(
+    connected: list[_Source],
+    spec: ResourceSpec,
+    regions: str | Sequence[str] | None,
+    params: Mapping[str, Any],
+    workers: int,
+) -> list[_Outcome]:
+    """One list per (source, region), concurrently; in the order the sources were given,
+    each source's regions in order."""
     tasks: list[tuple[_Source, str | None]] = []
     outcomes: list[_Outcome] = []
     asked = regions if isinstance(regions, str) and regions != "all" else None
@@ -244,8 +231,7 @@ def gather(
         if source.session is None:
             outcomes.append(_Outcome(source.label, asked, None, source.error, source.seconds))
             continue
-        for reg in _regions_for(source.session, regions, spec.service_type):
-            tasks.append((source, reg))
+        tasks += [(source, reg) for reg in _regions_for(source.session, regions, spec.service_type)]
 
     def run(task: tuple[_Source, str | None]) -> _Outcome:
         source, reg = task
@@ -260,60 +246,45 @@ def gather(
         region = list_info(df).region or region
         return _Outcome(source.label, region, df, None, time.monotonic() - t0)
 
-    try:
-        if tasks:
-            with ThreadPoolExecutor(
-                max_workers=min(workers, len(tasks)), thread_name_prefix="cpexplore-gather"
-            ) as pool:
-                listed = list(pool.map(run, tasks))
-        else:
-            listed = []
-    finally:
-        for source in connected:
-            if source.owned and source.session is not None:
-                source.session.close()
-
-    # in the order the sources were given, each source's regions in task order
+    if tasks:
+        with ThreadPoolExecutor(
+            max_workers=min(workers, len(tasks)), thread_name_prefix="cpexplore-gather"
+        ) as pool:
+            outcomes += pool.map(run, tasks)
     order = {source.label: i for i, source in enumerate(connected)}
-    outcomes = sorted(outcomes + listed, key=lambda o: order[o.label])
+    return sorted(outcomes, key=lambda o: order[o.label])
 
+
+def _gathered(outcomes: list[_Outcome], keyword: str) -> Gathered:
+    """The outcomes as one frame with provenance first, an errors table and a sources table."""
     frames, infos = [], []
     for o in outcomes:
+        if o.frame is not None and len(o.frame):
+            frames.append(_provenance(o.frame, o.label, o.region, keyword))
         if o.frame is not None:
             infos.append(replace(list_info(o.frame), source=o.label))
-            frames.append(_provenance(o.frame, o.label, o.region, spec.keyword))
-    frame = _concat(frames)
+    frame = concat_frames(frames) if frames else pd.DataFrame(columns=list(PROVENANCE))
+    for c in PROVENANCE:
+        if c in frame.columns:
+            frame[c] = frame[c].astype("category")
     if infos:
         with_info(frame, combined_info(infos, len(frame)))
     failed = [o for o in outcomes if o.error is not None]
+    errors = [
+        {"source": o.label, "region": o.region, "error": type(o.error).__name__,
+         "message": one_line(o.error)}
+        for o in failed
+    ]  # fmt: skip
+    asked = [
+        {"source": o.label, "region": o.region, "rows": 0 if o.frame is None else len(o.frame),
+         "seconds": round(o.seconds, 3), "ok": o.error is None,
+         "error": None if o.error is None else type(o.error).__name__}
+        for o in outcomes
+    ]  # fmt: skip
     return Gathered(
         frame=frame,
-        errors=pd.DataFrame(
-            [
-                {
-                    "source": o.label,
-                    "region": o.region,
-                    "error": type(o.error).__name__,
-                    "message": one_line(o.error),
-                }
-                for o in failed
-            ],
-            columns=_ERROR_COLUMNS,
-        ),
-        sources=pd.DataFrame(
-            [
-                {
-                    "source": o.label,
-                    "region": o.region,
-                    "rows": len(o.frame) if o.frame is not None else 0,
-                    "seconds": round(o.seconds, 3),
-                    "ok": o.error is None,
-                    "error": None if o.error is None else type(o.error).__name__,
-                }
-                for o in outcomes
-            ],
-            columns=_SOURCE_COLUMNS,
-        ),
+        errors=pd.DataFrame(errors, columns=_ERROR_COLUMNS),
+        sources=pd.DataFrame(asked, columns=_SOURCE_COLUMNS),
         infos=tuple(infos),
         failures=tuple(o.error for o in failed if o.error is not None),
     )

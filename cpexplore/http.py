@@ -31,13 +31,14 @@ import socket
 import ssl
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import orjson
 import requests
+import requests.exceptions as rx
 import urllib3.exceptions as u3
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -48,6 +49,7 @@ from .errors import (
     ApiError,
     ConnectError,
     Forbidden,
+    InsecureTransportWarning,
     NotFound,
     ProtocolError,
     TransportError,
@@ -76,10 +78,6 @@ _NO_RETRY_POLICY = Retry(
 )
 # Set for the duration of one no-retry request, in its own thread (or task) only.
 _no_retry: ContextVar[bool] = ContextVar("cpexplore_http_no_retry", default=False)
-
-
-class InsecureTransportWarning(UserWarning):
-    """TLS certificate verification is off for this session."""
 
 
 def mask_token(token: str | None) -> str:
@@ -200,10 +198,7 @@ class Transport:
             f"cpexplore/{__version__} python-requests/{requests.__version__}"
         )
         adapter = _Adapter(
-            retry=self.retry,
-            unwarned=verify is False,
-            pool_connections=4,
-            pool_maxsize=pool_size,
+            retry=self.retry, unwarned=verify is False, pool_connections=4, pool_maxsize=pool_size
         )
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -261,11 +256,10 @@ class Transport:
         """Send one request; connection problems become :class:`TransportError`.
 
         Logins pass ``allow_redirects=False``: a redirect must never carry a password or a
-        signed AK/SK blob to another place. ``retry=False`` sends once, whatever the
-        transport's retry policy. ``service`` names the server in error messages
-        (``"keystone"``). A connection that could not be opened raises
-        :class:`~cpexplore.errors.ConnectError`; every error keeps the original exception
-        as its ``__cause__``.
+        signed AK/SK blob elsewhere. ``retry=False`` sends once, whatever the retry policy;
+        ``service`` names the server in errors (``"keystone"``). A connection that could not
+        be opened is a :class:`~cpexplore.errors.ConnectError`; the original exception is
+        every error's ``__cause__``.
         """
         hdrs = {"Accept": "application/json"}
         if data is not None:
@@ -287,8 +281,8 @@ class Transport:
                 verify=self.verify,
                 allow_redirects=allow_redirects,
             )
-        except requests.exceptions.RequestException as e:
-            error = self._error(e, method, url, retried=retry, service=service)
+        except rx.RequestException as e:
+            error = _Failure(self, e, method, url, retried=retry, service=service).error()
             log.debug(
                 "%s %s failed after %.0fms: %s",
                 method,
@@ -313,132 +307,6 @@ class Transport:
             )
         return resp
 
-    def _error(
-        self,
-        exc: requests.exceptions.RequestException,
-        method: str,
-        url: str,
-        *,
-        retried: bool,
-        service: str | None,
-    ) -> TransportError:
-        """The one-line error for a failed request, chosen by the types in ``exc``'s chain."""
-        chain = _chain(exc)
-        where = _host_port(chain, url)
-        what = f"{method} {_strip_query(url)}"
-        name = service or "the service"
-        check = (
-            "check the auth URL's host and port"
-            if service == "keystone"
-            else "check the URL, or whether the service is up"
-        )
-        # connect errors are retried for every method, read errors only for GET and HEAD
-        after = f" after {self.retry.total} retries" if retried and self.retry.total else ""
-        read_after = after if method.upper() in (self.retry.allowed_methods or ()) else ""
-
-        if _find(
-            chain,
-            requests.exceptions.InvalidURL,
-            requests.exceptions.MissingSchema,
-            requests.exceptions.InvalidSchema,
-            u3.LocationParseError,
-        ):
-            return TransportError(f"cannot send {what}: the URL is malformed", hint="check the URL")
-        if _find(chain, requests.exceptions.TooManyRedirects):
-            return TransportError(
-                f"{what} redirects too many times", hint="check the URL; a proxy may loop"
-            )
-        if _find(chain, u3.ResponseError, requests.exceptions.RetryError):
-            return TransportError(
-                f"{what} kept failing{read_after}", hint="the server is overloaded; retry later"
-            )
-        cert = _find(chain, ssl.SSLCertVerificationError)
-        if cert is not None:
-            reason = getattr(cert, "verify_message", "") or "the certificate is not trusted"
-            return TransportError(
-                f"TLS verification failed for {_origin(url)}: {reason}",
-                hint="pass ca_bundle='/path/to/ca.pem' for a private CA, "
-                "or insecure=True to skip the check",
-            )
-        tls = _find(chain, ssl.SSLError)
-        if tls is not None and getattr(tls, "reason", None) in _NOT_TLS_REASONS:
-            plain = urlsplit(url)._replace(scheme="http", query="", fragment="").geturl()
-            return TransportError(
-                f"the server at {where} speaks plain HTTP, not HTTPS",
-                hint=f"use http://, e.g. {plain.removesuffix('/auth/tokens')}",
-            )
-        if tls is not None or _find(chain, requests.exceptions.SSLError, u3.SSLError):
-            reason = getattr(tls, "reason", None)
-            detail = (
-                reason.lower().replace("_", " ")
-                if isinstance(reason, str)
-                else type(tls).__name__
-                if tls is not None
-                else "no detail"
-            )
-            return TransportError(
-                f"TLS handshake with {where} failed ({detail})",
-                hint="check that the port serves HTTPS, and the proxy settings",
-            )
-        if _find(chain, u3.NameResolutionError, socket.gaierror):
-            host = urlsplit(url).hostname or where
-            return ConnectError(
-                f"the host name {host!r} does not resolve{after}",
-                hint=f"check its spelling in the URL, and your DNS or VPN{_connect_tail(service)}",
-            )
-        if _find(chain, requests.exceptions.ConnectTimeout) or (
-            _find(chain, u3.ConnectTimeoutError) and not _find(chain, u3.NewConnectionError)
-        ):
-            return ConnectError(
-                f"timed out connecting to {where} after {self.timeout[0]:g}s{after}",
-                hint=f"check the host and port, VPN or firewall{_connect_tail(service)}",
-            )
-        if _find(chain, ConnectionRefusedError):
-            return ConnectError(
-                f"connection refused at {where}{after} \N{EM DASH} is {name} running there?",
-                hint=check,
-            )
-        new_conn = _find(chain, u3.NewConnectionError)
-        if new_conn is not None:
-            os_error = _os_error(chain)
-            detail = os_error.strerror.lower() if os_error is not None else "no connection"
-            return ConnectError(f"cannot connect to {where}{after}: {detail}", hint=check)
-        if _find(chain, requests.exceptions.ReadTimeout, u3.ReadTimeoutError, TimeoutError):
-            return TransportError(
-                f"{_origin(url)} did not answer within {self.timeout[1]:g}s{read_after}",
-                hint="the server is overloaded; retry later or raise timeout=",
-            )
-        if _find(
-            chain,
-            requests.exceptions.ChunkedEncodingError,
-            u3.IncompleteRead,
-            http.client.IncompleteRead,
-        ):
-            return TransportError(
-                f"{_origin(url)} closed the connection in the middle of its answer to {what}",
-                hint="retry later; the server or a proxy is failing",
-            )
-        if _find(
-            chain,
-            http.client.RemoteDisconnected,
-            ConnectionResetError,
-            ConnectionAbortedError,
-            BrokenPipeError,
-            u3.ProtocolError,
-        ):
-            return TransportError(
-                f"{_origin(url)} closed the connection without answering {what}{read_after}",
-                hint="retry later; the server or a proxy is failing",
-            )
-        if _find(chain, requests.exceptions.ContentDecodingError, u3.DecodeError):
-            return TransportError(
-                f"the answer to {what} could not be decoded",
-                hint="the server or a proxy sent a broken answer; retry, and check the URL",
-            )
-        os_error = _os_error(chain)
-        detail = os_error.strerror.lower() if os_error is not None else type(chain[-1]).__name__
-        return TransportError(f"{what} failed ({detail})", hint=f"{check}; retry later")
-
     @staticmethod
     def _curl(
         method: str,
@@ -461,6 +329,194 @@ class Transport:
             f"{' '.join(parts)} -> {resp.status_code} {len(resp.content)}B {elapsed * 1000:.0f}ms "
             f"X-Request-Id: {resp.headers.get('X-Request-Id', '-')}{tail}"
         )
+
+
+class _Failure:
+    """A failed request: its one-line error, and what that may name (``{f.<attribute>}``)."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        exc: rx.RequestException,
+        method: str,
+        url: str,
+        *,
+        retried: bool,
+        service: str | None,
+    ) -> None:
+        self.chain = chain = _chain(exc)
+        self.url = url
+        self.what = f"{method} {_strip_query(url)}"
+        self.where = _host_port(chain, url)
+        self.name = service or "the service"
+        keystone = service == "keystone"
+        self.check = (
+            "check the auth URL's host and port"
+            if keystone
+            else "check the URL, or whether the service is up"
+        )
+        self.tail = "" if keystone else "; an internal endpoint may resolve only in the cluster"
+        self.connect_timeout, self.read_timeout = transport.timeout
+        # connect errors are retried for every method, read errors only for GET and HEAD
+        retry = transport.retry
+        self.after = f" after {retry.total} retries" if retried and retry.total else ""
+        self.read_after = self.after if method.upper() in (retry.allowed_methods or ()) else ""
+
+    def error(self) -> TransportError:
+        """The error of the first of :data:`_RULES` whose exception types are in the chain."""
+        for rule in _RULES:
+            found = _find(self.chain, *rule.types)
+            if found is not None and rule.applies(found, self.chain):
+                return rule.error(rule.message.format(f=self), hint=rule.hint.format(f=self))
+        detail = self.os_detail(type(self.chain[-1]).__name__)
+        return TransportError(f"{self.what} failed ({detail})", hint=f"{self.check}; retry later")
+
+    @property
+    def origin(self) -> str:
+        return _origin(self.url)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or self.where
+
+    @property
+    def plain_url(self) -> str:
+        plain = urlsplit(self.url)._replace(scheme="http", query="", fragment="").geturl()
+        return plain.removesuffix("/auth/tokens")
+
+    @property
+    def cert_problem(self) -> str:
+        cert = _find(self.chain, ssl.SSLCertVerificationError)
+        return getattr(cert, "verify_message", "") or "the certificate is not trusted"
+
+    @property
+    def tls_problem(self) -> str:
+        tls = _find(self.chain, ssl.SSLError)
+        reason = getattr(tls, "reason", None)
+        if isinstance(reason, str):
+            return reason.lower().replace("_", " ")
+        return type(tls).__name__ if tls is not None else "no detail"
+
+    @property
+    def connect_problem(self) -> str:
+        return self.os_detail("no connection")
+
+    def os_detail(self, default: str) -> str:
+        os_error = _os_error(self.chain)
+        return os_error.strerror.lower() if os_error is not None else default
+
+
+class _Rule(NamedTuple):
+    """A failure whose chain holds one of ``types`` (and that ``applies``) raises ``error``;
+    ``message`` and ``hint`` are formatted with the :class:`_Failure` as ``f``."""
+
+    types: tuple[type[BaseException], ...]
+    error: type[TransportError]
+    message: str
+    hint: str
+    applies: Callable[[BaseException, list[BaseException]], bool] = lambda found, chain: True
+
+
+_TIMED_OUT = "timed out connecting to {f.where} after {f.connect_timeout:g}s{f.after}"
+_TIMED_OUT_HINT = "check the host and port, VPN or firewall{f.tail}"
+_PROXY_FAILING = "retry later; the server or a proxy is failing"
+
+# The first rule that matches describes the failure, so the order matters.
+_RULES: tuple[_Rule, ...] = (
+    _Rule(
+        (rx.InvalidURL, rx.MissingSchema, rx.InvalidSchema, u3.LocationParseError),
+        TransportError,
+        "cannot send {f.what}: the URL is malformed",
+        "check the URL",
+    ),
+    _Rule(
+        (rx.TooManyRedirects,),
+        TransportError,
+        "{f.what} redirects too many times",
+        "check the URL; a proxy may loop",
+    ),
+    _Rule(
+        (u3.ResponseError, rx.RetryError),
+        TransportError,
+        "{f.what} kept failing{f.read_after}",
+        "the server is overloaded; retry later",
+    ),
+    _Rule(
+        (ssl.SSLCertVerificationError,),
+        TransportError,
+        "TLS verification failed for {f.origin}: {f.cert_problem}",
+        "pass ca_bundle='/path/to/ca.pem' for a private CA, or insecure=True to skip the check",
+    ),
+    _Rule(
+        (ssl.SSLError,),
+        TransportError,
+        "the server at {f.where} speaks plain HTTP, not HTTPS",
+        "use http://, e.g. {f.plain_url}",
+        lambda found, chain: getattr(found, "reason", None) in _NOT_TLS_REASONS,
+    ),
+    _Rule(
+        (ssl.SSLError, rx.SSLError, u3.SSLError),
+        TransportError,
+        "TLS handshake with {f.where} failed ({f.tls_problem})",
+        "check that the port serves HTTPS, and the proxy settings",
+    ),
+    _Rule(
+        (u3.NameResolutionError, socket.gaierror),
+        ConnectError,
+        "the host name {f.host!r} does not resolve{f.after}",
+        "check its spelling in the URL, and your DNS or VPN{f.tail}",
+    ),
+    _Rule((rx.ConnectTimeout,), ConnectError, _TIMED_OUT, _TIMED_OUT_HINT),
+    _Rule(  # urllib3's NewConnectionError is a ConnectTimeoutError, but no timeout
+        (u3.ConnectTimeoutError,),
+        ConnectError,
+        _TIMED_OUT,
+        _TIMED_OUT_HINT,
+        lambda found, chain: _find(chain, u3.NewConnectionError) is None,
+    ),
+    _Rule(
+        (ConnectionRefusedError,),
+        ConnectError,
+        "connection refused at {f.where}{f.after} \N{EM DASH} is {f.name} running there?",
+        "{f.check}",
+    ),
+    _Rule(
+        (u3.NewConnectionError,),
+        ConnectError,
+        "cannot connect to {f.where}{f.after}: {f.connect_problem}",
+        "{f.check}",
+    ),
+    _Rule(
+        (rx.ReadTimeout, u3.ReadTimeoutError, TimeoutError),
+        TransportError,
+        "{f.origin} did not answer within {f.read_timeout:g}s{f.read_after}",
+        "the server is overloaded; retry later or raise timeout=",
+    ),
+    _Rule(
+        (rx.ChunkedEncodingError, u3.IncompleteRead, http.client.IncompleteRead),
+        TransportError,
+        "{f.origin} closed the connection in the middle of its answer to {f.what}",
+        _PROXY_FAILING,
+    ),
+    _Rule(
+        (
+            http.client.RemoteDisconnected,
+            ConnectionResetError,
+            ConnectionAbortedError,
+            BrokenPipeError,
+            u3.ProtocolError,
+        ),
+        TransportError,
+        "{f.origin} closed the connection without answering {f.what}{f.read_after}",
+        _PROXY_FAILING,
+    ),
+    _Rule(
+        (rx.ContentDecodingError, u3.DecodeError),
+        TransportError,
+        "the answer to {f.what} could not be decoded",
+        "the server or a proxy sent a broken answer; retry, and check the URL",
+    ),
+)
 
 
 def decode_json(resp: requests.Response, *, what: str = "answer") -> Any:
@@ -498,14 +554,7 @@ def error_from(resp: requests.Response) -> Exception:
                 f"the server still answered {status} after the retries; try again later, or pass "
                 "on_error='partial' to keep the pages that did arrive"
             )
-        return kind(
-            status,
-            cls,
-            details,
-            method=method or "GET",
-            url=url,
-            hint=hint,
-        )
+        return kind(status, cls, details, method=method or "GET", url=url, hint=hint)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):  # OpenStack-style wrapper
         err = body["error"]
         return ApiError(
@@ -653,7 +702,3 @@ def _host_port(chain: list[BaseException], url: str) -> str:
         port = port or (443 if p.scheme == "https" else 80)
     host = str(host).strip("[]")
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _connect_tail(service: str | None) -> str:
-    return "" if service == "keystone" else "; an internal endpoint may resolve only in the cluster"

@@ -1,20 +1,23 @@
-"""Inventory plots: a DataFrame in, matplotlib Axes out.
+"""Inventory plots: a DataFrame in, a matplotlib chart out.
 
-Every function here takes the DataFrames that :class:`~cpexplore.Session` returns (or any
-frame with the same columns), draws on ``ax`` (a new figure sized to the data when
-``ax=None``) and returns the Axes. Nothing here talks HTTP or knows about widgets, and
-the input frames are never modified.
+Two kinds of function, as in seaborn:
 
-Defaults aim to be readable in a narrow notebook cell: horizontal bars (long names stay
-on one line), value labels, titles, axis labels with units, and the Okabe-Ito
-colour-blind-safe palette. A frame lacking a column a plot needs raises
-:class:`~cpexplore.errors.MissingColumns` naming what is missing and what exists. The
-numbers drawn come from :mod:`cpexplore.summaries`, like the report's tables: the capacity
-chart draws :func:`~cpexplore.summaries.capacity_table` row by row, so chart and table agree
-on which hosts are over-committed, and group-bys name servers without a host
-``(unscheduled)``.
+* **axes-level** — :func:`plot_endpoints`, :func:`plot_inventory` and :func:`plot_timeline`
+  draw on one ``ax`` (a new pyplot figure sized to the data when ``ax=None``) and return
+  the Axes;
+* **figure-level** — :func:`plot_capacity` and :func:`plot_capacity_table` own their
+  figure (two panels, a title and a caption) and return the Figure (``pyplot=False``: a
+  figure pyplot does not track, for PNGs drawn outside a notebook cell).
 
->>> import pandas as pd
+Arguments after the data are keyword-only; a column colouring the bars is ``hue=``. Every
+figure is sized by :func:`new_figure`, the one height rule. Nothing here talks HTTP, and
+input frames are never modified. Charts are horizontal bars with value labels in the
+Okabe-Ito colour-blind-safe palette; a missing column raises
+:class:`~cpexplore.errors.MissingColumns`. The numbers drawn come from
+:mod:`cpexplore.summaries`, like the report's tables: group-bys name servers without a
+host ``(unscheduled)``, and the capacity chart draws
+:func:`~cpexplore.summaries.capacity_table` row by row.
+
 >>> servers = pd.DataFrame({"status": ["running", "running", "ready"]})
 >>> ax = plot_inventory(servers, by="status")          # doctest: +SKIP
 >>> [p.get_width() for p in ax.patches]                # doctest: +SKIP
@@ -32,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
+from .lists.info import info_or_none
 from .summaries import (
     CAPACITY_EXPLANATION,
     MIB_PER_GIB,
@@ -48,17 +52,19 @@ from .summaries import (
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "PALETTE",
     "OTHER_COLOR",
+    "new_figure",
     "plot_endpoints",
     "plot_inventory",
+    "inventory_counts",
+    "plot_timeline",
     "plot_capacity",
     "plot_capacity_table",
     "capacity_caption",
-    "plot_timeline",
-    "inventory_counts",
 ]
 
 #: Okabe & Ito's colour-blind-safe palette (black left out; it is used for text).
@@ -99,60 +105,57 @@ _PERIODS: Mapping[str, tuple[str, str]] = MappingProxyType(
 # --------------------------------------------------------------------------- public
 
 
+def new_figure(lines: int | None = None, *, width: float = 7.0, pyplot: bool = True) -> Figure:
+    """A new figure sized by the one height rule: room for ``lines`` bar labels.
+
+    ``lines=None`` is a chart without a line per bar (a timeline): 3.2 inches high.
+    ``pyplot=False`` makes a figure pyplot does not track (for PNGs in widgets and reports).
+
+    Example:
+        >>> [float(new_figure(n, pyplot=False).get_size_inches()[1]) for n in (0, 10, 40, None)]
+        [2.4, 4.3, 11.0, 3.2]
+    """
+    from matplotlib.figure import Figure
+
+    height = 3.2 if lines is None else round(min(11.0, max(2.4, 1.3 + 0.3 * lines)), 2)
+    if not pyplot:
+        return Figure(figsize=(width, height), layout="constrained")
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=(width, height), layout="constrained")
+
+
 def plot_endpoints(
     catalog: pd.DataFrame,
+    *,
     by: str = "service_type",
     hue: str | None = "interface",
-    *,
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes:
-    """Draw how many catalog endpoints each ``by`` value has, split by ``hue``.
+    """Draw how many catalog endpoints each ``by`` value has, coloured by ``hue`` (axes-level).
 
-    One horizontal bar per ``by`` value (most endpoints on top), stacked by ``hue``
-    (``None`` for plain bars), with the total at the end of each bar.
-
-    Args:
-        catalog: ``session.catalog`` or a filtered part of it.
-        by: the column giving one bar each (``service_type``, ``region_id``, ...).
-        hue: the column splitting each bar into coloured segments, or ``None``.
-        ax: the Axes to draw on; a new figure sized to the data if ``None``.
-        title: the title; a description of the data by default.
+    One horizontal bar per ``by`` value (most endpoints on top), split by ``hue`` (``None``
+    for plain bars), with the total at the end of each bar.
 
     Example:
-        >>> ax = plot_endpoints(session.catalog)                      # doctest: +SKIP
         >>> ax = plot_endpoints(session.catalog, by="region_id", hue=None)  # doctest: +SKIP
     """
     require_columns(catalog, [by] + ([hue] if hue else []), "plot_endpoints")
-    counts = _count_table(catalog, by, hue)
-    noun = "endpoint"
-    default = f"Catalog endpoints by {column_label(by)}" + (
-        f" and {column_label(hue)}" if hue else ""
-    )
+    head = "Catalog endpoints"
     return _draw_counts(
-        counts,
-        ax=ax,
-        title=title or f"{default} ({len(catalog):,})",
-        xlabel=f"{noun}s (count)",
-        ylabel=column_label(by),
-        legend_title=column_label(hue) if hue else None,
-        empty=f"no {noun}s match",
+        _count_table(catalog, by, hue), len(catalog), head, "endpoints", by, hue, ax, title
     )
 
 
 def inventory_counts(
-    servers: pd.DataFrame,
-    by: str = "status",
-    stack: str | None = None,
-    top: int = 20,
+    servers: pd.DataFrame, *, by: str = "status", hue: str | None = None, top: int = 20
 ) -> pd.DataFrame:
-    """Count rows per ``by`` value (columns split by ``stack``), folding the tail into "other".
+    """Rows per ``by`` value (a column per ``hue`` value), the tail folded into "other".
 
-    The result is what :func:`plot_inventory` shows: one row per bar in drawing order
-    (largest first), one column per stack segment (a single ``count`` column without
-    ``stack``). Beyond ``top`` bars the rest are summed into one last row labelled
-    ``other (K hosts)`` (:func:`~cpexplore.summaries.shown_groups`: a lone remainder is
-    kept as itself); missing values are counted as ``(none)``.
+    What :func:`plot_inventory` draws: one row per bar, largest first (a single ``count``
+    column without ``hue``). Beyond ``top`` bars the rest are summed into one last row
+    ``other (K hosts)`` (a lone remainder is kept as itself); missing values are ``(none)``.
 
     Example:
         >>> df = pd.DataFrame({"status": ["running", "running", "ready", "stopped", "init"]})
@@ -161,59 +164,102 @@ def inventory_counts(
         >>> inventory_counts(df, top=3)["count"].to_dict()
         {'running': 2, 'init': 1, 'ready': 1, 'stopped': 1}
     """
-    require_columns(servers, [by] + ([stack] if stack else []), "inventory_counts")
+    require_columns(servers, [by] + ([hue] if hue else []), "inventory_counts")
     _check_top(top)
-    counts = _count_table(servers, by, stack)
-    return _fold(counts, top, by)
+    return _fold(_count_table(servers, by, hue), top, by)
 
 
 def plot_inventory(
     servers: pd.DataFrame,
-    by: str = "status",
-    stack: str | None = None,
-    top: int = 20,
     *,
+    by: str = "status",
+    hue: str | None = None,
+    top: int = 20,
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes:
-    """Draw how many servers (or any rows) fall in each ``by`` group.
+    """Draw how many servers (or any rows) fall in each ``by`` group (axes-level).
 
     One horizontal bar per group, largest on top, labelled with its count. Groups beyond
-    the ``top`` largest are summed on a separate last line, ``other (K hosts)``, below a
-    dashed rule: its total is written, not drawn as a bar, so the long tail never dwarfs
-    the bars above it (and one group left over is drawn as itself). With ``stack`` (e.g.
-    ``"status"``), each bar is split into coloured segments by that column (its seven
-    largest values get colours, the rest are folded into ``other``). Statuses are
-    labelled with what they mean (``ready (stopped)``,
-    :func:`~cpexplore.summaries.status_label`).
-
-    Args:
-        servers: ``session.list("servers")`` or a filtered part of it (any frame works).
-        by: ``status``, ``hypervisor``, ``zone``, ``host``, ``cloudregion``, ``tenant``, ...
-        stack: a second column splitting each bar, or ``None``.
-        top: how many bars to show before folding the rest into "other".
-        ax: the Axes to draw on; a new figure sized to the data if ``None``.
-        title: the title; ``Servers by <by> (<rows>)`` by default.
+    the ``top`` largest are summed on a last line below a dashed rule, ``other (K hosts)``,
+    written rather than drawn so the tail never dwarfs the bars. ``hue`` splits each bar
+    into coloured segments by a second column (its seven largest values get colours, the
+    rest ``other``). Statuses say what they mean (``ready (stopped)``).
 
     Example:
-        >>> ax = plot_inventory(servers, by="hypervisor", stack="status")  # doctest: +SKIP
+        >>> ax = plot_inventory(servers, by="hypervisor", hue="status")  # doctest: +SKIP
     """
-    counts = inventory_counts(servers, by, stack, top)
-    if stack and counts.shape[1] > len(PALETTE):
+    counts = inventory_counts(servers, by=by, hue=hue, top=top)
+    if hue and counts.shape[1] > len(PALETTE):
         counts = _fold_columns(counts, len(PALETTE))
-    default = f"Servers by {column_label(by)}" + (f" and {column_label(stack)}" if stack else "")
-    return _draw_counts(
-        counts,
-        ax=ax,
-        title=title or f"{default} ({len(servers):,})",
-        xlabel="servers (count)",
-        ylabel=column_label(by),
-        legend_title=column_label(stack) if stack else None,
-        empty="no servers match",
-        noun="servers",
-        bar_label=status_label if by == "status" else str,
-        segment_label=status_label if stack == "status" else str,
-    )
+    return _draw_counts(counts, len(servers), "Servers", "servers", by, hue, ax, title)
+
+
+def plot_timeline(
+    servers: pd.DataFrame,
+    *,
+    freq: str = "M",
+    column: str = "created_at",
+    until: Any = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw how many servers were created per period, ``freq`` D, W, M, Q or Y (axes-level).
+
+    Empty periods are zero-height bars up to the period of ``until``: when the data ends,
+    by default the time the list was fetched (``list_info(servers)``), else the last
+    timestamp. A first or last period the data covers only in part is drawn lighter and
+    hatched, and the legend says so. Day and week ticks are short dates (``Nov 07``, a
+    week by its Monday), with the year where it changes; at most a dozen tick labels.
+    Timestamps are read in UTC.
+
+    Example:
+        >>> ax = plot_timeline(servers, freq="W")                      # doctest: +SKIP
+    """
+    require_columns(servers, [column], "plot_timeline")
+    try:
+        period, noun = _PERIODS[freq.upper() if isinstance(freq, str) else freq]
+    except (KeyError, AttributeError):
+        raise ValueError(
+            f"unknown freq {freq!r}; use one of D (day), W (week), M (month), Q (quarter), Y (year)"
+        ) from None
+    stamps = pd.to_datetime(servers[column], utc=True, errors="coerce").dropna()
+    axis = ax if ax is not None else new_figure(width=8.0).add_subplot()
+    axis.set_title(title or f"Servers created per {noun} ({len(stamps):,})")
+    axis.set_ylabel(f"servers created (per {noun})")
+    axis.set_xlabel(f"{noun} created (UTC)")
+    if stamps.empty:
+        _empty(axis, "no creation times to plot")
+        return axis
+    naive = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    first, last = naive.min(), max(naive.max(), _data_end(servers, until, naive.max()))
+    counts = naive.dt.to_period(period).value_counts().sort_index()
+    full = pd.period_range(counts.index.min(), pd.Period(last, freq=period), freq=period)
+    counts = counts.reindex(full, fill_value=0)
+    partial = np.zeros(len(counts), dtype=bool)
+    partial[0] = first.normalize() > full[0].start_time
+    partial[-1] |= last.normalize() + pd.Timedelta(days=1) <= full[-1].end_time.normalize()
+    x, heights = np.arange(len(counts)), counts.to_numpy()
+    axis.bar(x[~partial], heights[~partial], width=0.85, color=PALETTE[0])
+    if partial.any():
+        _draw_partial(
+            axis,
+            x[partial],
+            heights[partial],
+            f"partial {noun}: the data runs from {first:%b %d %Y} to {last:%b %d %Y}",
+        )
+    step = max(1, int(np.ceil(len(counts) / 12)))
+    labels = _period_labels(list(counts.index[::step]), noun)
+    axis.set_xticks(x[::step], labels)
+    if max(len(line) for text in labels for line in text.split("\n")) > 7:
+        for tick in axis.get_xticklabels():
+            tick.set_rotation(35)
+            tick.set_horizontalalignment("right")
+    axis.set_xlim(-0.6, len(x) - 0.4)
+    axis.set_ylim(0, max(1.0, float(heights.max())) * (1.25 if partial.any() else 1.05))
+    axis.yaxis.get_major_locator().set_params(integer=True)
+    _grid(axis, "y")
+    return axis
 
 
 def plot_capacity(
@@ -222,63 +268,38 @@ def plot_capacity(
     *,
     top: int = 20,
     source: str = "auto",
-    ax: Sequence[Axes] | None = None,
     title: str | None = None,
-) -> tuple[Axes, Axes]:
-    """Draw per host what the region commits against what it has: vCPUs and memory.
+    pyplot: bool = True,
+) -> Figure:
+    """Draw per host what the region commits against what it has (figure-level).
 
-    Two panels share the host axis: vCPUs on the left, memory (GiB) on the right. The grey
-    bar is the host's usable capacity (CPUs less ``cpu_reserved``, memory less
-    ``mem_reserved``), the narrow bar on it what is committed to its *running* servers
-    (as the region's ``cpu_commit`` and ``mem_commit`` count), the black tick the host's
-    commit bound (usable × ``cpu_commit_bound`` / ``mem_commit_bound``). A bar is
-    vermillion when the host is over-committed on that resource — its commit rate is
-    above its bound — and blue otherwise, whatever the rate (one rule, also at ``1.00×``);
-    the label at its end is the commit rate as the table writes it
-    (:func:`~cpexplore.summaries.rate_text`: never ``1.00×`` on a bar over a bound of 1).
-
-    Everything drawn is a row of :func:`cpexplore.summaries.capacity_table` (the report's
-    ``capacity.csv``), in its order: over-committed hosts first, then by how much of its
-    bound a host uses. The ``top`` first rows are drawn; the title counts the
-    over-committed hosts of the whole table, and the caption under the panels says what
-    the ratio is.
-
-    Args:
-        hosts: ``session.list("hosts")``: ``name``, ``cpu_count``, ``mem_size`` (MiB), ...
-        servers: ``session.list("servers")``: used where the hosts lack the region's
-            commit figures (``source="servers"``: always), counting running servers only.
-        top: how many hosts to show.
-        source: ``"auto"``, ``"hosts"`` or ``"servers"``, as in ``capacity_table``.
-        ax: two Axes to draw on (vCPU, memory); a new figure if ``None``.
-        title: the figure's title.
-
-    Returns:
-        The two Axes ``(vcpu_ax, memory_ax)``.
+    Two panels share the host axis, vCPUs and memory (GiB). The grey bar is the host's
+    usable capacity (less ``cpu_reserved`` / ``mem_reserved``), the narrow bar on it what
+    its *running* servers commit, the black tick its commit bound (usable × bound). A bar
+    is vermillion when the host is over its bound, blue otherwise; its label is the commit
+    rate as the table writes it (:func:`~cpexplore.summaries.rate_text`). The rows are
+    :func:`~cpexplore.summaries.capacity_table`'s (``source`` as there), in its order:
+    over-committed first; the ``top`` first are drawn, and the caption says what the
+    ratio is. Returns the Figure; its ``axes`` are the vCPU and memory panels.
 
     Example:
-        >>> cpu_ax, mem_ax = plot_capacity(hosts, servers)            # doctest: +SKIP
+        >>> cpu_ax, mem_ax = plot_capacity(hosts, servers).axes       # doctest: +SKIP
     """
     _check_top(top)
-    return plot_capacity_table(
-        capacity_table(hosts, servers, source=source), top=top, ax=ax, title=title
-    )
+    table = capacity_table(hosts, servers, source=source)
+    return plot_capacity_table(table, top=top, title=title, pyplot=pyplot)
 
 
 def plot_capacity_table(
-    table: pd.DataFrame,
-    *,
-    top: int = 20,
-    ax: Sequence[Axes] | None = None,
-    title: str | None = None,
-) -> tuple[Axes, Axes]:
+    table: pd.DataFrame, *, top: int = 20, title: str | None = None, pyplot: bool = True
+) -> Figure:
     """Draw a :func:`~cpexplore.summaries.capacity_table` as :func:`plot_capacity` does.
 
-    For views that show the table next to its chart (the report, the capacity explorer):
-    both are then the same rows, in the same order.
+    For views showing the table next to its chart (the report, the capacity explorer):
+    both are then the same rows in the same order.
 
     Example:
-        >>> table = capacity_table(hosts, servers)                     # doctest: +SKIP
-        >>> cpu_ax, mem_ax = plot_capacity_table(table, top=10)       # doctest: +SKIP
+        >>> fig = plot_capacity_table(capacity_table(hosts), top=10)  # doctest: +SKIP
     """
     _check_top(top)
     require_columns(
@@ -288,31 +309,19 @@ def plot_capacity_table(
         hint="pass the frame capacity_table(hosts, servers) returns",
     )
     shown = table.head(top)
-    if ax is None:
-        fig = _new_figure(len(shown) + 2, ncols=2, width=9.0)
-        axes = fig.subplots(1, 2, sharey=True)
-        cpu_ax, mem_ax = axes[0], axes[1]
-    else:
-        axes_list = list(ax)
-        if len(axes_list) != 2:
-            raise ValueError("plot_capacity draws two panels: pass ax=(vcpu_ax, memory_ax)")
-        cpu_ax, mem_ax = axes_list
+    figure = new_figure(len(shown) + 2, width=9.5, pyplot=pyplot)
+    cpu_ax, mem_ax = figure.subplots(1, 2, sharey=True)
     _draw_capacity_panel(cpu_ax, shown, "cpu")
     _draw_capacity_panel(mem_ax, shown, "mem")
     if len(shown):
         cpu_ax.set_ylabel("host")
-    mem_ax.set_ylabel("")
     over = int(table["over_committed"].sum())
+    n = len(table)
+    more = f"top {len(shown)} of {n} hosts" if n > len(shown) else f"{n} host{'s' * (n != 1)}"
     head = title or "Host capacity of running servers"
-    more = (
-        f"top {len(shown)} of {len(table)} hosts"
-        if len(table) > len(shown)
-        else f"{len(table)} host{'s' if len(table) != 1 else ''}"
-    )
-    figure = cpu_ax.figure
     figure.suptitle(f"{head} ({more}; {over} over-committed)")
     figure.supxlabel(capacity_caption(table), fontsize=8, color="0.3")
-    return cpu_ax, mem_ax
+    return figure
 
 
 def capacity_caption(table: pd.DataFrame) -> str:
@@ -333,118 +342,14 @@ def capacity_caption(table: pd.DataFrame) -> str:
     return text
 
 
-def plot_timeline(
-    servers: pd.DataFrame,
-    freq: str = "M",
-    *,
-    column: str = "created_at",
-    until: Any = None,
-    ax: Axes | None = None,
-    title: str | None = None,
-) -> Axes:
-    """Draw how many servers were created per period (``freq``: D, W, M, Q or Y).
-
-    Periods without servers are drawn as zero-height bars, so gaps show, up to the period
-    of ``until``: when the data ends — the time the list was fetched (from
-    ``cpexplore.list_info(servers)``) by default, else the last timestamp. A first or last
-    period the data covers only in part (it starts after the period's first day, or ends
-    before its last) is drawn lighter and hatched, and the legend says so: its bar is low
-    because it is short, not because fewer servers were created. Day and week ticks are
-    short dates (``Nov 07``, the week's Monday), with the year where it changes; tick
-    labels are thinned to at most a dozen. Timestamps are read in UTC.
-
-    Example:
-        >>> ax = plot_timeline(servers, freq="W")                      # doctest: +SKIP
-    """
-    require_columns(servers, [column], "plot_timeline")
-    try:
-        period, noun = _PERIODS[freq.upper() if isinstance(freq, str) else freq]
-    except (KeyError, AttributeError):
-        raise ValueError(
-            f"unknown freq {freq!r}; use one of D (day), W (week), M (month), Q (quarter), Y (year)"
-        ) from None
-    stamps = pd.to_datetime(servers[column], utc=True, errors="coerce").dropna()
-    axis = ax if ax is not None else _new_axes(0, width=8.0, height=3.2)
-    axis.set_title(title or f"Servers created per {noun} ({len(stamps):,})")
-    axis.set_ylabel(f"servers created (per {noun})")
-    axis.set_xlabel(f"{noun} created (UTC)")
-    if stamps.empty:
-        _empty(axis, "no creation times to plot")
-        return axis
-    naive = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    first, last = naive.min(), max(naive.max(), _data_end(servers, until, naive.max()))
-    periods = naive.dt.to_period(period)
-    counts = periods.value_counts().sort_index()
-    full = pd.period_range(counts.index.min(), pd.Period(last, freq=period), freq=period)
-    counts = counts.reindex(full, fill_value=0)
-    partial = np.zeros(len(counts), dtype=bool)
-    day = pd.Timedelta(days=1)
-    partial[0] = first.normalize() > full[0].start_time
-    partial[-1] |= last.normalize() + day <= full[-1].end_time.normalize()
-    x = np.arange(len(counts))
-    heights = counts.to_numpy()
-    axis.bar(x[~partial], heights[~partial], width=0.85, color=PALETTE[0])
-    if partial.any():
-        from matplotlib.patches import Patch
-
-        for at in x[partial]:  # a shaded column, visible even where nothing was created
-            axis.fill_between(
-                [at - 0.5, at + 0.5],
-                0,
-                1,
-                transform=axis.get_xaxis_transform(),
-                color="0.93",
-                zorder=0,
-                linewidth=0,
-            )
-        axis.bar(
-            x[partial],
-            heights[partial],
-            width=0.85,
-            color=PALETTE[0],
-            alpha=0.4,
-            hatch="///",
-            edgecolor=PALETTE[0],
-            linewidth=0.0,
-        )
-        axis.legend(
-            handles=[
-                Patch(
-                    facecolor=PALETTE[0],
-                    alpha=0.4,
-                    hatch="///",
-                    edgecolor=PALETTE[0],
-                    label=(
-                        f"partial {noun}: the data runs from {first:%b %d %Y} to {last:%b %d %Y}"
-                    ),
-                )
-            ],
-            loc="upper left",
-            fontsize=8,
-            frameon=False,
-        )
-    step = max(1, int(np.ceil(len(counts) / 12)))
-    shown = list(counts.index[::step])
-    labels = _period_labels(shown, noun)
-    axis.set_xticks(x[::step], labels)
-    if max(len(line) for text in labels for line in text.split("\n")) > 7:
-        for tick in axis.get_xticklabels():
-            tick.set_rotation(35)
-            tick.set_horizontalalignment("right")
-    axis.set_xlim(-0.6, len(x) - 0.4)
-    axis.set_ylim(0, max(1.0, float(heights.max())) * (1.25 if partial.any() else 1.05))
-    axis.yaxis.get_major_locator().set_params(integer=True)
-    axis.grid(axis="y", alpha=0.3)
-    axis.set_axisbelow(True)
-    return axis
+# --------------------------------------------------------------------------- helpers
 
 
 def _data_end(frame: pd.DataFrame, until: Any, latest: pd.Timestamp) -> pd.Timestamp:
     """When the data of ``frame`` ends, as a naive UTC time: ``until``, else the fetch time
     of its list (``df.attrs``), else ``latest``."""
     if until is None:
-        info = frame.attrs.get("cpexplore")
-        until = getattr(info, "fetched_at", None)
+        until = getattr(info_or_none(frame), "fetched_at", None)
     if until is None:
         return latest
     stamp = pd.Timestamp(until)
@@ -452,10 +357,29 @@ def _data_end(frame: pd.DataFrame, until: Any, latest: pd.Timestamp) -> pd.Times
     return stamp.tz_localize(None)
 
 
+def _draw_partial(axis: Axes, x: np.ndarray, heights: np.ndarray, note: str) -> None:
+    """Timeline bars of periods the data covers in part: shaded, lighter, hatched, explained."""
+    from matplotlib.patches import Patch
+
+    style = {"color": PALETTE[0], "alpha": 0.4, "hatch": "///", "edgecolor": PALETTE[0]}
+    for at in x:  # a shaded column, visible even where nothing was created
+        axis.fill_between(
+            [at - 0.5, at + 0.5],
+            0,
+            1,
+            transform=axis.get_xaxis_transform(),
+            color="0.93",
+            zorder=0,
+            linewidth=0,
+        )
+    axis.bar(x, heights, width=0.85, linewidth=0.0, **style)
+    patch = Patch(facecolor=PALETTE[0], alpha=0.4, hatch="///", edgecolor=PALETTE[0], label=note)
+    axis.legend(handles=[patch], loc="upper left", fontsize=8, frameon=False)
+
+
 def _period_labels(periods: Sequence[pd.Period], noun: str) -> list[str]:
-    """Tick labels: days and weeks as ``Nov 07`` (a week by its Monday), with the year
-    under the first and wherever it changes; months, quarters and years as pandas
-    writes them (``2024-01``, ``2024Q1``, ``2024``).
+    """Tick labels: days and weeks as ``Nov 07`` (a week by its Monday), the year under the
+    first and wherever it changes; other periods as pandas writes them (``2024Q1``).
 
     Example:
         >>> weeks = pd.period_range("2026-12-21", periods=3, freq="W")
@@ -473,9 +397,6 @@ def _period_labels(periods: Sequence[pd.Period], noun: str) -> list[str]:
             year = start.year
         out.append(text)
     return out
-
-
-# --------------------------------------------------------------------------- helpers
 
 
 def _check_top(top: Any) -> None:
@@ -526,8 +447,7 @@ def _fold(counts: pd.DataFrame, top: int, by: str | None = None) -> pd.DataFrame
     if keep >= len(counts):
         return counts
     head, tail = counts.iloc[:keep], counts.iloc[keep:]
-    other = tail.sum().to_frame(other_label(by, len(tail))).T
-    out = pd.concat([head, other])
+    out = pd.concat([head, tail.sum().to_frame(other_label(by, len(tail))).T])
     out.index.name = counts.index.name
     return out.astype("int64")
 
@@ -536,38 +456,12 @@ def _fold_columns(counts: pd.DataFrame, keep: int) -> pd.DataFrame:
     """Keep the ``keep - 1`` largest segment columns; sum the rest into ``other``.
 
     Example:
-        >>> c = pd.DataFrame({"a": [3], "b": [2], "c": [1]})
-        >>> _fold_columns(c, 2).columns.tolist()
+        >>> _fold_columns(pd.DataFrame({"a": [3], "b": [2], "c": [1]}), 2).columns.tolist()
         ['a', 'other']
     """
     head = counts.iloc[:, : keep - 1].copy()
     head["other"] = counts.iloc[:, keep - 1 :].sum(axis=1)
     return head
-
-
-def _figure_height(bars: int) -> float:
-    """A figure height (inches) that gives each horizontal bar room for its label.
-
-    Example:
-        >>> _figure_height(0), _figure_height(40)
-        (2.4, 11.0)
-    """
-    return float(min(11.0, max(2.4, 1.3 + 0.3 * bars)))
-
-
-def _new_figure(bars: int, *, ncols: int = 1, width: float = 7.0) -> Any:
-    """A new pyplot figure (so notebooks show it inline) sized for ``bars`` bars."""
-    import matplotlib.pyplot as plt
-
-    return plt.figure(figsize=(width, _figure_height(bars)), layout="constrained")
-
-
-def _new_axes(bars: int, *, width: float = 7.0, height: float | None = None) -> Axes:
-    """One new Axes on a new pyplot figure sized for ``bars`` bars."""
-    import matplotlib.pyplot as plt
-
-    _fig, axis = plt.subplots(figsize=(width, height or _figure_height(bars)), layout="constrained")
-    return axis
 
 
 def _short(label: str, limit: int = _LABEL_CHARS) -> str:
@@ -590,8 +484,18 @@ def _empty(axis: Axes, text: str) -> None:
     axis.set_yticks([])
 
 
+def _grid(axis: Axes, which: str) -> None:
+    axis.grid(axis=which, alpha=0.3)
+    axis.set_axisbelow(True)
+
+
+def _legend(axis: Axes, **kw: Any) -> None:
+    """A small legend outside the Axes, on its right."""
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, **kw)
+
+
 def _segment_colors(columns: Sequence[str]) -> list[str]:
-    """Palette colours for stack segments, grey for ``other``.
+    """Palette colours for hue segments, grey for ``other``.
 
     Example:
         >>> _segment_colors(["a", "other"])
@@ -599,7 +503,7 @@ def _segment_colors(columns: Sequence[str]) -> list[str]:
     """
     out, i = [], 0
     for name in columns:
-        if name == "other" or name.startswith("other ("):
+        if name == "other" or name.startswith(OTHER_PREFIX):
             out.append(OTHER_COLOR)
         else:
             out.append(PALETTE[i % len(PALETTE)])
@@ -609,96 +513,81 @@ def _segment_colors(columns: Sequence[str]) -> list[str]:
 
 def _draw_counts(
     counts: pd.DataFrame,
-    *,
+    rows: int,
+    head: str,
+    noun: str,
+    by: str,
+    hue: str | None,
     ax: Axes | None,
-    title: str,
-    xlabel: str,
-    ylabel: str,
-    legend_title: str | None,
-    empty: str,
-    noun: str = "rows",
-    bar_label: Callable[[Any], str] = str,
-    segment_label: Callable[[Any], str] = str,
+    title: str | None,
 ) -> Axes:
-    """Draw a (stacked) horizontal bar chart of ``counts`` with totals at the bar ends.
+    """Draw ``counts`` as horizontal bars (stacked by ``hue``) with totals at the bar ends.
 
     A last row labelled ``other (…)`` (see :func:`_fold`) is not drawn as a bar: it gets
-    its own line below a dashed rule, with its total written out. ``bar_label`` and
-    ``segment_label`` turn group values into tick and legend labels.
+    its own line below a dashed rule, with its total written out. Statuses are labelled
+    with what they mean.
     """
-    has_other = len(counts) > 0 and str(counts.index[-1]).startswith(OTHER_PREFIX)
-    drawn = counts.iloc[:-1] if has_other else counts
-    axis = ax if ax is not None else _new_axes(len(counts))
-    axis.set_title(title)
-    axis.set_xlabel(xlabel)
-    axis.set_ylabel(ylabel)
+    default = f"{head} by {column_label(by)}" + (f" and {column_label(hue)}" if hue else "")
+    axis = ax if ax is not None else new_figure(len(counts)).add_subplot()
+    axis.set_title(title or f"{default} ({rows:,})")
+    axis.set_xlabel(f"{noun} (count)")
+    axis.set_ylabel(column_label(by))
     if counts.empty or int(counts.to_numpy().sum()) == 0:
-        _empty(axis, empty)
+        _empty(axis, f"no {noun} match")
         return axis
+    has_other = str(counts.index[-1]).startswith(OTHER_PREFIX)
+    drawn = counts.iloc[:-1] if has_other else counts
     y = np.arange(len(drawn), dtype=float)
     left = np.zeros(len(drawn))
-    labels = [_short(bar_label(k)) for k in drawn.index]
-    stacked = legend_title is not None
-    colors = _segment_colors(list(counts.columns)) if stacked else None
-    container = None
-    for i, column in enumerate(drawn.columns):
+    colors = _segment_colors(list(counts.columns)) if hue else [PALETTE[0]]
+    segment: Callable[[Any], str] = status_label if hue == "status" else str
+    for column, color in zip(drawn.columns, colors, strict=True):
         values = drawn[column].to_numpy(dtype=float)
-        color: Any = (colors[i] if colors else PALETTE[0]) if stacked else PALETTE[0]
-        label = segment_label(column) if stacked and column != "other" else str(column)
-        container = axis.barh(
-            y, values, left=left, height=0.7, color=color, label=label if stacked else None
-        )
+        label = (column if column == "other" else segment(column)) if hue else None
+        bars = axis.barh(y, values, left=left, height=0.7, color=color, label=label)
         left = left + values
     totals = drawn.sum(axis=1).to_numpy()
-    if container is not None:
-        axis.bar_label(container, labels=[f"{int(t):,}" for t in totals], padding=3, fontsize=9)
-    ticks = list(y)
+    axis.bar_label(bars, labels=[f"{int(t):,}" for t in totals], padding=3, fontsize=9)
+    labels = [_short((status_label if by == "status" else str)(k)) for k in drawn.index]
     if has_other:
-        rest = int(counts.iloc[-1].sum())
-        everything = int(counts.to_numpy().sum())
-        share = 100.0 * rest / everything if everything else 0.0
-        other_y = len(drawn) + 0.35
-        axis.axhline(len(drawn) - 0.35, color="0.55", linewidth=0.8, linestyle=(0, (4, 3)))
-        axis.text(
-            0,
-            other_y,
-            f"  {rest:,} {noun} ({share:.1f}% of {everything:,}), not drawn as a bar",
-            va="center",
-            ha="left",
-            fontsize=9,
-            style="italic",
-            color="0.3",
-        )
-        ticks.append(other_y)
-        labels.append(str(counts.index[-1]))
-    axis.set_yticks(ticks, labels)
-    if has_other:
+        _draw_other(axis, counts, noun)
+        axis.set_yticks([*y, len(drawn) + 0.35], [*labels, str(counts.index[-1])])
         axis.get_yticklabels()[-1].set_color("0.3")
         axis.get_yticklabels()[-1].set_fontstyle("italic")
-        axis.set_ylim(ticks[-1] + 0.6, -0.6)  # inverted: largest on top, "other" below
+        axis.set_ylim(len(drawn) + 0.95, -0.6)  # inverted: largest on top, "other" below
     else:
+        axis.set_yticks(y, labels)
         axis.invert_yaxis()  # largest on top
     axis.set_xlim(0, float(totals.max()) * 1.15 if len(totals) else 1.0)
     axis.xaxis.get_major_locator().set_params(integer=True)
-    axis.grid(axis="x", alpha=0.3)
-    axis.set_axisbelow(True)
-    if stacked:
-        axis.legend(
-            title=legend_title,
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            fontsize=8,
-            title_fontsize=8,
-            frameon=False,
-        )
+    _grid(axis, "x")
+    if hue:
+        _legend(axis, title=column_label(hue), title_fontsize=8)
     return axis
+
+
+def _draw_other(axis: Axes, counts: pd.DataFrame, noun: str) -> None:
+    """The "other" line under the bars: a dashed rule and the tail's total in words."""
+    below = len(counts) - 1
+    rest, everything = int(counts.iloc[-1].sum()), int(counts.to_numpy().sum())
+    share = 100.0 * rest / everything if everything else 0.0
+    axis.axhline(below - 0.35, color="0.55", linewidth=0.8, linestyle=(0, (4, 3)))
+    axis.text(
+        0,
+        below + 0.35,
+        f"  {rest:,} {noun} ({share:.1f}% of {everything:,}), not drawn as a bar",
+        va="center",
+        ha="left",
+        fontsize=9,
+        style="italic",
+        color="0.3",
+    )
 
 
 def _draw_capacity_panel(axis: Axes, table: pd.DataFrame, kind: str) -> None:
     """One panel of :func:`plot_capacity`: usable (grey), committed and the bound per host."""
-    unit = "vCPUs" if kind == "cpu" else "GiB"
     axis.set_title("vCPUs" if kind == "cpu" else "Memory (GiB)", fontsize=10)
-    axis.set_xlabel(unit)
+    axis.set_xlabel("vCPUs" if kind == "cpu" else "GiB")
     if table.empty:
         _empty(axis, "no hosts")
         return
@@ -710,18 +599,16 @@ def _draw_capacity_panel(axis: Axes, table: pd.DataFrame, kind: str) -> None:
     scale = 1.0 if kind == "cpu" else float(MIB_PER_GIB)
     usable = values("cpu_usable" if kind == "cpu" else "mem_usable_mib") / scale
     commit = values("cpu_commit" if kind == "cpu" else "mem_commit_mib") / scale
-    rate = values(f"{kind}_commit_rate")
-    limit = values(f"{kind}_commit_bound")
+    rate, limit = values(f"{kind}_commit_rate"), values(f"{kind}_commit_bound")
     bound = limit * usable
     over = table[f"{kind}_over_committed"].to_numpy(dtype=bool)
     y = np.arange(len(table))
     axis.barh(y, np.nan_to_num(usable), height=0.8, color=OTHER_COLOR, alpha=0.55)
     colors = [_OVER_COLOR if o else PALETTE[0] for o in over]  # the one rule: rate > bound
     bars = axis.barh(y, np.nan_to_num(commit), height=0.4, color=colors)
-    labels = [rate_text(r, b) for r, b in zip(rate, limit, strict=True)]
     axis.bar_label(
         bars,
-        labels=labels,
+        labels=[rate_text(r, b) for r, b in zip(rate, limit, strict=True)],
         padding=3,
         fontsize=8,
         zorder=4,  # above the bound tick it may cross
@@ -736,31 +623,21 @@ def _draw_capacity_panel(axis: Axes, table: pd.DataFrame, kind: str) -> None:
         axis.invert_yaxis()
     top = float(np.nanmax(np.concatenate([usable, commit, bound, [0.0]]))) or 1.0
     axis.set_xlim(0, top * 1.2)
-    axis.grid(axis="x", alpha=0.3)
-    axis.set_axisbelow(True)
+    _grid(axis, "x")
     if kind == "mem":
-        from matplotlib.lines import Line2D
-        from matplotlib.patches import Patch
+        _legend(axis, handles=_capacity_handles())
 
-        handles = [
-            Patch(color=OTHER_COLOR, alpha=0.55, label="usable: CPUs, memory less reserved"),
-            Patch(color=PALETTE[0], label="committed to running servers"),
-            Patch(color=_OVER_COLOR, label="committed, over the bound"),
-            Line2D(
-                [],
-                [],
-                color=_BOUND_COLOR,
-                marker="|",
-                linestyle="",
-                markersize=12,
-                label="commit bound (usable × bound)",
-            ),
-            Patch(color="none", label="1.50× at a bar: commit rate"),
-        ]
-        axis.legend(
-            handles=handles,
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            fontsize=8,
-            frameon=False,
-        )
+
+def _capacity_handles() -> list[Any]:
+    """The capacity legend: each swatch names itself (no title above the first)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    tick = {"marker": "|", "linestyle": "", "markersize": 12}
+    return [
+        Patch(color=OTHER_COLOR, alpha=0.55, label="usable: CPUs, memory less reserved"),
+        Patch(color=PALETTE[0], label="committed to running servers"),
+        Patch(color=_OVER_COLOR, label="committed, over the bound"),
+        Line2D([], [], color=_BOUND_COLOR, label="commit bound (usable × bound)", **tick),
+        Patch(color="none", label="1.50× at a bar: commit rate"),
+    ]

@@ -1,37 +1,14 @@
-"""Files a person can open: safe CSV/JSON and an inventory report.
+"""The inventory report: CSV tables, PNG charts and an ``index.html`` tying them together.
 
-Everything here takes DataFrames and writes files, except :func:`inventory_report`, which
-takes a :class:`~cpexplore.Session` to fetch what it writes.
+:func:`inventory_report` takes a :class:`~cpexplore.Session`, lists the servers and hosts and
+writes ``servers.csv``, ``hosts.csv``, ``endpoints.csv``, ``summary.csv`` and
+``capacity.csv`` (the tables of :mod:`cpexplore.summaries`), charts (:mod:`cpexplore.plots`)
+and the page; :func:`write_inventory_report` does the same from frames already fetched.
+Files are written by :mod:`cpexplore.files` (``to_csv``: safe to open in a spreadsheet).
 
-* :func:`to_csv` / :func:`csv_text` write UTF-8 CSV (``bom=True`` adds a BOM for Excel),
-  timestamps as ISO-8601 with ``Z``, lists and dicts as JSON, atomically (a temporary
-  file in the same folder, then a rename), and neutralise spreadsheet formulas the way
-  OWASP recommends: a text cell that starts with ``= + - @``, tab, CR or LF (and is not
-  a plain number such as ``-3``) gets a leading ``'``. The visible ``'`` is the price of
-  safety; pass ``escape_formulas=False`` for machine consumers. :func:`read_csv` reads
-  such a file back with its types and removes exactly the quotes that were added.
-* :func:`to_json` / :func:`json_text` write the values as they are: JSON is data for
-  programs, so nothing is escaped in it.
-* :func:`cell_value` is the one plain form of a cell that every text output starts from
-  (CSV here, the command line's tables, the widgets' HTML tables).
-* :func:`inventory_report` writes ``servers.csv``, ``hosts.csv``, ``endpoints.csv``,
-  ``summary.csv`` and ``capacity.csv`` (the tables of :mod:`cpexplore.summaries`), PNG
-  charts and an ``index.html`` tying them together.
-
-These file functions live in :mod:`cpexplore.files`, which :mod:`cpexplore.snapshots`
-shares; snapshots and diffs (``snapshot``, ``snapshots``, ``load_snapshot``, ``diff``,
-``diff_snapshots``, ``Diff``) are importable from here too.
-
-Example:
-    >>> import pandas as pd
-    >>> df = pd.DataFrame({"name": ["=1+1", "-3", "web"], "tags": [["a"], [], None]})
-    >>> print(csv_text(df), end="")
-    "name","tags"
-    "'=1+1","[""a""]"
-    "-3","[]"
-    "web",""
-    >>> json_text(df.head(1))
-    '[{"name": "=1+1", "tags": ["a"]}]'
+>>> from cpexplore import reports
+>>> paths = reports.inventory_report(session, "report")          # doctest: +SKIP
+>>> paths["index.html"]                                           # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -47,53 +24,19 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .errors import Forbidden, MissingColumns
-from .files import (
-    FORMULA_TRIGGERS,
-    atomic_write,
-    cell_value,
-    csv_text,
-    escape_formula,
-    iso_utc,
-    json_text,
-    make_dir,
-    read_csv,
-    session_meta,
-    to_csv,
-    to_json,
-    unescape_formula,
-)
-from .snapshots import Diff, diff, diff_snapshots, load_snapshot, snapshot, snapshots
+from .files import atomic_write, iso_utc, make_dir, session_meta, to_csv
+from .markup import CAPACITY_HEADERS, TABLE_STYLE, frame_to_html
 from .summaries import CAPACITY_EXPLANATION, capacity_table, summary_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from .session import Session
 
-__all__ = [
-    "FORMULA_TRIGGERS",
-    "to_csv",
-    "to_json",
-    "csv_text",
-    "json_text",
-    "read_csv",
-    "escape_formula",
-    "unescape_formula",
-    "cell_value",
-    "summary_table",
-    "capacity_table",
-    "write_inventory_report",
-    "inventory_report",
-    "snapshot",
-    "snapshots",
-    "load_snapshot",
-    "diff",
-    "diff_snapshots",
-    "Diff",
-]
+__all__ = ["write_inventory_report", "inventory_report"]
 
 
 # --------------------------------------------------------------------------- the report
 
-# (file name, caption, chart kind); drawn by _draw_chart with cpexplore.plots
+# (file name, caption, chart kind); drawn by _chart_png with cpexplore.plots
 _CHARTS: tuple[tuple[str, str, str], ...] = (
     ("chart_status.png", "Servers by status", "status"),
     ("chart_regions.png", "Servers by cloud region and status", "regions"),
@@ -103,76 +46,34 @@ _CHARTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _bars_height(bars: int) -> float:
-    """Figure height (inches) giving each horizontal bar room for its label."""
-    return float(min(11.0, max(2.4, 1.3 + 0.3 * bars)))
-
-
 def _groups(df: pd.DataFrame, column: str, top: int = 20) -> int:
     return min(top + 1, int(df[column].nunique())) if column in df.columns else 1
 
 
-def _draw_chart(
-    kind: str,
-    plots: Any,
-    servers: pd.DataFrame,
-    capacity: pd.DataFrame,
-    catalog: pd.DataFrame,
+def _chart_png(
+    kind: str, plots: Any, servers: pd.DataFrame, capacity: pd.DataFrame, catalog: pd.DataFrame
 ) -> bytes:
-    """Draw one report chart on a private Figure (no pyplot state) and return PNG bytes.
+    """Draw one report chart on a figure pyplot does not track; return its PNG.
 
     The capacity chart draws the report's own capacity table, so ``capacity.csv``,
     ``index.html`` and the chart show the same rows in the same order. Raises
     ``MissingColumns`` (from :mod:`cpexplore.plots`) when the data lacks a column.
     """
-    from matplotlib.figure import Figure
-
-    if kind == "status":
-        fig = Figure(figsize=(7.0, _bars_height(_groups(servers, "status"))), layout="constrained")
-        plots.plot_inventory(servers, by="status", ax=fig.add_subplot())
-    elif kind == "regions":
-        bars = _groups(servers, "cloudregion")
-        fig = Figure(figsize=(8.0, _bars_height(bars)), layout="constrained")
-        plots.plot_inventory(servers, by="cloudregion", stack="status", ax=fig.add_subplot())
-    elif kind == "capacity":
-        fig = Figure(figsize=(9.5, _bars_height(min(20, len(capacity)) + 2)), layout="constrained")
-        axes = fig.subplots(1, 2, sharey=True)
-        plots.plot_capacity_table(capacity, top=20, ax=(axes[0], axes[1]))
+    if kind == "capacity":
+        fig = plots.plot_capacity_table(capacity, top=20, pyplot=False)
     elif kind == "timeline":
-        fig = Figure(figsize=(8.0, 3.2), layout="constrained")
+        fig = plots.new_figure(width=8.0, pyplot=False)
         plots.plot_timeline(servers, freq="M", ax=fig.add_subplot())
+    elif kind == "endpoints":
+        fig = plots.new_figure(_groups(catalog, "service_type"), pyplot=False)
+        plots.plot_endpoints(catalog, ax=fig.add_subplot())
     else:
-        bars = _groups(catalog, "service_type")
-        fig = Figure(figsize=(7.0, _bars_height(bars)), layout="constrained")
-        plots.plot_endpoints(catalog, by="service_type", hue="interface", ax=fig.add_subplot())
+        by, hue = ("status", None) if kind == "status" else ("cloudregion", "status")
+        fig = plots.new_figure(_groups(servers, by), width=8.0 if hue else 7.0, pyplot=False)
+        plots.plot_inventory(servers, by=by, hue=hue, ax=fig.add_subplot())
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
-
-
-# the capacity columns index.html shows, in this order (capacity.csv has them all)
-_CAPACITY_SHOWN = (
-    "host",
-    "zone",
-    "running_servers",
-    "cpu_commit",
-    "cpu_usable",
-    "cpu_commit_rate",
-    "cpu_commit_bound",
-    "mem_commit_rate",
-    "mem_commit_bound",
-    "over_committed",
-)
-
-
-def _html_table(df: pd.DataFrame, *, max_rows: int = 50, float_format: Any = None) -> str:
-    shown = df.head(max_rows)
-    text = shown.to_html(
-        index=False, border=0, escape=True, na_rep="", classes="t", float_format=float_format
-    )
-    if len(df) > max_rows:
-        text += f"<p class='more'>{len(df) - max_rows} more rows in the CSV.</p>"
-    return text
 
 
 _CSS = """
@@ -182,7 +83,7 @@ h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin-top:2rem;bo
 table.t th,table.t td{padding:.2rem .6rem;border-bottom:1px solid #eee;text-align:left}
 table.t td{font-variant-numeric:tabular-nums} .grid{display:flex;flex-wrap:wrap;gap:1.5rem}
 .grid>div{flex:1 1 300px} figure{margin:1rem 0} figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.85rem;color:#555} .more,.note{font-size:.85rem;color:#777}
+figcaption{font-size:.85rem;color:#555} .note{font-size:.85rem;color:#777}
 """
 
 
@@ -203,14 +104,14 @@ def _index_html(
         f"<td>{'' if rows is None else rows}</td><td>{size:,}</td></tr>"
         for name, desc, rows, size in files
     )
-    blocks = []
-    for by, part in summary.groupby("by", sort=False):
-        blocks.append(
-            f"<div><h3>By {e(str(by))}</h3>{_html_table(part.drop(columns='by'), max_rows=15)}</div>"
-        )
-    cap_cols = [c for c in _CAPACITY_SHOWN if c in capacity.columns]
+    blocks = "".join(
+        f"<div><h3>By {e(str(by))}</h3>"
+        f"{frame_to_html(part.drop(columns='by'), max_rows=15, max_height=None)}</div>"
+        for by, part in summary.groupby("by", sort=False)
+    )
+    cap_cols = [c for c, _ in CAPACITY_HEADERS if c in capacity.columns]  # the explorer's
     cap_html = (
-        _html_table(capacity[cap_cols], max_rows=10, float_format="{:.2f}".format)
+        frame_to_html(capacity[cap_cols], max_rows=10, digits=2, max_height=None)
         + f"<p class='note'>{e(CAPACITY_EXPLANATION)}.</p>"
         if len(capacity)
         else ""
@@ -224,17 +125,63 @@ def _index_html(
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{e(title)}</title><style>{_CSS}</style></head><body>"
+        f"<title>{e(title)}</title><style>{_CSS}</style>{TABLE_STYLE}</head><body>"
         f"<h1>{e(title)}</h1><p class='meta'>{meta_html}</p>"
         f"<h2>Files</h2><table class='t'><tr><th>file</th><th>what</th><th>rows</th>"
         f"<th>bytes</th></tr>{file_rows}</table>"
-        f"<h2>Summary</h2><div class='grid'>{''.join(blocks)}</div>"
+        f"<h2>Summary</h2><div class='grid'>{blocks}</div>"
         f"<h2>Host capacity: over-committed first</h2>{cap_html}"
         f"<h2>Charts</h2>{chart_html}{notes_html}"
         "<p class='note'>Generated by cpexplore. CSV cells that could start a spreadsheet "
         "formula begin with a ' (OWASP CSV injection advice).</p>"
         "</body></html>\n"
     )
+
+
+def _capacity(hosts: pd.DataFrame, servers: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """The capacity table of the report (empty without hosts), noting what it leaves out."""
+    try:
+        capacity = capacity_table(hosts, servers) if len(hosts) else pd.DataFrame()
+    except MissingColumns as e:
+        notes.append(f"Host capacity: not computed ({e}).")
+        return pd.DataFrame()
+    unplaced = int(capacity.attrs.get("unplaced_servers", 0) or 0)
+    if unplaced:
+        away = int(capacity.attrs.get("unscheduled_servers", 0) or 0)
+        notes.append(
+            f"Host capacity: {unplaced:,} servers are on no host listed here "
+            f"({away:,} of them unscheduled) and are not counted."
+        )
+    return capacity
+
+
+def _charts(
+    out: Path,
+    frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    notes: list[str],
+) -> list[tuple[str, str, Path]]:
+    """Write the charts of (servers, hosts, capacity, endpoints) that can be drawn into
+    ``out``: (name, caption, path) each; what was not drawn goes into ``notes``."""
+    servers, hosts, capacity, endpoints = frames
+    try:
+        from . import plots
+    except ImportError as e:
+        notes.append(f"Charts were not drawn: cpexplore.plots could not be imported ({e}).")
+        warnings.warn(f"inventory report without charts: {e}", RuntimeWarning, stacklevel=3)
+        return []
+    drawn = []
+    for name, caption, kind in _CHARTS:
+        if kind == "capacity" and capacity.empty:
+            if not len(hosts):  # otherwise the reason is already in the notes
+                notes.append(f"{caption}: not drawn (no hosts).")
+            continue
+        try:
+            data = _chart_png(kind, plots, servers, capacity, endpoints)
+        except MissingColumns as e:
+            notes.append(f"{caption}: not drawn ({e}).")
+            continue
+        drawn.append((name, caption, atomic_write(out / name, lambda fh, d=data: fh.write(d))))
+    return drawn
 
 
 def write_inventory_report(
@@ -250,17 +197,15 @@ def write_inventory_report(
     escape_formulas: bool = True,
     notes: Sequence[str] = (),
 ) -> dict[str, Path]:
-    """Write the inventory report of these frames into ``out_dir``; return name → path.
+    """Write the inventory report of these frames into ``out_dir`` (created); return name → path.
 
-    Files: ``servers.csv``, ``hosts.csv``, ``endpoints.csv``, ``summary.csv`` (see
-    :func:`~cpexplore.summaries.summary_table`), ``capacity.csv`` (see
-    :func:`~cpexplore.summaries.capacity_table`: the region's commit rates, counting
-    running servers only, and whether each host is over its commit bound), the PNG
-    charts of :mod:`cpexplore.plots` and ``index.html``, which shows the summary, the
-    capacity table in the chart's order (over-committed first) and the charts and links
-    every file. ``out_dir`` is created. A chart whose data is missing is
-    skipped, and a capacity table that cannot be computed is left empty; both are noted in
-    ``index.html``, as are ``notes``.
+    ``servers.csv``, ``hosts.csv``, ``endpoints.csv``, ``summary.csv``
+    (:func:`~cpexplore.summaries.summary_table`), ``capacity.csv``
+    (:func:`~cpexplore.summaries.capacity_table`: the region's commit rates of running
+    servers, and whether each host is over its bound), the PNG charts of
+    :mod:`cpexplore.plots` and ``index.html``: the summary, the capacity table in the
+    chart's order (over-committed first), the charts and a link to every file. A chart or
+    table the data cannot make is left out and noted in ``index.html``, as are ``notes``.
 
     >>> paths = write_inventory_report(servers, hosts, s.catalog, "report")   # doctest: +SKIP
     >>> paths["index.html"]                                               # doctest: +SKIP
@@ -269,19 +214,7 @@ def write_inventory_report(
     out = make_dir(out_dir)
     notes = list(notes)
     summary = summary_table(servers)
-    try:
-        capacity = capacity_table(hosts, servers) if len(hosts) else pd.DataFrame()
-    except MissingColumns as e:
-        capacity = pd.DataFrame()
-        notes.append(f"Host capacity: not computed ({e}).")
-    else:
-        unplaced = int(capacity.attrs.get("unplaced_servers", 0) or 0)
-        if unplaced:
-            away = int(capacity.attrs.get("unscheduled_servers", 0) or 0)
-            notes.append(
-                f"Host capacity: {unplaced:,} servers are on no host listed here "
-                f"({away:,} of them unscheduled) and are not counted."
-            )
+    capacity = _capacity(hosts, servers, notes)
     paths: dict[str, Path] = {}
     files: list[tuple[str, str, int | None, int]] = []
     for name, frame, desc in (
@@ -298,32 +231,10 @@ def write_inventory_report(
         p = to_csv(frame, out / name, escape_formulas=escape_formulas, bom=bom, index=False)
         paths[name] = p
         files.append((name, desc, len(frame), p.stat().st_size))
-
-    drawn: list[tuple[str, str]] = []
-    if charts:
-        try:
-            from . import plots
-        except ImportError as e:
-            plots = None
-            notes.append(f"Charts were not drawn: cpexplore.plots could not be imported ({e}).")
-            warnings.warn(f"inventory report without charts: {e}", RuntimeWarning, stacklevel=2)
-        if plots is not None:
-            for name, caption, kind in _CHARTS:
-                if kind == "capacity" and capacity.empty:
-                    if len(hosts):  # the reason is already in the notes
-                        continue
-                    notes.append(f"{caption}: not drawn (no hosts).")
-                    continue
-                try:
-                    data = _draw_chart(kind, plots, servers, capacity, endpoints)
-                except MissingColumns as e:
-                    notes.append(f"{caption}: not drawn ({e}).")
-                    continue
-                p = atomic_write(out / name, lambda fh, d=data: fh.write(d))
-                paths[name] = p
-                drawn.append((name, caption))
-                files.append((name, caption, None, p.stat().st_size))
-
+    drawn = _charts(out, (servers, hosts, capacity, endpoints), notes) if charts else []
+    for name, caption, p in drawn:
+        paths[name] = p
+        files.append((name, caption, None, p.stat().st_size))
     page = _index_html(
         title=title,
         meta={
@@ -335,7 +246,7 @@ def write_inventory_report(
         files=files,
         summary=summary,
         capacity=capacity,
-        charts=drawn,
+        charts=[(name, caption) for name, caption, _ in drawn],
         notes=notes,
     )
     data = page.encode("utf-8")

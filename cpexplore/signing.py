@@ -1,25 +1,20 @@
 """AK/SK signing and login bodies for the Cloudpods keystone: pure functions, no HTTP.
 
-This module reproduces, byte for byte, what Cloudpods' Go client (``mcclient``) builds
-to log in, and what keystone checks when it receives an AK/SK login:
+Byte for byte what Cloudpods' Go client (``mcclient``) builds to log in, and what keystone
+checks of an AK/SK login:
 
-* :func:`aksk_auth_body` gives the exact JSON text that ``AuthenticateByAccessKey``
-  POSTs to ``<auth_url>/auth/tokens``. It signs a throwaway request AWS-SigV4 style
-  (region ``cn-beijing``, service ``s3``) and sends the string-to-sign, the
-  signature and the signing parameters inside the body. No signing header goes on
-  the wire.
-* :func:`password_auth_body` and :func:`token_auth_body` give the password and token
-  (re-scope) bodies.
-* :func:`decode_access_key_secret` and :func:`verify_access_key_secret` do keystone's
-  side of the check (used by the sandbox). They check as little as keystone does.
-  There is no time window, and host, path, body hash and ``signed_headers`` are not
-  compared with anything.
-* :func:`signv4` is the generic SigV4 signer underneath (query canonicalisation,
-  non-ASCII paths, extra headers). The smaller pieces (:func:`canonical_request`,
-  :func:`string_to_sign`, :func:`signing_key`, :func:`sign`) are public too.
+* :func:`aksk_auth_body`: the JSON text ``AuthenticateByAccessKey`` POSTs to
+  ``<auth_url>/auth/tokens``. It signs a throwaway request AWS-SigV4 style (region
+  ``cn-beijing``, service ``s3``) and sends the string-to-sign, the signature and the
+  signing parameters inside the body; no signing header goes on the wire.
+* :func:`password_auth_body`, :func:`token_auth_body`: the password and token bodies.
+* :func:`decode_access_key_secret`, :func:`verify_access_key_secret`: keystone's side (used
+  by the sandbox), checking as little as keystone does: no time window; host, path, body
+  hash and ``signed_headers`` are compared with nothing.
+* :func:`signv4`, the generic SigV4 signer underneath, and its public pieces
+  :func:`canonical_request`, :func:`string_to_sign`, :func:`signing_key`, :func:`sign`.
 
-The AK/SK body is a bearer credential: it stays valid for as long as the key does.
-Don't log it.
+The AK/SK body is a bearer credential, valid as long as the key is: don't log it.
 
 Example:
     >>> import json
@@ -44,6 +39,7 @@ import hashlib
 import hmac
 import json
 import re
+import string
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -84,10 +80,7 @@ _UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _IGNORED_HEADERS = frozenset({"authorization", "content-type", "content-length", "user-agent"})
 _SET_BY_SIGNER = frozenset({"authorization", "date", "x-amz-date", "x-amz-content-sha256"})
 _VERSION_SEGMENT = re.compile(r"v[0-9]+\.?[0-9]*")
-_RESERVED_PATH = re.compile(rb"[A-Za-z0-9_.~/-]+")
-_UNRESERVED_PATH_CHARS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~/"
-)
+_UNRESERVED_PATH_CHARS = frozenset(string.ascii_letters + string.digits + "-_.~/")
 # Go's unicode.IsSpace, which strings.Fields uses (Python's str.split() also splits on \x1c-\x1f).
 _GO_SPACES = re.compile("[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -116,13 +109,9 @@ def jsonutils_dumps(obj: Any) -> str:
 def join_url(base: str, path: str) -> str:
     """Join a service base URL and a request path as mcclient's ``joinUrl`` does.
 
-    If the last segment of ``base`` (trailing ``/`` ignored for this test) is a version
-    such as ``v3`` or ``v1.0`` and ``path`` starts with ``/<that version>/``, that segment
-    is dropped from ``base``. Otherwise the result is ``base + path``, with no slash
-    normalisation, so a trailing slash in ``base`` gives ``//``.
-
-    As in the Go code (``SplitVersionedURL`` returns an empty version for ``latest``),
-    a ``latest`` segment is never dropped.
+    A last segment of ``base`` (trailing ``/`` ignored) that is a version (``v3``, ``v1.0``;
+    never ``latest``, as Go's ``SplitVersionedURL``) is dropped when ``path`` starts with
+    ``/<that version>/``. Otherwise it is ``base + path``: a trailing slash gives ``//``.
 
     Example:
         >>> join_url("https://h:30292/v1", "/v1/images")
@@ -149,12 +138,11 @@ def canonical_request(
 ) -> str:
     """Build the SigV4 canonical request of a request, as Cloudpods' ``s3auth`` does.
 
-    ``headers`` are the request headers (a value may be a list for a repeated header);
-    the payload hash is read from ``X-Amz-Content-Sha256`` (``UNSIGNED-PAYLOAD`` when it
-    is absent). ``signed_headers`` (lower-case names) defaults to every header except
-    Authorization, Content-Type, Content-Length and User-Agent, plus ``host`` and
-    ``x-amz-content-sha256``, sorted. The host comes from the URL; a ``Host`` header is
-    refused (``ValueError``).
+    A header value may be a list (a repeated header); the payload hash is
+    ``X-Amz-Content-Sha256`` (else ``UNSIGNED-PAYLOAD``). ``signed_headers`` defaults to
+    every header but Authorization, Content-Type, Content-Length and User-Agent, plus
+    ``host`` and ``x-amz-content-sha256``, sorted. The host comes from the URL: a ``Host``
+    header is a ``ValueError``.
 
     Example:
         >>> print(canonical_request("GET", "https://h:8443/a b?z=1&a=%2F", {"X-Amz-Date": "x"}))
@@ -177,16 +165,8 @@ def canonical_request(
         values = [_trim_all(v) for v in items.get(_canonical_header_key(name), [])]
         lines.append(f"{name}:{host if name == 'host' else ''}{','.join(values)}\n")
     payload_hash = next(iter(items.get("X-Amz-Content-Sha256", [])), "") or _UNSIGNED_PAYLOAD
-    return "\n".join(
-        [
-            method,
-            _encode_path(_path_bytes(parts.path)),
-            _canonical_query(parts.query),
-            "".join(lines),
-            ";".join(names),
-            payload_hash,
-        ]
-    )
+    path, query = _encode_path(_path_bytes(parts.path)), _canonical_query(parts.query)
+    return "\n".join([method, path, query, "".join(lines), ";".join(names), payload_hash])
 
 
 def string_to_sign(canonical: str, now: datetime, location: str = DEFAULT_LOCATION) -> str:
@@ -246,18 +226,12 @@ def signv4(
 ) -> dict[str, Any]:
     """Sign a request as Cloudpods' ``s3auth.SignV4`` does and return every piece.
 
-    The signer sets ``X-Amz-Content-Sha256`` (SHA-256 of ``body``), ``X-Amz-Date``,
-    ``Date`` (RFC 1123 with the zone written ``UTC``) and ``Authorization``, replacing
-    any given values. Header values are trimmed and inner whitespace runs collapsed for
-    signing; several values of one header are joined with ``,``.
-
-    Returns a dict with ``canonical_request``, ``canonical_request_sha256``,
-    ``string_to_sign``, ``signature``, ``signed_headers`` (list), ``authorization``,
-    ``signed_request_headers`` (the request headers after signing, keyed by Go's
-    canonical header names), ``payload_hash``, ``amz_date``, ``date``, ``scope``,
-    ``sign_date`` (``YYYY-MM-DDTHH:MM:SS.000000Z``) and ``host``.
-
-    Raises ``ValueError`` for an empty access key or secret (Go silently skips signing).
+    It sets ``X-Amz-Content-Sha256`` (SHA-256 of ``body``), ``X-Amz-Date``, ``Date`` (RFC
+    1123, zone written ``UTC``) and ``Authorization``, replacing given values. Header values
+    are trimmed and inner whitespace collapsed; values of one header are joined with ``,``.
+    The dict's keys are those below, ``signed_request_headers`` keyed by Go's canonical
+    header names and ``sign_date`` as ``YYYY-MM-DDTHH:MM:SS.000000Z``. An empty access key
+    or secret is a ``ValueError`` (Go silently skips signing).
 
     Example:
         >>> from datetime import datetime
@@ -309,22 +283,12 @@ def signv4(
 
 
 def aksk_auth_details(
-    auth_url: str,
-    access_key: str,
-    secret: str,
-    *,
-    source: str = "cli",
-    now: datetime | None = None,
+    auth_url: str, access_key: str, secret: str, *, source: str = "cli", now: datetime | None = None
 ) -> dict[str, Any]:
     """Run mcclient's AK/SK login steps and return every intermediate value.
 
-    Keys are named as in the test vectors: ``request_url``, ``host_for_signing``,
-    ``location``, ``sign_time_utc``, ``seed_access_key_secret``,
-    ``seed_body_hashed_not_sent``, ``signed_request_headers_not_sent``,
-    ``signed_headers``, ``canonical_request``, ``canonical_request_sha256``,
-    ``string_to_sign``, ``signature``, ``access_key_secret``, ``final_post_body`` and
-    ``final_post_body_sha256``. Only ``final_post_body`` is sent; the rest is for
-    debugging and tests. Every value derived from the secret is a credential.
+    The keys are named as in the test vectors. Only ``final_post_body`` is sent; the rest
+    is for debugging and tests. Every value derived from the secret is a credential.
 
     Example:
         >>> from datetime import datetime
@@ -336,17 +300,10 @@ def aksk_auth_details(
 
 
 def access_key_secret_blob(
-    access_key: str,
-    secret: str,
-    *,
-    url: str,
-    source: str = "cli",
-    now: datetime | None = None,
+    access_key: str, secret: str, *, url: str, source: str = "cli", now: datetime | None = None
 ) -> str:
-    """Return the ``access_key_secret`` string of an AK/SK login (a JSON text).
-
-    ``url`` is the URL being signed, ``join_url(auth_url, "/auth/tokens")``. The source
-    matters because the signed (never sent) seed body contains it.
+    """Return the ``access_key_secret`` string (a JSON text) of an AK/SK login to ``url``,
+    ``join_url(auth_url, "/auth/tokens")``; ``source`` is in the signed (never sent) seed body.
 
     Example:
         >>> from datetime import datetime
@@ -360,18 +317,13 @@ def access_key_secret_blob(
 
 
 def aksk_auth_body(
-    auth_url: str,
-    access_key: str,
-    secret: str,
-    *,
-    source: str = "cli",
-    now: datetime | None = None,
+    auth_url: str, access_key: str, secret: str, *, source: str = "cli", now: datetime | None = None
 ) -> str:
     """Return the exact JSON text mcclient POSTs to ``<auth_url>/auth/tokens`` for AK/SK.
 
-    ``now`` fixes the clock (default: the current UTC time; naive means UTC; sub-seconds
-    are dropped). ``context`` is left out when ``source`` is empty. Send it with
-    ``Content-Type: application/json`` and no signing headers.
+    ``now`` fixes the clock (default: now; naive means UTC; sub-seconds are dropped);
+    ``context`` is left out when ``source`` is empty. Send it as ``application/json``,
+    with no signing headers.
 
     Example:
         >>> from datetime import datetime
@@ -397,10 +349,9 @@ def password_auth_body(
 ) -> str:
     """Return the exact JSON text of a keystone v3 password login (mcclient ``_authV3``).
 
-    ``domain``/``domain_id`` name the user's domain. The scope is ``project_id`` when given
-    (it wins over ``project``), else ``project`` with an optional ``project_domain`` name or
-    ``project_domain_id``; with neither, the token is unscoped. Empty strings count as not
-    given.
+    ``domain``/``domain_id`` name the user's domain. The scope is ``project_id`` (it wins),
+    else ``project`` with an optional ``project_domain`` or ``project_domain_id``; with
+    neither the token is unscoped. Empty strings count as not given.
 
     Example:
         >>> password_auth_body("bob", "pw")
@@ -424,9 +375,8 @@ def token_auth_body(
     project_id: str | None = None,
     source: str = "cli",
 ) -> str:
-    """Return the exact JSON text of a keystone v3 token login, used to (re-)scope a token.
-
-    Scope rules are those of :func:`password_auth_body`.
+    """Return the exact JSON text of a keystone v3 token login, to (re-)scope a token; the
+    scope rules are those of :func:`password_auth_body`.
 
     Example:
         >>> token_auth_body("tok", project_id="p1")
@@ -444,9 +394,8 @@ def token_auth_body(
 def decode_access_key_secret(text: str) -> dict[str, Any]:
     """Parse an ``access_key_secret`` string as keystone's ``s3auth.Decode`` does.
 
-    Returns the JSON object as a dict. Raises ``ValueError`` when the text is not a JSON
-    object or its ``algorithm`` is not ``AWS4-HMAC-SHA256`` (keystone also accepts the
-    V2 ``AWS`` algorithm, which mcclient never uses and which is not implemented here).
+    A text that is not a JSON object, or whose ``algorithm`` is not ``AWS4-HMAC-SHA256``, is
+    a ``ValueError`` (keystone also accepts V2 ``AWS``, which mcclient never uses).
 
     Example:
         >>> decode_access_key_secret('{"algorithm":"AWS4-HMAC-SHA256","access_key":"ak"}')
@@ -472,13 +421,12 @@ def decode_access_key_secret(text: str) -> dict[str, Any]:
 def verify_access_key_secret(blob: Mapping[str, Any], secret: str) -> bool:
     """Check a decoded ``access_key_secret`` against a secret, exactly as keystone does.
 
-    Expected signature: hex HMAC-SHA256 of ``blob["request"]`` under the signing key
-    for the UTC date of ``blob["sign_date"]`` and ``blob["location"]``. It must equal
-    ``blob["signature"]`` exactly (case-sensitive). Nothing else is checked: no time
-    window (only the UTC date of ``sign_date`` matters), and host, path, body hash,
-    ``signed_headers`` and ``access_key`` are not part of the check. A missing or
-    unparsable ``sign_date`` (``YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)``) or a
-    non-string field gives ``False``.
+    ``blob["signature"]`` must equal (case-sensitively) the hex HMAC-SHA256 of
+    ``blob["request"]`` under the signing key of ``blob["location"]`` and the UTC date of
+    ``blob["sign_date"]``. Nothing else is checked: no time window; host, path, body hash,
+    ``signed_headers`` and ``access_key`` play no part. A missing or unparsable
+    ``sign_date`` (``YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)``) or a non-string field gives
+    ``False``.
 
     Example:
         >>> key = signing_key("sk", "20240102")
@@ -575,9 +523,7 @@ def _canonical_header_key(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
-def _header_items(
-    headers: Mapping[str, str | Sequence[str]] | None,
-) -> dict[str, list[str]]:
+def _header_items(headers: Mapping[str, str | Sequence[str]] | None) -> dict[str, list[str]]:
     """Group headers by Go's canonical key, each with its list of values."""
     items: dict[str, list[str]] = {}
     for name, value in (headers or {}).items():
@@ -638,8 +584,6 @@ def _go_runes(data: bytes) -> str:
 
 def _encode_path(path: bytes) -> str:
     """Go ``encodePath``: keep ``A-Za-z0-9-_.~/``, percent-encode every other UTF-8 byte."""
-    if _RESERVED_PATH.fullmatch(path):
-        return path.decode("ascii")
     return "".join(
         ch if ch in _UNRESERVED_PATH_CHARS else "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
         for ch in _go_runes(path)
@@ -671,15 +615,6 @@ def _canonical_query(raw_query: str) -> str:
     )
 
 
-def _aksk_body(access_key_secret: str, source: str) -> str:
-    auth: dict[str, Any] = {
-        "identity": {"access_key_secret": access_key_secret, "methods": ["aksk"]},
-    }
-    if source:
-        auth["context"] = {"source": source}
-    return jsonutils_dumps({"auth": auth})
-
-
 def _aksk_flow(
     url: str, access_key: str, secret: str, source: str, now: datetime | None
 ) -> dict[str, Any]:
@@ -688,23 +623,20 @@ def _aksk_flow(
         # mcclient parses its own Authorization header back; '/' or ',' breaks that parse.
         raise ValueError("an access key must not contain '/' or ','")
     t = _utc_seconds(now)
-    seed_blob = jsonutils_dumps(
-        {"access_key": access_key, "algorithm": ALGORITHM, "location": DEFAULT_LOCATION}
-    )
-    seed_body = _aksk_body(seed_blob, source)
+    seed = {"access_key": access_key, "algorithm": ALGORITHM, "location": DEFAULT_LOCATION}
+    seed_blob = jsonutils_dumps(seed)
+    seed_body = _v3_body({"access_key_secret": seed_blob, "methods": ["aksk"]}, source)
     signed = signv4("POST", url, {}, seed_body, access_key, secret, now=t)
     blob = jsonutils_dumps(
         {
-            "access_key": access_key,
-            "algorithm": ALGORITHM,
-            "location": DEFAULT_LOCATION,
+            **seed,
             "request": signed["string_to_sign"],
             "sign_date": signed["sign_date"],
             "signature": signed["signature"],
             "signed_headers": signed["signed_headers"],
         }
     )
-    final_body = _aksk_body(blob, source)
+    final_body = _v3_body({"access_key_secret": blob, "methods": ["aksk"]}, source)
     return {
         "request_url": url,
         "host_for_signing": signed["host"],
@@ -727,11 +659,12 @@ def _aksk_flow(
 def _v3_body(
     identity: dict[str, Any],
     source: str,
-    project: str | None,
-    project_domain: str | None,
-    project_id: str | None,
+    project: str | None = None,
+    project_domain: str | None = None,
+    project_id: str | None = None,
     project_domain_id: str | None = None,
 ) -> str:
+    """The ``{"auth": ...}`` body of a login; mcclient's AK/SK login is never scoped."""
     auth: dict[str, Any] = {"identity": identity}
     if source:
         auth["context"] = {"source": source}

@@ -4,18 +4,21 @@
 names in the query; each that is a resource (``servers``, ``hosts``, any name
 ``session.resources()`` lists) is listed through ``Session.list`` (its cache, progress and
 typing) and handed to DuckDB, which reads the frame where it lies. Two views join what
-people join every day:
+people join every day, created in the query's cursor when it names them
+(``SELECT * FROM duckdb_views()`` lists them):
 
 * ``server_inventory``: each server with its host, zone, cloud region, project and domain
-  names and its vCPUs, memory and disk (:func:`server_inventory`);
+  names and its vCPUs, memory and disk, a ``SELECT`` over ``servers``;
 * ``host_capacity``: each host with its CPU and memory commit as the region computes it
-  (running guests only) and whether it is over its bound (:func:`host_capacity`).
+  (running guests only) and whether it is over its bound, a ``SELECT`` over the
+  figures of :func:`cpexplore.summaries.capacity_table` (``capacity_table``).
 
 ``history.<resource>`` reads every stored snapshot of a store at once
 (:func:`cpexplore.snapshots.history`), without loading them into pandas.
 
 Nothing here keeps state between calls: each query runs in a cursor of its own (the frames
-it registers are the cursor's), and a query over ``history`` in a database of its own.
+it registers and its views are the cursor's), and a query over ``history`` in a database of
+its own.
 
 >>> referenced_tables("SELECT h.name, count(*) FROM servers s JOIN hosts h ON s.host_id = h.id GROUP BY 1")
 ['hosts', 'servers']
@@ -41,27 +44,18 @@ from .summaries import capacity_table
 if TYPE_CHECKING:  # pragma: no cover
     from .session import Session
 
-VIEWS = ("server_inventory", "host_capacity")
+VIEWS = {"server_inventory": "servers", "host_capacity": "hosts"}  # view → the resource it reads
 
-# server_inventory: the columns people read first, from a servers frame with details
-_INVENTORY_COLUMNS = (
-    "id",
-    "name",
-    "status",
-    "hypervisor",
-    "vcpu_count",
-    "vmem_size",
-    "disk",
-    "host",
-    "host_id",
-    "zone",
-    "cloudregion",
-    "tenant",
-    "tenant_id",
-    "project_domain",
-    "os_type",
-    "created_at",
-)
+# server_inventory: the columns people read first, from a servers frame with details, each
+# with the type of the NULL column it is when the frame lacks it; and their new names
+_INVENTORY = {
+    **dict.fromkeys(("id", "name", "status", "hypervisor"), "VARCHAR"),
+    **dict.fromkeys(("vcpu_count", "vmem_size", "disk"), "BIGINT"),
+    **dict.fromkeys(("host", "host_id", "zone", "cloudregion", "tenant", "tenant_id"), "VARCHAR"),
+    **dict.fromkeys(("project_domain", "os_type"), "VARCHAR"),
+    "created_at": "TIMESTAMPTZ",
+}
+_RENAMES = {"tenant": "project", "tenant_id": "project_id", "disk": "disk_mb"}
 
 
 @dataclass(frozen=True)
@@ -97,55 +91,45 @@ def referenced_tables(query: str) -> list[str]:
     return sorted({re.split(r"\s+AS\s+", n, maxsplit=1, flags=re.I)[0] for n in names})
 
 
-def referenced_columns(query: str, con: Any = None) -> set[str] | None:
+def referenced_columns(query: str, database: Any) -> set[str] | None:
     """The column names a query mentions (unqualified), or ``None`` when it reads every
-    column (``*``) or cannot be analysed: then every column of its tables is handed over.
+    column (``*``, a table's row as in ``SELECT s FROM servers s``) or cannot be analysed:
+    then every column of its tables is handed over.
 
-    >>> sorted(referenced_columns("SELECT s.status, count(*) FROM servers s GROUP BY 1"))
+    >>> sorted(referenced_columns("SELECT s.status, count(*) FROM servers s GROUP BY 1", duckdb.connect()))
     ['status']
     """
-    own = con is None
-    con = duckdb.connect() if own else con
+    names: set[str] = set()
+    rows = {"*"}  # the names that read a whole row: the tables' and their aliases
+
+    def note(node: dict[str, Any]) -> dict[str, Any]:
+        if node.get("class") == "COLUMN_REF" and node.get("column_names"):
+            names.add(str(node["column_names"][-1]))
+        if "STAR" in (node.get("class"), node.get("type")):
+            names.add("*")
+        if node.get("type") == "BASE_TABLE":
+            rows.add(str(node.get("alias") or node.get("table_name")))
+        return node
+
     try:
-        tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [query]).fetchall()[0][0])
+        with database.cursor() as con:
+            text = con.execute("SELECT json_serialize_sql(?)", [query]).fetchall()[0][0]
+        tree = json.loads(text, object_hook=note)
     except (duckdb.Error, ValueError, IndexError):
         return None
-    finally:
-        if own:
-            con.close()
-    if tree.get("error"):
-        return None
-    names: set[str] = set()
-    star = False
-
-    def walk(node: Any) -> None:
-        nonlocal star
-        if isinstance(node, dict):
-            if node.get("class") == "COLUMN_REF" and node.get("column_names"):
-                names.add(str(node["column_names"][-1]))
-            if node.get("class") == "STAR" or node.get("type") == "STAR":
-                star = True
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(tree)
-    return None if star else names
+    return None if tree.get("error") or names & rows else names
 
 
 def server_inventory(servers: pd.DataFrame) -> pd.DataFrame:
-    """Each server with its placement and owner names and its size (``disk`` in MB).
-
-    Unscheduled servers keep missing host, zone and region names.
+    """The ``server_inventory`` view over ``servers`` (a frame with details): each server
+    with its placement and owner names and its size (``disk_mb``); unscheduled servers keep
+    missing host, zone and region names.
 
     >>> df = pd.DataFrame({"id": ["a"], "name": ["vm"], "vcpu_count": [2], "host": ["h1"]})
     >>> list(server_inventory(df).columns)[:4]
     ['id', 'name', 'status', 'hypervisor']
     """
-    out = servers.reindex(columns=list(_INVENTORY_COLUMNS))
-    return out.rename(columns={"tenant": "project", "tenant_id": "project_id", "disk": "disk_mb"})
+    return run_sql("SELECT * FROM server_inventory", lambda _: servers)
 
 
 def host_capacity(hosts: pd.DataFrame) -> pd.DataFrame:
@@ -155,18 +139,29 @@ def host_capacity(hosts: pd.DataFrame) -> pd.DataFrame:
     return capacity_table(hosts, source="hosts").reset_index(drop=True)
 
 
-def _for_duckdb(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` as DuckDB reads it in place; only columns of mixed Python objects (some
-    lists, some text) become JSON text, which DuckDB cannot type otherwise."""
-    from .files import json_dumps
+def _inventory_view(servers: pd.DataFrame) -> str:
+    cols = (
+        (f'"{c}"' if c in servers.columns else f"CAST(NULL AS {t})") + f' AS "{_RENAMES.get(c, c)}"'
+        for c, t in _INVENTORY.items()
+    )
+    return f"CREATE TEMP VIEW server_inventory AS SELECT {', '.join(cols)} FROM servers"
 
+
+def _for_duckdb(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as DuckDB reads it in place, without its ``attrs`` (DuckDB reads each column as
+    ``df[c]``, which copies them), and its columns of lists and dicts (or of mixed Python
+    objects) as JSON text, which DuckDB's JSON functions read as it came
+    (``nics->>'$[0].ip_addr'``): DuckDB's own guess of their type, from the first rows,
+    turns the numbers in them to text, and costs as much."""
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
     fixes = {}
-    for c in df.columns:
-        if df[c].dtype == object:
-            kinds = {type(v) for v in df[c].dropna().head(1000)}
-            if len(kinds) > 1:
-                fixes[c] = df[c].map(lambda v: None if v is None else json_dumps(v))
-    return df.assign(**fixes) if fixes else df
+    for c in [c for c, t in df.dtypes.items() if t == "O"]:
+        kinds = {type(v) for v in df[c].dropna().head(1000)}
+        if len(kinds) > 1 or kinds & {list, dict}:
+            fixes[c] = df[c].map(encode, na_action="ignore")
+    out = df.assign(**fixes)  # a new frame, its data not copied
+    out.attrs = {}
+    return out
 
 
 def run_sql(
@@ -182,9 +177,9 @@ def run_sql(
     ``database`` is a DuckDB connection to run in (a fresh cursor of it, closed after);
     opening one costs about 20 ms, so a session keeps one.
 
-    ``tables`` is called once per resource or view the query names; ``history`` adds the
-    ``history`` schema over a snapshot store. Errors are one line. The result carries a
-    :class:`SqlResult` in ``df.attrs["cpexplore"]``.
+    ``tables`` is called once per resource the query names or a view of it reads;
+    ``history`` adds the ``history`` schema over a snapshot store. Errors are one line. The
+    result carries a :class:`SqlResult` in ``df.attrs["cpexplore"]``.
 
     >>> run_sql("SELECT count(*) AS n FROM zones", lambda name: pd.DataFrame({"id": [1, 2]}))
        n
@@ -192,84 +187,88 @@ def run_sql(
     """
     start = time.monotonic()
     names = referenced_tables(query)
-    # DuckDB binds every column of a registered frame; handing over only the columns the
-    # query names keeps a query over a 160-column frame as fast as over a narrow one
+    live = _live_tables(names, history)
+    store = history if len(live) < len(names) else None
     own = database is None
     database = duckdb.connect() if own else database
     try:
-        probe = database.cursor()
+        # DuckDB types every column of a registered frame when a query binds it (~1 ms a
+        # column of 20 000 servers): it gets the columns the query names (bench/sql_columns.py)
+        columns = referenced_columns(query, database)
         try:
-            columns = referenced_columns(query, probe)
-        finally:
-            probe.close()
-        try:
-            return _run(database, query, names, tables, history, scope, columns, start)
+            out, used = _run(database, query, live, tables, store, columns)
         except SqlError:
             if columns is None:
                 raise
             # a name the query uses was left out (or DuckDB would suggest one): run again
             # with every column, so the answer or the error and its hints are DuckDB's own
-            return _run(database, query, names, tables, history, scope, None, start)
+            out, used = _run(database, query, live, tables, store, None)
     finally:
         if own:
             database.close()
+    seconds = round(time.monotonic() - start, 3)
+    out.attrs["cpexplore"] = SqlResult(
+        query, used, seconds, scope, None if history is None else str(history)
+    )
+    return out
+
+
+def _live_tables(names: list[str], history: str | os.PathLike[str] | None) -> list[str]:
+    """The resources and views among ``names``; a ``history.*`` one needs a store."""
+    for name in names:
+        schema = name.rpartition(".")[0]
+        if schema == "history" and history is None:
+            raise ConfigError(
+                f"the query reads {name}, but no snapshot store was given",
+                hint="pass history='path/to/store' (CLI: --history DIR)",
+            )
+        if schema not in ("", "history"):
+            raise UnknownResource(
+                f"unknown schema {schema!r} in {name!r}",
+                hint="tables are resources (servers, hosts, …), the views "
+                f"{', '.join(VIEWS)}, or history.<resource> over snapshots",
+            )
+    return [n for n in names if "." not in n]
 
 
 def _run(
     database: Any,
     query: str,
-    names: list[str],
+    live: list[str],
     tables: Callable[[str], pd.DataFrame],
     history: str | os.PathLike[str] | None,
-    scope: str | None,
     columns: set[str] | None,
-    start: float,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, dict[str, str]]:
     con = database.cursor()
     used: dict[str, str] = {}
     try:
-        for name in names:
-            schema, _, table = name.rpartition(".")
-            if schema == "history":
-                if history is None:
-                    raise ConfigError(
-                        f"the query reads {name}, but no snapshot store was given",
-                        hint="pass history='path/to/store' (CLI: --history DIR)",
-                    )
-                continue
-            if schema:
-                raise UnknownResource(
-                    f"unknown schema {schema!r} in {name!r}",
-                    hint="tables are resources (servers, hosts, …), the views "
-                    f"{', '.join(VIEWS)}, or history.<resource> over snapshots",
-                )
-            frame = tables(table)
-            if columns is not None:
-                keep = [c for c in frame.columns if c in columns] or list(frame.columns[:1])
-                frame = frame[keep]
-            con.register(table, _for_duckdb(frame))
-            used[table] = _freshness(frame)
-        if history is not None and any(n.startswith("history.") for n in names):
+        for name in sorted({VIEWS.get(t, t) for t in live}):
+            frame = tables(name)
+            used[name] = _freshness(frame)
+            if name == "hosts" and "host_capacity" in live:
+                con.register("capacity_table", host_capacity(frame))
+                con.execute("CREATE TEMP VIEW host_capacity AS SELECT * FROM capacity_table")
+            # a resource only a view reads: the view's columns; else the query's and the view's
+            keep = columns if name in live else set()
+            if keep is not None and name == "servers" and "server_inventory" in live:
+                keep = keep | set(_INVENTORY)
+            if keep is not None:
+                frame = frame[[c for c in frame.columns if c in keep] or list(frame.columns[:1])]
+            con.register(name, _for_duckdb(frame))
+            if name == "servers" and "server_inventory" in live:
+                con.execute(_inventory_view(frame))
+        if history is not None:
             from .snapshots import attach_history
 
             attach_history(con, history)
         try:
-            out = _exact_integers(con.sql(query)).df()
+            return _utc(_exact_integers(con.sql(query)).df()), used
         except duckdb.Error as e:
             raise SqlError(
                 one_line(e), hint="the tables are listed with session.resources()"
             ) from e
     finally:
         con.close()
-    out = _utc(out)
-    out.attrs["cpexplore"] = SqlResult(
-        query,
-        used,
-        round(time.monotonic() - start, 3),
-        scope,
-        None if history is None else str(history),
-    )
-    return out
 
 
 def _exact_integers(rel: Any) -> Any:
@@ -285,9 +284,9 @@ def _exact_integers(rel: Any) -> Any:
 
 
 def _freshness(frame: pd.DataFrame) -> str:
-    from .listing import INFO_KEY
+    from .lists.info import info_or_none
 
-    info = frame.attrs.get(INFO_KEY)
+    info = info_or_none(frame)
     if info is None:
         return "computed"
     when = f"{info.fetched_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -307,16 +306,10 @@ def _utc(df: pd.DataFrame) -> pd.DataFrame:
 def session_tables(
     session: Session, *, scope: str | None, refresh: bool
 ) -> Callable[[str], pd.DataFrame]:
-    """``tables(name)`` for :func:`run_sql` over a session: resources and the views."""
-
-    def servers() -> pd.DataFrame:
-        return _quiet_list(session, "servers", scope=scope, refresh=refresh)
+    """``tables(name)`` for :func:`run_sql` over a session: its resources, listed quietly
+    (a cached list is said to be so in the result, not warned about)."""
 
     def table(name: str) -> pd.DataFrame:
-        if name == "server_inventory":
-            return server_inventory(servers())
-        if name == "host_capacity":
-            return host_capacity(_quiet_list(session, "hosts", scope=scope, refresh=refresh))
         try:
             spec = resource_spec(name)
         except UnknownResource as e:
@@ -326,16 +319,11 @@ def session_tables(
                 hint=f"{did_you_mean(name, known)}tables are the resources "
                 f"session.resources() lists ({len(RESOURCES)}) and the views {', '.join(VIEWS)}",
             ) from e
-        if spec.name == "servers":
-            return servers()
-        return _quiet_list(session, spec.name, scope=scope, refresh=refresh)
+        return session.list(
+            spec.name, scope=scope, refresh=refresh, warn_cached=False, progress=None
+        )
 
     return table
-
-
-def _quiet_list(session: Session, name: str, **kw: Any) -> pd.DataFrame:
-    """A list for SQL; a cached one is said to be so in the result, not warned about."""
-    return session.list(name, warn_cached=False, progress=None, **kw)
 
 
 __all__ = [

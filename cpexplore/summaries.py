@@ -693,28 +693,12 @@ def capacity_table(
         return _empty_capacity()
     require_columns(hosts, ["cpu_count", "mem_size"], what, any_of=True)
     n = len(hosts)
-    own_commit = ~np.isnan(_numbers(hosts, "cpu_commit")) & ~np.isnan(_numbers(hosts, "mem_commit"))
-    if source == "servers":
-        own_commit[:] = False
-        if servers is None:
-            raise ValueError("source='servers' needs the servers: capacity_table(hosts, servers)")
-    elif source == "hosts" or servers is None:
-        if not {"cpu_commit", "mem_commit"} <= set(hosts.columns):
-            require_columns(
-                hosts,
-                ["cpu_commit", "mem_commit"],
-                "the capacity table without servers",
-                hint="pass the servers too, e.g. capacity_table(hosts, session.list('servers'))",
-            )
-        servers = None
-    summed = None
-    if servers is not None and (len(servers) or not own_commit.all()):
-        if len(servers):
-            summed = _from_servers(hosts, servers)
-        else:  # nothing runs anywhere: nothing is committed
-            zeros = np.zeros(n)
-            summed = {"servers": zeros, "running": zeros, "cpu": zeros, "mem": zeros}
-            summed.update(disk=zeros, unplaced=0, unscheduled=0)
+    own_commit = np.zeros(n, dtype=bool)
+    if source != "servers":
+        own_commit = ~np.isnan(_numbers(hosts, "cpu_commit")) & ~np.isnan(
+            _numbers(hosts, "mem_commit")
+        )
+    summed = _summed(hosts, servers, source, own_commit)
 
     name = hosts["name"] if "name" in hosts.columns else hosts["id"]
     out = pd.DataFrame(
@@ -738,20 +722,8 @@ def capacity_table(
 
     cpu_usable, mem_usable = usable_cpus(hosts), usable_memory(hosts)
     cpu_bound, mem_bound = commit_bounds(hosts)
-    nothing = np.full(n, np.nan)
-    cpu_commit = np.where(own_commit, _numbers(hosts, "cpu_commit"), nothing)
-    mem_commit = np.where(own_commit, _numbers(hosts, "mem_commit"), nothing)
-    if summed is not None:
-        cpu_commit = np.where(own_commit, cpu_commit, summed["cpu"])
-        mem_commit = np.where(own_commit, mem_commit, summed["mem"])
-    reported_cpu_rate = np.where(own_commit, _numbers(hosts, "cpu_commit_rate"), np.nan)
-    reported_mem_rate = np.where(own_commit, _numbers(hosts, "mem_commit_rate"), np.nan)
-    cpu_rate = np.where(
-        np.isnan(reported_cpu_rate), _commit_rate(cpu_commit, cpu_usable), reported_cpu_rate
-    )
-    mem_rate = np.where(
-        np.isnan(reported_mem_rate), _commit_rate(mem_commit, mem_usable), reported_mem_rate
-    )
+    cpu_commit, cpu_rate = _commit(hosts, "cpu", own_commit, summed, cpu_usable)
+    mem_commit, mem_rate = _commit(hosts, "mem", own_commit, summed, mem_usable)
 
     out["cpu_count"] = _whole(_numbers(hosts, "cpu_count"))
     out["cpu_reserved"] = _whole(np.nan_to_num(_numbers(hosts, "cpu_reserved")))
@@ -791,6 +763,42 @@ def capacity_table(
         "unscheduled_servers": 0 if summed is None else summed["unscheduled"],
     }
     return out
+
+
+def _summed(
+    hosts: pd.DataFrame, servers: pd.DataFrame | None, source: str, own_commit: np.ndarray
+) -> dict[str, Any] | None:
+    """The servers' sums per host when the table uses them (``None``: the hosts' own)."""
+    if source == "servers" and servers is None:
+        raise ValueError("source='servers' needs the servers: capacity_table(hosts, servers)")
+    if source == "hosts" or servers is None:
+        if not {"cpu_commit", "mem_commit"} <= set(hosts.columns):
+            require_columns(
+                hosts,
+                ["cpu_commit", "mem_commit"],
+                "the capacity table without servers",
+                hint="pass the servers too, e.g. capacity_table(hosts, session.list('servers'))",
+            )
+        return None
+    if len(servers):
+        return _from_servers(hosts, servers)
+    if own_commit.all():
+        return None
+    zeros = np.zeros(len(hosts))  # nothing runs anywhere: nothing is committed
+    return {"servers": zeros, "running": zeros, "cpu": zeros, "mem": zeros, "disk": zeros,
+            "unplaced": 0, "unscheduled": 0}  # fmt: skip
+
+
+def _commit(
+    hosts: pd.DataFrame, kind: str, own: np.ndarray, summed: dict | None, usable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``kind`` (``cpu``/``mem``) commit and rate per host: the host's own figures where it
+    reports them, else summed from the servers, the rate computed where none is reported."""
+    commit = np.where(own, _numbers(hosts, f"{kind}_commit"), np.nan)
+    if summed is not None:
+        commit = np.where(own, commit, summed[kind])
+    reported = np.where(own, _numbers(hosts, f"{kind}_commit_rate"), np.nan)
+    return commit, np.where(np.isnan(reported), _commit_rate(commit, usable), reported)
 
 
 def _commit_rate(commit: np.ndarray, usable: np.ndarray) -> np.ndarray:

@@ -18,4 +18,7 @@ fi
 # Activate it, so that notebook kernels and subprocesses find the same interpreter.
 export VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH"
 python -m pip install -q --disable-pip-version-check -e '.[test]'
+# the code's style is part of the test: lint findings and unformatted files fail the run
+python -m ruff check --quiet .
+python -m ruff format --check --quiet .
 exec python -m pytest "$@"

@@ -10,7 +10,7 @@ A development tool, not part of the test command::
 
     pip install -e '.[dev]'
     python tests/mutation.py                          # every module, whole (hours on 2 cores)
-    python tests/mutation.py --module lists/local     # one module (a path under cpexplore/)
+    python tests/mutation.py --module lists/filters   # one module (a path under cpexplore/)
     python tests/mutation.py --sample 60 --seed 1     # a reproducible random sample (minutes)
     python tests/mutation.py --module summaries --survivors
 

@@ -1,4 +1,5 @@
-"""The package's shape: no import cycles, no module ``__getattr__``, no borrowed private names."""
+"""The package's shape: no import cycles, no module ``__getattr__``, no borrowed private names;
+the list pipeline needs only an endpoint; no module grows past what one person can read."""
 
 from __future__ import annotations
 
@@ -29,11 +30,8 @@ def _imports(name: str, tree: ast.Module) -> list[tuple[str, list[str]]]:
     """(module imported, names taken from it) for every import inside the package that
     runs (imports for type annotations only cannot make a cycle)."""
     skip = _type_only(tree)
-    package = (
-        name
-        if name.endswith("cpexplore") or name == "cpexplore.sandbox"
-        else name.rsplit(".", 1)[0]
-    )
+    is_package = (PACKAGE.parent / name.replace(".", "/")).is_dir()
+    package = name if is_package else name.rsplit(".", 1)[0]
     found = []
     for node in ast.walk(tree):
         if id(node) in skip:
@@ -95,3 +93,35 @@ def test_the_sandbox_imports_nothing_of_the_client_but_signing():
                 name,
                 target,
             )
+
+
+def _reachable(start: str, modules: dict[str, ast.Module]) -> set[str]:
+    """Every module of the package that importing ``start`` runs (its imports' imports…)."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        for target, _ in _imports(name, modules[name]):
+            if target in modules and target not in seen and target != "cpexplore":
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_the_list_pipeline_reaches_neither_the_session_nor_http():
+    modules = _modules()
+    pipeline = [name for name in modules if name.startswith("cpexplore.lists")]
+    assert len(pipeline) > 5
+    for name in pipeline:
+        reached = _reachable(name, modules)
+        assert not reached & {"cpexplore.session", "cpexplore.http", "cpexplore.endpoint"}, (
+            name,
+            sorted(reached),
+        )
+
+
+def test_the_session_stays_short_and_no_module_passes_a_thousand_lines():
+    lines = {p: len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
+    assert lines[PACKAGE / "session.py"] < 400
+    allowed = {PACKAGE / "schema.py", PACKAGE / "sandbox" / "inventory.py"}
+    assert [p.name for p, n in lines.items() if n > 1000 and p not in allowed] == []

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03-server-inventory.ipynb"
 ARTIFACTS = ROOT / "test-artifacts"

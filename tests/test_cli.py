@@ -21,7 +21,7 @@ import cpexplore.sandbox
 from cpexplore import __version__
 from cpexplore.cli import build_parser, main
 from cpexplore.config import parse_rc
-from cpexplore.reports import escape_formula, read_csv
+from cpexplore.files import escape_formula, read_csv
 from cpexplore.sandbox import Sandbox
 from cpexplore.sandbox.inventory import HOSTILE_NAMES
 

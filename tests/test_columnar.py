@@ -8,9 +8,7 @@ import pandas as pd
 import pytest
 import requests
 
-from cpexplore.columnar import page_table, tables_to_frame
-from cpexplore.frames import records_to_frame
-from cpexplore.session import pages_to_frame
+from cpexplore.lists.decode import page_table, pages_to_frame, records_to_frame, tables_to_frame
 
 
 def _pages(session, resource: str, size: int = 500) -> list[bytes]:
@@ -75,7 +73,7 @@ def test_the_envelope_and_empty_pages():
 
 
 def test_pages_with_their_lists_converted_early_make_the_same_frame(session):
-    from cpexplore.columnar import arrow_page
+    from cpexplore.lists.decode import arrow_page
 
     pages = _pages(session, "servers")
     early = [arrow_page(page_table(p, "servers")[0]) for p in pages]

@@ -12,7 +12,11 @@ import pandas as pd
 import pytest
 
 from cpexplore import Session
-from cpexplore.listing import PAGE_SIZE, ListCache, PagingDriftWarning, fetch_all, list_info
+from cpexplore.errors import PagingDriftWarning
+from cpexplore.lists.cache import ListCache
+from cpexplore.lists.info import list_info
+from cpexplore.lists.pages import PAGE_SIZE, fetch_all
+from cpexplore.lists.request import list_request
 from cpexplore.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,11 +177,22 @@ def test_a_cached_result_never_sees_the_callers_changes(big):
 def test_list_cache_copies_on_the_way_in_and_out():
     cache = ListCache(ttl=60)
     df = pd.DataFrame({"a": [1, 2]})
-    key = ListCache.key("x", {"p": [1]}, None, "public")
+    key = list_request("servers", region=None, interface="public", params={"p": [1]})
     cache.put(key, df, pd.Timestamp.now(tz="UTC").to_pydatetime())
     df.loc[0, "a"] = 5
     got, _ = cache.get(key)
     assert got["a"].tolist() == [1, 2]
+    got.loc[1, "a"] = 7
+    assert cache.get(key)[0]["a"].tolist() == [1, 2]
+
+
+def test_a_listed_frame_can_be_changed_in_place_without_a_cache(big):
+    """Columns decoded from Arrow are the frame's own, writable arrays."""
+    with _session(big, cache_ttl=0) as s:
+        df = s.list("servers", scope="system", limit=5)
+        df.loc[0, "vcpu_count"] = 1000
+        df.loc[1, "disable_delete"] = not df.loc[1, "disable_delete"]
+        assert df.loc[0, "vcpu_count"] == 1000
 
 
 # -- lean frames ------------------------------------------------------------------------------------

@@ -12,8 +12,20 @@ from __future__ import annotations
 import pytest
 
 from cpexplore.errors import ConfigError, UnknownField
-from cpexplore.query import build_list_query, parse_filter, read_value
+from cpexplore.lists.filters import parse_filter, read_value
+from cpexplore.lists.plan import plan_for
+from cpexplore.lists.request import list_request
 from cpexplore.resources import custom_resource, resource_spec
+
+
+def build_list_query(spec, *, params=None, raw_params=None, **kwargs):
+    """What the server is asked and what is done here, for a list of ``spec`` (``params``:
+    the resource's own query parameters, ``raw_params``: sent unchecked)."""
+    request = list_request(
+        spec, region=None, interface="public", query=params, params=raw_params, **kwargs
+    )
+    return plan_for(request)
+
 
 SERVERS = resource_spec("servers")
 

@@ -20,9 +20,8 @@ import orjson
 import pandas as pd
 import pytest
 
-from cpexplore.columnar import page_table
-from cpexplore.frames import frame_memory, records_to_frame
-from cpexplore.session import pages_to_frame
+from cpexplore.lists.decode import page_table, pages_to_frame, records_to_frame
+from cpexplore.lists.dtypes import frame_memory
 
 TRANSCRIPTS = Path(__file__).resolve().parent / "data" / "reference" / "real-transcripts"
 UTC_NS = "datetime64[ns, UTC]"

@@ -11,7 +11,7 @@ import cpexplore
 import cpexplore.errors
 from cpexplore import ConfigError, Session, UnknownResource
 from cpexplore.gather import Gathered, gather, listing_regions
-from cpexplore.listing import list_info
+from cpexplore.lists.info import list_info
 from cpexplore.sandbox import Sandbox
 
 

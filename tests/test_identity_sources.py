@@ -136,6 +136,19 @@ def test_a_user_domain_below_the_identity_is_never_used(tmp_path: Path) -> None:
     assert resolve_settings(env=both).domain == "other-domain"
 
 
+def test_of_two_user_domains_above_the_identity_the_higher_wins(tmp_path: Path) -> None:
+    user = {"OS_USERNAME": "bob", "OS_PASSWORD": "b-pw"}
+    settings, _ = _resolve(
+        tmp_path,
+        {
+            "keywords": {"OS_USER_DOMAIN_NAME": "kd"},
+            "profile": {"OS_USER_DOMAIN_NAME": "pd"},
+            "env": user,
+        },
+    )
+    assert (settings.username, settings.domain) == ("bob", "kd")
+
+
 def test_a_secret_alone_may_complete_an_identity_of_a_file_but_never_another_identity(
     tmp_path: Path,
 ) -> None:

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from cpexplore import ConfigError
-from cpexplore.lean import lean_columns
-from cpexplore.listing import list_info
+from cpexplore.lists.info import list_info
+from cpexplore.lists.lean import lean_columns
 
 
 def test_lean_joined_columns_equal_those_of_details_true(session):

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cpexplore.errors import ConfigError
-from cpexplore.frames import records_to_frame
-from cpexplore.query import FILTER_OPS, apply_filters, parse_filter
+from cpexplore.lists.decode import records_to_frame
+from cpexplore.lists.filters import FILTER_OPS, apply_filters, parse_filter
 from cpexplore.sandbox.filters import compile_filters
 
 # text as people name things: ASCII, accents, CJK, spaces, and LIKE's own characters

@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from cpexplore.errors import ConfigError, CpExploreError, MissingColumns  # noqa: E402
 from cpexplore.plots import (  # noqa: E402
@@ -103,27 +104,27 @@ def test_inventory_sums_the_long_tail_on_a_separate_line_not_as_a_bar():
     other_tick = ax.get_yticklabels()[-1]
     assert other_tick.get_fontstyle() == "italic"
     assert [line.get_linestyle() for line in ax.lines] == ["--"]  # the rule above "other"
-    assert inventory_counts(df, "host", top=20).loc["other (5 hosts)", "count"] == tail
+    assert inventory_counts(df, by="host", top=20).loc["other (5 hosts)", "count"] == tail
 
 
 def test_inventory_never_folds_a_lone_remainder():
     df = pd.DataFrame({"host": ["a"] * 3 + ["b"] * 2 + ["c"]})
     assert [label for label, _ in bars(plot_inventory(df, by="host", top=2))] == ["a", "b", "c"]
-    assert inventory_counts(df, "host", top=2).index.tolist() == ["a", "b", "c"]
-    assert inventory_counts(df, "host", top=1).index.tolist() == ["a", "other (2 hosts)"]
+    assert inventory_counts(df, by="host", top=2).index.tolist() == ["a", "b", "c"]
+    assert inventory_counts(df, by="host", top=1).index.tolist() == ["a", "other (2 hosts)"]
     # a filter that leaves one host shows that host, even with top=1
     one = df[df["host"] == "c"]
     assert bars(plot_inventory(one, by="host", top=1)) == [("c", 1)]
 
 
-def test_inventory_stack_splits_each_bar_into_segments():
+def test_inventory_hue_splits_each_bar_into_segments():
     df = servers_frame()
-    ax = plot_inventory(df, by="hypervisor", stack="status")
+    ax = plot_inventory(df, by="hypervisor", hue="status")
     assert bars(ax) == [("kvm", 6), ("aws", 2), ("esxi", 2)]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["running (powered on)", "ready (stopped)", "(none)", "stopped"]
     assert ax.get_legend().get_title().get_text() == "status"
-    counts = inventory_counts(df, "hypervisor", "status")
+    counts = inventory_counts(df, by="hypervisor", hue="status")
     assert counts.loc["kvm"].to_dict() == {"running": 3, "ready": 1, "(none)": 1, "stopped": 1}
     # the running segment of kvm is 3 long and blue
     running = [p for p in ax.containers[0].patches]
@@ -132,9 +133,9 @@ def test_inventory_stack_splits_each_bar_into_segments():
     assert value_labels(ax) == ["6", "2", "2"]
 
 
-def test_inventory_stack_with_many_values_folds_segments_into_other():
+def test_inventory_hue_with_many_values_folds_segments_into_other():
     df = pd.DataFrame({"zone": ["z"] * 10, "status": [f"s{i}" for i in range(10)]})
-    ax = plot_inventory(df, by="zone", stack="status")
+    ax = plot_inventory(df, by="zone", hue="status")
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert len(legend) == len(PALETTE)
     assert legend[-1] == "other"
@@ -147,7 +148,7 @@ def test_inventory_missing_column_is_a_clear_error():
     assert "'hypervisor'" in str(e.value) and "name" in str(e.value)
     assert isinstance(e.value, CpExploreError) and isinstance(e.value, ValueError)
     with pytest.raises(MissingColumns, match="'status'"):
-        plot_inventory(servers_frame().drop(columns="status"), by="hypervisor", stack="status")
+        plot_inventory(servers_frame().drop(columns="status"), by="hypervisor", hue="status")
 
 
 def test_inventory_of_nothing_says_so():
@@ -255,7 +256,7 @@ def capacity_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_capacity_draws_usable_committed_and_the_bound_with_overcommit_coloured():
     hosts, servers = capacity_frames()
-    cpu_ax, mem_ax = plot_capacity(hosts, servers, source="servers")
+    cpu_ax, mem_ax = plot_capacity(hosts, servers, source="servers").axes
     # over-committed first, the host using most of its bound on top: h2 (memory 2.0 of 1),
     # h1 (CPU 3.0 of 2), then h3 (idle)
     assert [t.get_text() for t in cpu_ax.get_yticklabels()] == ["h2", "h1", "h3"]
@@ -284,7 +285,7 @@ def test_capacity_draws_usable_committed_and_the_bound_with_overcommit_coloured(
 
 def test_capacity_legend_names_each_swatch_itself_without_a_misleading_title():
     hosts, servers = capacity_frames()
-    _cpu_ax, mem_ax = plot_capacity(hosts, servers)
+    _cpu_ax, mem_ax = plot_capacity(hosts, servers).axes
     legend = mem_ax.get_legend()
     assert legend.get_title().get_text() == ""  # no heading sitting above the usable swatch
     texts = [t.get_text() for t in legend.get_texts()]
@@ -313,7 +314,7 @@ def test_capacity_bars_at_the_bound_follow_one_colour_rule_and_their_labels_agre
         }
     )
     table = capacity_table(hosts)
-    cpu_ax, mem_ax = plot_capacity_table(table)
+    cpu_ax, mem_ax = plot_capacity_table(table).axes
     names = [t.get_text() for t in cpu_ax.get_yticklabels()]  # the panels share the host axis
     assert names == table["host"].tolist() == ["just-over", "at"]
     colours = [to_hex(p.get_facecolor()) for p in mem_ax.containers[1].patches]
@@ -328,7 +329,7 @@ def test_capacity_chart_and_table_agree_on_which_hosts_are_over_committed():
     hosts, servers = capacity_frames()
     hosts = hosts.assign(cpu_commit=[12, 2, 130], mem_commit=[4096, 16384, 0])  # h3: 8.125 > 8
     table = capacity_table(hosts, servers)
-    cpu_ax, mem_ax = plot_capacity(hosts, servers)
+    cpu_ax, mem_ax = plot_capacity(hosts, servers).axes
     names = [t.get_text() for t in cpu_ax.get_yticklabels()]
     assert names == table["host"].tolist()
     vermillion = to_hex(_OVER)
@@ -347,19 +348,19 @@ def test_capacity_chart_and_table_agree_on_which_hosts_are_over_committed():
     )
     assert f"{int(table['over_committed'].sum())} over-committed" in cpu_ax.figure.get_suptitle()
     # drawing a table draws exactly that table
-    a, b = plot_capacity_table(table, top=2)
+    a, b = plot_capacity_table(table, top=2).axes
     assert [t.get_text() for t in a.get_yticklabels()] == names[:2]
 
 
 def test_capacity_from_host_commit_columns_and_top():
     hosts, _ = capacity_frames()
-    cpu_ax, _mem = plot_capacity(hosts, top=1)
+    cpu_ax, _mem = plot_capacity(hosts, top=1).axes
     assert [t.get_text() for t in cpu_ax.get_yticklabels()] == ["h2"]
     assert [p.get_width() for p in cpu_ax.containers[1].patches] == [2]
     assert "top 1 of 3 hosts" in cpu_ax.figure.get_suptitle()
 
 
-def test_capacity_needs_some_capacity_and_two_axes():
+def test_capacity_needs_some_capacity_and_owns_its_figure():
     hosts, servers = capacity_frames()
     with pytest.raises(MissingColumns, match="'cpu_count', 'mem_size'"):
         plot_capacity(hosts.drop(columns=["cpu_count", "mem_size"]), servers)
@@ -369,11 +370,14 @@ def test_capacity_needs_some_capacity_and_two_axes():
         plot_capacity(hosts, servers.drop(columns="vmem_size"), source="servers")
     with pytest.raises(MissingColumns, match="capacity_table"):
         plot_capacity_table(hosts)
+    # figure-level: it owns its figure, two panels, and returns it
     fig, ax = plt.subplots()
-    with pytest.raises(ValueError, match="two panels"):
+    with pytest.raises(TypeError, match="ax"):
         plot_capacity(hosts, servers, ax=[ax])
-    fig, (a, b) = plt.subplots(1, 2)
-    assert plot_capacity(hosts, servers, ax=(a, b)) == (a, b)
+    figures = plt.get_fignums()
+    drawn = plot_capacity(hosts, servers, pyplot=False)
+    assert isinstance(drawn, Figure) and len(drawn.axes) == 2
+    assert plt.get_fignums() == figures  # pyplot=False: not tracked by pyplot
 
 
 def test_capacity_of_sparse_frames_draws_and_says_what_was_not_counted():
@@ -388,17 +392,17 @@ def test_capacity_of_sparse_frames_draws_and_says_what_was_not_counted():
             "vmem_size": pd.array([1024, None, 2048], dtype="Int64"),
         }
     )
-    cpu_ax, _ = plot_capacity(bare, servers)
+    cpu_ax, _ = plot_capacity(bare, servers).axes
     assert [p.get_width() for p in cpu_ax.containers[1].patches] == [2, 0, 0]
     assert "2 servers on no host listed here (2 unscheduled)" in cpu_ax.figure.get_supxlabel()
-    empty_ax, _ = plot_capacity(bare.iloc[0:0], servers)
+    empty_ax, _ = plot_capacity(bare.iloc[0:0], servers).axes
     assert value_labels(empty_ax) == ["no hosts"]
 
 
 def test_capacity_on_sandbox_agrees_with_the_hosts_commit(session):
     hosts = session.list("hosts", scope="system")
     servers = session.list("servers", scope="system")
-    cpu_ax, _ = plot_capacity(hosts, servers, top=len(hosts))
+    cpu_ax, _ = plot_capacity(hosts, servers, top=len(hosts)).axes
     names = [t.get_text() for t in cpu_ax.get_yticklabels()]
     allocated = dict(zip(names, (p.get_width() for p in cpu_ax.containers[1].patches), strict=True))
     commit = dict(zip(hosts["name"], hosts["cpu_commit"], strict=True))
@@ -461,7 +465,7 @@ def test_timeline_weeks_have_short_labels_and_partial_weeks_are_marked():
 
 
 def test_timeline_runs_to_when_the_list_was_fetched():
-    from cpexplore.listing import ListInfo, with_info
+    from cpexplore.lists.info import ListInfo, with_info
 
     df = pd.DataFrame({"created_at": pd.to_datetime(["2026-10-01T00:00:00Z"], utc=True)})
     fetched = pd.Timestamp("2026-11-28T23:00:00Z").to_pydatetime()
@@ -497,3 +501,38 @@ def test_palette_is_the_okabe_ito_set():
     assert PALETTE[:3] == ("#0072B2", "#E69F00", "#009E73")
     assert len(set(PALETTE)) == len(PALETTE)
     assert np.all([c.startswith("#") for c in PALETTE])
+
+
+def test_each_plot_is_axes_level_or_figure_level_with_keywords_after_the_data():
+    import inspect
+
+    import cpexplore.plots as plots
+
+    axes_level = {"plot_endpoints", "plot_inventory", "plot_timeline"}
+    figure_level = {"plot_capacity", "plot_capacity_table"}
+    assert {n for n in plots.__all__ if n.startswith("plot_")} == axes_level | figure_level
+    for name in plots.__all__:
+        if not inspect.isfunction(getattr(plots, name)):
+            continue
+        params = list(inspect.signature(getattr(plots, name)).parameters.values())
+        data = 2 if name == "plot_capacity" else 1  # hosts and servers
+        assert all(p.kind is p.KEYWORD_ONLY for p in params[data:]), name
+        names = [p.name for p in params]
+        assert ("ax" in names) == (name in axes_level), name
+        assert ("pyplot" in names) == (name in figure_level or name == "new_figure"), name
+        assert "stack" not in names, name  # a column colouring the bars is hue=
+    servers = servers_frame()
+    assert isinstance(plot_inventory(servers, by="status"), plt.Axes)
+    hosts, servers = capacity_frames()
+    assert isinstance(plot_capacity(hosts, servers), Figure)
+
+
+def test_one_height_rule_sizes_every_figure():
+    from cpexplore.plots import new_figure
+
+    df = pd.DataFrame({"host": [f"h{i}" for i in range(12)]})
+    drawn = plot_inventory(df, by="host", top=5).figure.get_size_inches()[1]
+    assert drawn == new_figure(6, pyplot=False).get_size_inches()[1]  # 5 bars and "other"
+    hosts, servers = capacity_frames()
+    fig = plot_capacity(hosts, servers, pyplot=False)
+    assert fig.get_size_inches()[1] == new_figure(3 + 2, pyplot=False).get_size_inches()[1]

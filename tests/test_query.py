@@ -10,14 +10,20 @@ import pandas as pd
 import pytest
 
 from cpexplore.errors import ConfigError
-from cpexplore.query import (
-    apply_filters,
-    build_list_query,
-    check_scope,
-    parse_filter,
-    sort_frame,
-)
+from cpexplore.lists.filters import apply_filters, parse_filter, sort_frame
+from cpexplore.lists.plan import plan_for
+from cpexplore.lists.request import check_scope, list_request
 from cpexplore.resources import resource_spec
+
+
+def build_list_query(spec, *, params=None, raw_params=None, **kwargs):
+    """What the server is asked and what is done here, for a list of ``spec`` (``params``:
+    the resource's own query parameters, ``raw_params``: sent unchecked)."""
+    request = list_request(
+        spec, region=None, interface="public", query=params, params=raw_params, **kwargs
+    )
+    return plan_for(request)
+
 
 SERVERS = resource_spec("servers")
 

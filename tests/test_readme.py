@@ -25,6 +25,8 @@ from cpexplore.config import parse_rc
 from cpexplore.sandbox import Sandbox
 from cpexplore.snapshots import snapshot
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"(?:<!-- (?P<note>[^>]*) -->\n)?```(?P<lang>\w+)\n(?P<body>.*?)```", re.S)

@@ -15,25 +15,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import cpexplore.files
 import cpexplore.reports
 import cpexplore.snapshots
 from cpexplore import ExportError, MissingColumns
 from cpexplore.errors import ConfigError, CpExploreError
-from cpexplore.reports import (
-    capacity_table,
-    csv_text,
-    escape_formula,
-    inventory_report,
-    json_text,
-    read_csv,
-    summary_table,
-    to_csv,
-    to_json,
-    unescape_formula,
-    write_inventory_report,
-)
+from cpexplore.files import escape_formula, read_csv, to_csv, to_json, unescape_formula
+from cpexplore.reports import inventory_report, write_inventory_report
 from cpexplore.sandbox.inventory import HOSTILE_NAMES
 from cpexplore.snapshots import Diff, diff, diff_snapshots, load_snapshot, snapshot, snapshots
+from cpexplore.summaries import capacity_table, summary_table
 
 TRIGGERS = tuple("=+-@\t\r\n")
 
@@ -105,7 +96,7 @@ def test_csv_text_quotes_everything_writes_json_and_iso_z_timestamps():
             "status": pd.Categorical(["@up", "ok", "ok", "ok"]),
         }
     )
-    text = csv_text(df)
+    text = to_csv(df)
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["name", "n", "tags", "at", "status"]
     assert rows[1] == [
@@ -119,21 +110,21 @@ def test_csv_text_quotes_everything_writes_json_and_iso_z_timestamps():
     assert rows[3][2:4] == ["[]", "2025-12-31T16:00:00.000000Z"]
     assert rows[4][0] == "" and rows[4][3] == "2025-12-31T16:00:00.500000Z"
     assert all(line.startswith('"') for line in text.splitlines())  # every field quoted
-    assert csv_text(df, escape_formulas=False).splitlines()[1].startswith('"=cmd')
+    assert to_csv(df, escape_formulas=False).splitlines()[1].startswith('"=cmd')
     # the input is never modified
     assert df.loc[0, "name"].startswith("=") and df["status"].dtype == "category"
 
 
 def test_whole_second_timestamps_have_no_fraction_and_naive_ones_are_utc():
     df = pd.DataFrame({"t": pd.to_datetime(["2026-11-26 23:54:23", "2026-11-27 00:00:00"])})
-    assert csv_text(df).splitlines()[1:] == ['"2026-11-26T23:54:23Z"', '"2026-11-27T00:00:00Z"']
+    assert to_csv(df).splitlines()[1:] == ['"2026-11-26T23:54:23Z"', '"2026-11-27T00:00:00Z"']
 
 
 def test_a_meaningful_index_is_written_a_range_index_is_not():
     df = pd.DataFrame({"n": [1, 2]}, index=pd.Index(["a", "b"], name="key"))
-    assert csv_text(df).splitlines()[0] == '"key","n"'
-    assert csv_text(df.reset_index(drop=True)).splitlines()[0] == '"n"'
-    assert csv_text(df, index=False).splitlines()[0] == '"n"'
+    assert to_csv(df).splitlines()[0] == '"key","n"'
+    assert to_csv(df.reset_index(drop=True)).splitlines()[0] == '"n"'
+    assert to_csv(df, index=False).splitlines()[0] == '"n"'
 
 
 def test_to_csv_writes_bom_gzip_and_reads_back(tmp_path):
@@ -217,9 +208,9 @@ def test_to_json_keeps_nested_values_and_raw_text(tmp_path):
             "at": None,
         },
     ]
-    assert json.loads(json_text(df)) == data
-    assert csv_text(df).splitlines()[2].startswith("\"'=HYPERLINK(")  # CSV is escaped
-    lines = json_text(df, lines=True).splitlines()
+    assert json.loads(to_json(df)) == data
+    assert to_csv(df).splitlines()[2].startswith("\"'=HYPERLINK(")  # CSV is escaped
+    lines = to_json(df, lines=True).splitlines()
     assert len(lines) == 2 and json.loads(lines[1])["name"].startswith("=HYPERLINK(")
     with pytest.raises(ExportError, match="is a directory"):
         to_json(df, tmp_path)
@@ -280,7 +271,7 @@ def test_read_csv_restores_what_to_csv_wrote(tmp_path, bom):
 
 
 def test_read_csv_is_cautious_with_text_that_looks_like_other_types():
-    text = csv_text(
+    text = to_csv(
         pd.DataFrame(
             {
                 "ids": ["1", "2"],  # all whole numbers: read as numbers (a CSV cannot tell)
@@ -418,6 +409,8 @@ def test_report_index_html_shows_tables_charts_and_links(report):
     assert "By status" in page and "By cloud region" in page and "over-committed" in page
     assert "commit rate = vCPUs (memory) of the host&#x27;s running servers" in page
     assert "<script" not in page.lower()
+    # the tables are the widgets' renderer's (cpexplore.markup), their style given once
+    assert 'class="cpx-table"' in page and page.count(".cpx-table{") == 1
     pngs = [n for n in paths if n.endswith(".png")]
     assert len(pngs) == 5
     for n in pngs:
@@ -625,13 +618,12 @@ def test_diff_needs_a_unique_key():
         diff(df, df, key="uuid")
 
 
-def test_snapshot_names_stay_importable_from_reports():
-    for name in ("snapshot", "snapshots", "load_snapshot", "diff", "diff_snapshots", "Diff"):
-        assert getattr(cpexplore.reports, name) is getattr(cpexplore.snapshots, name)
-        assert name in cpexplore.reports.__all__
-    from cpexplore.reports import Diff as ReportsDiff
-
-    assert ReportsDiff is Diff
+def test_reports_export_the_report_and_nothing_of_other_modules():
+    """One import for each job: files for files, snapshots for snapshots."""
+    assert cpexplore.reports.__all__ == ["write_inventory_report", "inventory_report"]
+    for name in ("snapshot", "diff", "to_csv", "read_csv", "capacity_table", "summary_table"):
+        assert name not in cpexplore.reports.__all__
+    assert cpexplore.snapshots.Diff is Diff
     with pytest.raises(AttributeError, match="no_such_name"):
         cpexplore.reports.no_such_name  # noqa: B018
 
@@ -707,8 +699,6 @@ def test_files_reports_and_snapshots_import_one_way_by_public_names():
     import importlib
     import inspect
 
-    import cpexplore.files
-
     names = ("files", "reports", "snapshots", "summaries", "plots", "widgets", "gather")
     modules = {
         n: ast.parse(inspect.getsource(importlib.import_module(f"cpexplore.{n}"))) for n in names
@@ -724,7 +714,6 @@ def test_files_reports_and_snapshots_import_one_way_by_public_names():
         n.module for n in ast.walk(modules["snapshots"]) if isinstance(n, ast.ImportFrom)
     }
     assert "reports" not in imported_by_snapshots and "files" in imported_by_snapshots
-    assert cpexplore.reports.to_csv is cpexplore.files.to_csv
 
 
 def test_a_snapshot_reads_back_with_the_types_it_was_taken_with(session, tmp_path):

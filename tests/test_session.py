@@ -29,7 +29,7 @@ from cpexplore import (
 )
 from cpexplore.config import parse_rc
 from cpexplore.http import InsecureTransportWarning, Transport, mask_token
-from cpexplore.listing import list_info
+from cpexplore.lists.info import list_info
 from cpexplore.sandbox import Sandbox
 
 CATALOG_COLUMNS = [

@@ -6,14 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 import pandas as pd
 import pytest
 from test_cli import assert_one_line_error, cloud, run  # noqa: F401  (cloud is a fixture)
 
 from cpexplore import SqlError, UnknownResource
 from cpexplore.snapshots import history, store_snapshot
+from cpexplore.sql import referenced_columns, server_inventory
+from cpexplore.summaries import capacity_table
 
 
 def test_sql_answers_equal_the_pandas_computation(session):
@@ -54,6 +58,109 @@ def test_the_host_capacity_view_uses_the_regions_own_commit_rates(session):
     hosts = session.list("hosts", scope="max", warn_cached=False).set_index("id")
     rates = got.set_index("host_id")["cpu_commit_rate"]
     assert (rates - hosts.loc[rates.index, "cpu_commit_rate"]).abs().max() < 1e-9
+
+
+INVENTORY = [
+    "id",
+    "name",
+    "status",
+    "hypervisor",
+    "vcpu_count",
+    "vmem_size",
+    "disk_mb",
+    "host",
+    "host_id",
+    "zone",
+    "cloudregion",
+    "project",
+    "project_id",
+    "project_domain",
+    "os_type",
+    "created_at",
+]
+
+
+def test_the_views_are_sql_views_in_the_querys_cursor(session):
+    got = session.sql(
+        "SELECT view_name, sql FROM duckdb_views(), "
+        "(SELECT count(*) FROM server_inventory, host_capacity) WHERE NOT internal"
+    )
+    views = dict(zip(got["view_name"], got["sql"], strict=True))
+    assert re.search(
+        r"VIEW server_inventory AS SELECT .*tenant AS project.* FROM servers",
+        views["server_inventory"],
+    )
+    assert re.search(r"VIEW host_capacity AS SELECT .* FROM capacity_table", views["host_capacity"])
+    assert "server_inventory" not in set(
+        session.sql("SELECT view_name FROM duckdb_views()")["view_name"]
+    )
+
+
+def test_the_server_inventory_view_renames_and_keeps_the_servers_values(session):
+    got = session.sql("SELECT * FROM server_inventory")
+    assert list(got.columns) == INVENTORY
+    assert got["vcpu_count"].dtype == "int64" and got["created_at"].dtype == "datetime64[ns, UTC]"
+    servers = session.list("servers", scope="max", warn_cached=False)
+    source = {"project": "tenant", "project_id": "tenant_id", "disk_mb": "disk"}
+    want = servers.set_index("id")
+    got = got.set_index("id").loc[want.index]
+    for c in INVENTORY[1:]:
+        a, b = got[c].astype(object), want[source.get(c, c)].astype(object)
+        assert ((a == b) | (a.isna() & b.isna())).all(), c
+    pd.testing.assert_frame_equal(
+        session.inventory(), session.sql("SELECT * FROM server_inventory")
+    )
+    # a query naming only a renamed column, or the servers too, still gets the view's values
+    named = session.sql("SELECT project, disk_mb FROM server_inventory")
+    assert named["project"].notna().all() and named["disk_mb"].sum() == servers["disk"].sum()
+    both = session.sql(
+        "SELECT count(*) AS n FROM servers s JOIN server_inventory i ON s.id = i.id "
+        "WHERE i.project = s.tenant AND i.disk_mb = s.disk"
+    )
+    assert both["n"].iloc[0] == len(servers)
+
+
+def test_a_column_the_servers_lack_is_a_typed_null_in_the_inventory():
+    got = server_inventory(pd.DataFrame({"id": ["a"], "tenant": ["p"], "vcpu_count": [2]}))
+    assert list(got.columns) == INVENTORY
+    assert got["project"].tolist() == ["p"] and got["vcpu_count"].tolist() == [2]
+    assert got[["host", "disk_mb", "created_at"]].isna().all().all()
+    assert pd.api.types.is_integer_dtype(got["disk_mb"]) and got["host"].dtype == object
+    assert got["created_at"].dtype == "datetime64[ns, UTC]"
+
+
+def test_the_host_capacity_view_is_the_capacity_table(session):
+    hosts = session.list("hosts", scope="max", warn_cached=False)
+    want = capacity_table(hosts, source="hosts").reset_index(drop=True)
+    got = session.sql("SELECT * FROM host_capacity")
+    pd.testing.assert_frame_equal(got, want, check_categorical=False)
+    pd.testing.assert_frame_equal(session.host_capacity(), want)
+    over = session.sql("SELECT count(*) AS n FROM host_capacity WHERE over_committed")
+    assert over["n"].iloc[0] == want["over_committed"].sum()
+
+
+def test_lists_and_dicts_reach_sql_as_json_text_with_their_values(session):
+    got = session.sql(
+        "SELECT id, nics, nics->>'$[0].ip_addr' AS ip, json_extract(disks_info, '$[0].size') AS size "
+        "FROM servers WHERE nics IS NOT NULL AND disks_info IS NOT NULL LIMIT 20"
+    )
+    servers = session.list("servers", scope="max", warn_cached=False).set_index("id")
+    assert len(got) == 20
+    for row in got.itertuples():
+        assert json.loads(row.nics) == servers.at[row.id, "nics"]
+        assert row.ip == servers.at[row.id, "nics"][0]["ip_addr"]
+        assert json.loads(row.size) == servers.at[row.id, "disks_info"][0]["size"]  # a number
+
+
+def test_only_the_named_columns_reach_duckdb_and_a_row_is_every_column(session):
+    zones = session.list("zones", scope="max", warn_cached=False)
+    row = session.sql("SELECT z FROM zones z LIMIT 1")["z"].iloc[0]
+    assert set(row) == set(zones.columns)
+    assert sorted(referenced_columns("SELECT s.status FROM servers s", duckdb.connect())) == [
+        "status"
+    ]
+    for query in ("SELECT * FROM servers", "SELECT s FROM servers s", "SELEC 1"):
+        assert referenced_columns(query, duckdb.connect()) is None, query
 
 
 def test_the_result_says_what_it_read_and_how_fresh(session):

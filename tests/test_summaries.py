@@ -14,8 +14,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import cpexplore.summaries  # noqa: E402
-from cpexplore import reports, widgets  # noqa: E402
-from cpexplore.cli import _cell  # noqa: E402
+from cpexplore import files, markup  # noqa: E402
 from cpexplore.errors import MissingColumns  # noqa: E402
 from cpexplore.plots import plot_capacity  # noqa: E402
 from cpexplore.summaries import (  # noqa: E402
@@ -47,6 +46,7 @@ from cpexplore.summaries import (  # noqa: E402
     usable_cpus,
     usable_memory,
 )
+from cpexplore.terminal import cell as _cell  # noqa: E402
 
 
 def servers_frame() -> pd.DataFrame:
@@ -457,7 +457,7 @@ def test_the_capacity_chart_draws_the_capacity_table():
     hosts = hosts_frame()
     servers = servers_frame().assign(host_id=["i1", "i1", "i2", "i2", "i3", None], host="h3")
     cap = capacity_table(hosts, servers)
-    cpu_ax, mem_ax = plot_capacity(hosts, servers)
+    cpu_ax, mem_ax = plot_capacity(hosts, servers).axes
     try:
         names = [t.get_text() for t in cpu_ax.get_yticklabels()]
         assert names == cap["host"].tolist()  # the same rows in the same order
@@ -501,14 +501,14 @@ def test_every_text_view_starts_from_the_same_cell_value():
         (pd.NaT, None),
         (np.datetime64("NaT"), None),
     ):
-        assert reports.cell_value(value) == plain
+        assert files.cell_value(value) == plain
         assert _cell(value, None) == (plain or "")
-        assert widgets._cell_text(value) == (plain or "")
+        assert markup._cell_text(value) == (plain or "")
     # what each view adds stays its own
-    assert reports.csv_text(pd.DataFrame({"n": ["=1+1"]})).splitlines()[1] == '"\'=1+1"'
+    assert files.to_csv(pd.DataFrame({"n": ["=1+1"]})).splitlines()[1] == '"\'=1+1"'
     assert _cell("a\nb\x1b", None) == "a\\nb\\x1b"
-    assert widgets._cell_text(1234567) == "1,234,567" and _cell(1234567) == "1234567"
-    assert widgets._cell_text(2.25) == "2.2" and _cell(2.25) == "2.25"
+    assert markup._cell_text(1234567) == "1,234,567" and _cell(1234567) == "1234567"
+    assert markup._cell_text(2.25) == "2.2" and _cell(2.25) == "2.25"
 
 
 # -- capacity with the inputs a region really has ---------------------------------------------------

@@ -14,10 +14,9 @@ import pytest
 import requests
 
 from cpexplore import ConfigError
-from cpexplore.errors import AmbiguousName, UnknownField
-from cpexplore.listing import list_info
+from cpexplore.errors import AmbiguousName, CachedResultWarning, UnknownField
+from cpexplore.lists.info import list_info
 from cpexplore.resources import resource_spec
-from cpexplore.session import CachedResultWarning
 
 
 def _raw(session, path: str, **params) -> dict:

@@ -23,35 +23,40 @@ import ipywidgets  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from cpexplore.errors import MissingColumns, TransportError  # noqa: E402
-from cpexplore.files import csv_text  # noqa: E402
+from cpexplore.catalog import filter_endpoints  # noqa: E402
+from cpexplore.errors import EndpointNotFound, MissingColumns, TransportError  # noqa: E402
+from cpexplore.files import to_csv  # noqa: E402
 from cpexplore.gather import listing_regions  # noqa: E402
-from cpexplore.listing import ListInfo, list_info, with_info  # noqa: E402
-from cpexplore.summaries import capacity_table, rate_text, status_label  # noqa: E402
+from cpexplore.lists.info import ListInfo, list_info, with_info  # noqa: E402
+from cpexplore.markup import (  # noqa: E402
+    CsvDownload,
+    capacity_view,
+    csv_download,
+    download_html,
+    error_html,
+    frame_to_html,
+    status_legend_html,
+)
+from cpexplore.session import Session  # noqa: E402
+from cpexplore.summaries import (  # noqa: E402
+    capacity_table,
+    rate_text,
+    status_label,
+    summarize_servers,
+)
 from cpexplore.widgets import (  # noqa: E402
     ALL,
     CapacityExplorer,
     CatalogExplorer,
-    CsvDownload,
     InventoryExplorer,
     capacity_explorer,
-    capacity_view,
     catalog_explorer,
-    compute_interfaces,
-    compute_regions,
-    csv_download,
-    download_html,
-    error_html,
     explore,
     export_csv,
     fetch_servers,
-    filter_catalog,
     filter_options,
     filter_servers,
-    frame_to_html,
     inventory_explorer,
-    status_legend_html,
-    summarize_servers,
 )
 
 
@@ -106,37 +111,49 @@ def inventory(session):
 # ------------------------------------------------------------------- catalog logic
 
 
-def test_filter_catalog_by_region_interface_and_service(session):
+def test_the_explorers_filter_the_catalog_with_the_catalogs_own_filter(session):
     cat = session.catalog
-    r1 = filter_catalog(cat, region="region1", interface="public")
+    r1 = filter_endpoints(cat, region="region1", interface="public")
     assert r1[["service_type", "region_id", "interface"]].values.tolist() == [
         ["compute_v2", "region1", "public"]
     ]
     # a region-zone id is its own choice: region1 does not include region1-zone1
-    assert set(filter_catalog(cat, region="region1")["region_id"]) == {"region1"}
-    assert len(filter_catalog(cat)) == len(cat)
-    internal = filter_catalog(cat, interface="internal")
+    assert set(filter_endpoints(cat, region="region1")["region_id"]) == {"region1"}
+    assert len(filter_endpoints(cat)) == len(cat)
+    internal = filter_endpoints(cat, interface="internal")
     assert (
         set(internal["interface"]) == {"internal"}
         and len(internal) == (cat["interface"] == "internal").sum()
     )
-    ident = filter_catalog(cat, service="KEYSTONE")
+    ident = filter_endpoints(cat, service="KEYSTONE")
     assert set(ident["service_type"]) == {"identity"}
-    assert filter_catalog(cat, service="comp")["service_type"].unique().tolist() == ["compute_v2"]
-    assert filter_catalog(cat, region="nowhere").empty
+    assert filter_endpoints(cat, service="comp")["service_type"].unique().tolist() == ["compute_v2"]
+    assert filter_endpoints(cat, region="nowhere").empty
     before = cat.copy()
-    filter_catalog(cat, region="region0", interface="public", service="image")
+    filter_endpoints(cat, region="region0", interface="public", service="image")
     pd.testing.assert_frame_equal(cat, before)
-    with pytest.raises(MissingColumns, match="service_name"):
-        filter_catalog(cat.drop(columns="service_name"))
+    ex = CatalogExplorer(cat.drop(columns="service_name"))  # the explorer names what is missing
+    assert "needs column 'service_name'" in html.unescape(ex.message_html.value)
+    # the explorer's table is the catalog filter's rows
+    ex = catalog_explorer(session, region="region1", interface="internal")
+    pd.testing.assert_frame_equal(
+        ex.filtered, filter_endpoints(cat, region="region1", interface="internal")
+    )
 
 
-def test_compute_regions_and_distinct_endpoints(session):
+def test_the_inventory_offers_the_catalog_regions_gather_lists(session):
     cat = session.catalog
-    assert compute_regions(cat) == ["region0", "region1", "region1-zone1"]
-    assert compute_regions(cat, "internal") == ["region0", "region1"]
+
+    def compute_regions(interface: str) -> list[str]:
+        rows = filter_endpoints(cat, interface=interface)
+        return sorted(set(rows.loc[rows["service_type"] == "compute_v2", "region_id"]))
+
+    assert compute_regions("public") == ["region0", "region1", "region1-zone1"]
+    assert compute_regions("internal") == ["region0", "region1"]
     # region1-zone1 has region1's URL: asked once, by the one rule gather uses too
     assert listing_regions(session, "compute_v2", interface="public") == ["region0", "region1"]
+    ex = inventory_explorer(session, progress=False, load=False)
+    assert [v for _, v in ex.catalog_region_dropdown.options] == [ALL, "region0", "region1"]
 
 
 # ------------------------------------------------------------------- catalog widget
@@ -233,10 +250,12 @@ def test_frame_to_html_caps_rows_and_says_so():
 
 
 def test_error_html_is_escaped_and_names_what_failed():
-    markup = error_html(TransportError("cannot reach <host>", hint="check & retry"), "Fetching")
+    markup = error_html(
+        TransportError("cannot reach <host>", hint="check & retry"), doing="Fetching"
+    )
     assert "Fetching failed" in markup
     assert "&lt;host&gt;" in markup and "check &amp; retry" in markup
-    assert "(ValueError)" in error_html(ValueError("x"), "Drawing")
+    assert "(ValueError)" in error_html(ValueError("x"), doing="Drawing")
 
 
 # ------------------------------------------------------------------- inventory logic
@@ -271,13 +290,13 @@ def test_filter_servers_combines_filters_and_keeps_input():
 
 def test_filter_options_have_all_first_and_counts():
     df = small_servers()
-    assert filter_options(df, "status") == [
+    assert filter_options(df, column="status") == [
         ("all (6)", ALL),
         ("(none) (1)", "(none)"),
         ("ready (2)", "ready"),
         ("running (3)", "running"),
     ]
-    assert filter_options(df, "missing") == [("all (6)", ALL)]
+    assert filter_options(df, column="missing") == [("all (6)", ALL)]
 
 
 def test_summarize_servers_counts_vcpus_and_memory():
@@ -300,21 +319,21 @@ def test_summarize_servers_counts_vcpus_and_memory():
 
 def test_fetch_servers_uses_the_cache_unless_refreshed(session, sandbox):
     steps = []
-    first = fetch_servers(session, "region0", on_step=lambda *a: steps.append(a))
+    first = fetch_servers(session, catalog_region="region0", on_step=lambda *a: steps.append(a))
     assert steps == [(0, 1, "region0"), (1, 1, None)]
     assert len(first) == sandbox.count("servers", "region0")
     assert set(first["catalog_region"]) == {"region0"}
-    again = fetch_servers(session, "region0")
+    again = fetch_servers(session, catalog_region="region0")
     assert list_info(again).from_cache is True
     before = sandbox.requests
-    fresh = fetch_servers(session, "region0", refresh=True)
+    fresh = fetch_servers(session, catalog_region="region0", refresh=True)
     assert list_info(fresh).from_cache is False and sandbox.requests > before
     assert list_info(fresh).regions == ("region0",)
 
 
 def test_fetch_servers_from_every_catalog_region(session, sandbox):
     steps = []
-    every = fetch_servers(session, ALL, on_step=lambda *a: steps.append(a))
+    every = fetch_servers(session, catalog_region=ALL, on_step=lambda *a: steps.append(a))
     assert [s[2] for s in steps] == ["region0", None]  # the regions are listed at once
     assert len(every) == sandbox.count("servers", "region0") + sandbox.count("servers", "region1")
     assert every["id"].is_unique
@@ -384,7 +403,7 @@ def test_inventory_explorer_loads_and_labels_the_two_regions(inventory, session,
     assert ex.catalog_region_dropdown.value == session.region == "region0"
     assert [v for _, v in ex.catalog_region_dropdown.options] == [
         ALL,
-        *compute_regions(session.catalog),
+        *listing_regions(session, "compute_v2", interface="public"),
     ]
     assert "Catalog region (which endpoint to call)" in ex.catalog_region_dropdown.description
     assert "Cloud region (where VMs live)" in ex.cloudregion_dropdown.description
@@ -431,13 +450,13 @@ def test_inventory_explorer_filters_group_and_summary(inventory):
     assert set(ex.filtered["status"].astype(str)) == {"running"}
     assert "cloudregion Aliyun/cn-beijing" in ex.count_html.value
 
-    ex.stack_dropdown.value = "status"
+    ex.hue_dropdown.value = "status"
     assert [t.get_text() for t in ex.figure.axes[0].get_legend().get_texts()] == [
         "running (powered on)"
     ]
     for control in (ex.cloudregion_dropdown, ex.zone_dropdown, ex.status_dropdown):
         control.value = ALL
-    ex.stack_dropdown.value = ""
+    ex.hue_dropdown.value = ""
     ex.group_by_dropdown.value = "status"
     assert len(ex.filtered) == len(ex.servers)
 
@@ -478,7 +497,7 @@ def test_csv_download_is_a_named_spreadsheet_safe_file_in_memory():
     got = csv_download(df, stem="servers-region0", now=now)
     name, data = got  # a (filename, bytes) pair
     assert isinstance(got, CsvDownload) and name == "servers-region0-20261107-101500.csv"
-    assert data == csv_text(df).encode("utf-8")  # the one CSV writer, formula escaping on
+    assert data == to_csv(df).encode("utf-8")  # the one CSV writer, formula escaping on
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
     assert rows == [["name", "ips"], ["'=1+1", '["10.0.0.1"]'], ["web", "[]"], ["-2", "[]"]]
     assert csv_download(df, now=now, bom=True).data == b"\xef\xbb\xbf" + data
@@ -488,7 +507,7 @@ def test_csv_download_is_a_named_spreadsheet_safe_file_in_memory():
 
 def test_download_html_is_a_link_holding_the_file():
     got = CsvDownload('s<"x">.csv', b'"a"\n"1"\n')
-    markup = download_html(got, "1 server")
+    markup = download_html(got, what="1 server")
     assert link_of(markup) == ('s<"x">.csv', got.data)
     assert '<"x">' not in markup  # the name is escaped where it is shown
     assert "Download s&lt;&quot;x&quot;&gt;.csv" in markup and "(1 server, 8 bytes)" in markup
@@ -529,20 +548,11 @@ def test_inventory_explorer_export_offers_a_browser_download_and_writes_nothing(
         ex.group_by_dropdown.value = "status"
 
 
-def test_export_dir_is_no_longer_used_and_says_so(session, tmp_path):
-    with pytest.warns(DeprecationWarning, match="export_dir"):
-        ex = inventory_explorer(session, progress=False, load=False, export_dir=tmp_path)
-    assert isinstance(ex, InventoryExplorer) and os.listdir(tmp_path) == []
+class _BrokenSession(Session):
+    """The shared session (its login and catalog), whose lists always fail."""
 
-
-class _BrokenSession:
-    """Enough of a Session for the inventory explorer, whose lists always fail."""
-
-    def __init__(self, catalog: pd.DataFrame) -> None:
-        self.catalog = catalog
-        self.region = "region0"
-        self.interface = "public"
-        self.interfaces = ["public"]
+    def __init__(self, session: Session) -> None:  # no second login
+        vars(self).update(vars(session))
         self.calls = 0
 
     def list(self, resource: str, **kwargs: object) -> pd.DataFrame:
@@ -553,7 +563,7 @@ class _BrokenSession:
 
 
 def test_inventory_explorer_shows_fetch_errors_inside_the_widget(session):
-    broken = _BrokenSession(session.catalog)
+    broken = _BrokenSession(session)
     ex = inventory_explorer(broken, progress=False)  # must not raise
     assert broken.calls == 1 and not ex.loaded
     assert "Fetching the servers of region0 (public endpoint) failed" in ex.message_html.value
@@ -575,7 +585,7 @@ class _SwallowingOutput(ipywidgets.Output):
 
 
 def test_fetch_errors_show_even_where_an_output_widget_swallows_them(session):
-    broken = _BrokenSession(session.catalog)
+    broken = _BrokenSession(session)
     ex = inventory_explorer(broken, progress=False, load=False)
     ex.progress_output = _SwallowingOutput()
     ex.load()  # in Voilà this once left "Fetching…" on screen for ever
@@ -584,14 +594,11 @@ def test_fetch_errors_show_even_where_an_output_widget_swallows_them(session):
     assert ex.status_html.value == "" and not ex.refresh_button.disabled
 
 
-class _FrameSession:
-    """Enough of a Session for the explorers, listing fixed frames (recording the calls)."""
+class _FrameSession(Session):
+    """The shared session (its login and catalog), listing fixed frames (recording the calls)."""
 
-    def __init__(self, catalog: pd.DataFrame, **frames: pd.DataFrame) -> None:
-        self.catalog = catalog
-        self.region = "region0"
-        self.interface = "public"
-        self.interfaces = ["public"]
+    def __init__(self, session: Session, **frames: pd.DataFrame) -> None:  # no second login
+        vars(self).update(vars(session))
         self.frames = frames
         self.listed: list[str] = []
         self.calls: list[dict[str, object]] = []
@@ -625,7 +632,7 @@ def sparse_servers() -> pd.DataFrame:
 
 def test_unscheduled_servers_are_a_group_a_filter_and_a_choice():
     df = sparse_servers()
-    assert filter_options(df, "zone") == [
+    assert filter_options(df, column="zone") == [
         ("all (4)", ALL),
         ("(unscheduled) (2)", "(unscheduled)"),
         ("z1 (2)", "z1"),
@@ -634,7 +641,7 @@ def test_unscheduled_servers_are_a_group_a_filter_and_a_choice():
     assert filter_servers(df, cloudregion="(unscheduled)", status="init")["id"].tolist() == ["d"]
     assert summarize_servers(df, "host")["host"].tolist() == ["(unscheduled)", "h1"]
     # a status that is merely missing stays "(none)"
-    assert filter_options(df.assign(status=None), "status")[1] == ("(none) (4)", "(none)")
+    assert filter_options(df.assign(status=None), column="status")[1] == ("(none) (4)", "(none)")
 
 
 @pytest.mark.parametrize(
@@ -647,7 +654,7 @@ def test_unscheduled_servers_are_a_group_a_filter_and_a_choice():
     ids=["unscheduled", "no-placement-columns", "all-na"],
 )
 def test_inventory_explorer_works_on_sparse_frames(session, servers):
-    fake = _FrameSession(session.catalog, servers=servers)
+    fake = _FrameSession(session, servers=servers)
     ex = inventory_explorer(fake, progress=False)
     assert ex.loaded and ex.message_html.value == ""
     for by in [v for _, v in ex.group_by_dropdown.options]:
@@ -661,16 +668,25 @@ def test_inventory_explorer_works_on_sparse_frames(session, servers):
             dropdown.value = ALL
 
 
-def test_compute_interfaces_are_the_catalogs_in_a_fixed_order(session):
-    assert compute_interfaces(session.catalog) == ["public", "internal"]  # no admin compute
-    cat = pd.DataFrame(
-        {"service_type": ["compute_v2"] * 3, "interface": ["admin", "weird", "public"]}
-    )
-    assert compute_interfaces(cat) == ["public", "admin", "weird"]
+class _InterfacesSession(_FrameSession):
+    """A catalog with a compute endpoint on the admin interface and none on internal."""
+
+    def url_for(self, service_type: str, *, region=None, interface=None) -> str:
+        if interface == "internal":
+            raise EndpointNotFound("no internal compute endpoint")
+        return f"https://{region}-{interface}:30888"
+
+
+def test_the_interfaces_offered_are_those_with_a_compute_endpoint_in_a_fixed_order(session):
+    ex = inventory_explorer(session, progress=False, load=False)
+    assert list(ex.interface_buttons.options) == ["public", "internal"]  # no admin compute
+    fake = _InterfacesSession(session, servers=sparse_servers())
+    ex = inventory_explorer(fake, progress=False, load=False)
+    assert list(ex.interface_buttons.options) == ["public", "admin"]
 
 
 def test_inventory_explorer_interface_picker_asks_that_endpoint(session):
-    fake = _FrameSession(session.catalog, servers=sparse_servers())
+    fake = _FrameSession(session, servers=sparse_servers())
     ex = inventory_explorer(fake, progress=False)
     assert list(ex.interface_buttons.options) == ["public", "internal"]
     assert ex.interface_buttons.value == "public" and fake.calls[-1]["interface"] == "public"
@@ -685,11 +701,11 @@ def test_inventory_explorer_interface_picker_asks_that_endpoint(session):
 
 
 def test_inventory_explorer_explains_a_failing_interface(session):
-    broken = _BrokenSession(session.catalog)
+    broken = _BrokenSession(session)
     ex = inventory_explorer(broken, progress=False, interface="internal")
     assert "Fetching the servers of region0 (internal endpoint) failed" in ex.message_html.value
     # what was shown before stays, and the status line says it is the earlier list
-    fake = _FrameSession(session.catalog, servers=sparse_servers())
+    fake = _FrameSession(session, servers=sparse_servers())
     ex = inventory_explorer(fake, progress=False)
     fake.frames = {}  # every list now fails
     ex.interface_buttons.value = "internal"
@@ -709,7 +725,7 @@ def test_inventory_side_table_shows_the_charts_groups_other_and_a_total(session)
             "vcpu_count": [2] * len(hosts),
         }
     )
-    fake = _FrameSession(session.catalog, servers=servers)
+    fake = _FrameSession(session, servers=servers)
     ex = inventory_explorer(fake, progress=False, group_by="host", top=3)
     rows = table_rows(ex.summary_html.value)
     assert [r[0] for r in rows] == ["host-00", "host-01", "host-02", "other (3 hosts)"]
@@ -720,7 +736,7 @@ def test_inventory_side_table_shows_the_charts_groups_other_and_a_total(session)
     assert drawn["other (3 hosts)"] == 0.0  # summed in words, not drawn as a bar
     assert len(ex.summary) == 6  # the full grouping stays available
     # a filter that leaves one host shows that host
-    only = _FrameSession(session.catalog, servers=servers[servers["host"] == "host-05"])
+    only = _FrameSession(session, servers=servers[servers["host"] == "host-05"])
     ex = inventory_explorer(only, progress=False, group_by="host", top=1)
     assert [r[0] for r in table_rows(ex.summary_html.value)] == ["host-05"]
     assert bar_totals(ex.figure) == {"host-05": 3}
@@ -789,18 +805,18 @@ def test_capacity_explorer_shows_chart_and_table_in_one_order(session):
 
 def test_capacity_explorer_lists_servers_only_when_hosts_lack_the_regions_figures(session):
     hosts = pd.DataFrame({"id": ["i1"], "name": ["h1"], "cpu_count": [2], "mem_size": [4096]})
-    fake = _FrameSession(session.catalog, hosts=hosts, servers=sparse_servers())
+    fake = _FrameSession(session, hosts=hosts, servers=sparse_servers())
     ex = capacity_explorer(fake)
     assert fake.listed == ["hosts", "servers"]
     assert ex.table.loc[0, "cpu_commit"] == 2 and bool(ex.table.loc[0, "over_committed"]) is False
     assert "2 servers on no host listed here (2 unscheduled)" in ex.table_html.value
     fake = _FrameSession(
-        session.catalog, hosts=hosts.assign(cpu_commit=[40], mem_commit=[1024]), servers=None
+        session, hosts=hosts.assign(cpu_commit=[40], mem_commit=[1024]), servers=None
     )
     ex = capacity_explorer(fake)
     assert fake.listed == ["hosts"] and ex.servers is None
     assert bool(ex.table.loc[0, "cpu_over_committed"]) is True  # 20 > the default bound of 8
-    broken = _BrokenSession(session.catalog)
+    broken = _BrokenSession(session)
     ex = capacity_explorer(broken)  # must not raise
     assert not ex.loaded and "Fetching the hosts failed" in ex.message_html.value
     assert "Not loaded yet" in capacity_explorer(broken, load=False).status_html.value
@@ -817,7 +833,7 @@ def test_explore_puts_both_in_tabs_and_loads_the_inventory_lazily(session):
     assert inventory.loaded and len(inventory.servers) > 0
 
 
-@pytest.mark.parametrize("module", ["cpexplore.widgets", "cpexplore.plots"])
+@pytest.mark.parametrize("module", ["cpexplore.widgets", "cpexplore.plots", "cpexplore.markup"])
 def test_modules_keep_no_mutable_module_state(module):
     import importlib
 

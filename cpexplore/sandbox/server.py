@@ -9,7 +9,6 @@ Use it through :class:`cpexplore.sandbox.Sandbox`.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -359,8 +358,3 @@ def _split_service(path: str, region: str) -> tuple[dict | None, str]:
     if head in LOG and region == CATALOG_REGIONS[0]:
         return LOG, path
     return COMPUTE, path
-
-
-def error_json(status: int, error_class: str, details: str) -> bytes:
-    """A flat error body (used by tests that build expected answers)."""
-    return json.dumps({"class": error_class, "code": status, "details": details}).encode()

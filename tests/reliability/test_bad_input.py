@@ -29,8 +29,8 @@ from cpexplore import (
     Session,
     TransportError,
     UnknownResource,
+    files,
     plots,
-    reports,
 )
 from cpexplore.config import parse_rc
 from cpexplore.http import InsecureTransportWarning
@@ -147,7 +147,7 @@ def _(sb, s, tmp):
 
 @case("list envelope missing its key", ProtocolError, "'servers'")
 def _(sb, s, tmp):
-    from cpexplore.listing import fetch_all
+    from cpexplore.lists.pages import fetch_all
 
     with serve(reply(200, '{"data_rows":[],"total":0}')) as url:
         fetch_all(lambda p: s.get_json(url + "/servers", p), "servers", {}, progress=False)
@@ -229,7 +229,7 @@ def _frame():
 
 @case("an export path that is a directory", ExportError, "is a directory")
 def _(sb, s, tmp):
-    reports.to_csv(_frame(), tmp)
+    files.to_csv(_frame(), tmp)
 
 
 @case("an export path nobody may write to", ExportError, "permission")
@@ -238,7 +238,7 @@ def _(sb, s, tmp):
     if folder != Path("/sys"):
         folder.mkdir()
         folder.chmod(0o500)
-    reports.to_csv(_frame(), folder / "servers.csv")
+    files.to_csv(_frame(), folder / "servers.csv")
 
 
 @case("an export to a full disk (simulated)", ExportError, "disk is full")
@@ -249,7 +249,7 @@ def _(sb, s, tmp):
     real = os.fsync
     os.fsync = full
     try:
-        reports.to_csv(_frame(), tmp / "servers.csv")
+        files.to_csv(_frame(), tmp / "servers.csv")
     finally:
         os.fsync = real
 
@@ -414,7 +414,7 @@ def test_r5_a_login_redirect_carries_no_credentials_anywhere(sandbox):
 def test_r5_insecure_sessions_do_not_silence_other_warnings(tls_sandbox, recwarn):
     import warnings
 
-    from cpexplore.listing import PagingDriftWarning
+    from cpexplore.errors import PagingDriftWarning
 
     sb, _ = tls_sandbox
     before = list(warnings.filters)

@@ -9,7 +9,8 @@ import warnings
 import pytest
 
 from cpexplore import ApiError, CpExploreError, Session, TransportError
-from cpexplore.listing import PagingDriftWarning, list_info
+from cpexplore.errors import PagingDriftWarning
+from cpexplore.lists.info import list_info
 from cpexplore.sandbox import Sandbox, servers_for_rows
 
 
@@ -97,7 +98,8 @@ def test_r2_a_token_refused_by_the_server_is_replaced_once_even_with_many_thread
 
 def _drifting(session: Session, sb: Sandbox, change) -> None:
     """Make the inventory change right after the first page has been fetched."""
-    real = session._get
+    client = session._client
+    real = client.get
     calls = {"n": 0}
 
     def get(url, params=None):
@@ -107,7 +109,7 @@ def _drifting(session: Session, sb: Sandbox, change) -> None:
             change()
         return out
 
-    session._get = get  # type: ignore[method-assign]
+    client.get = get  # type: ignore[method-assign]
 
 
 @pytest.mark.parametrize("what", ["created", "deleted"])

@@ -23,7 +23,7 @@ import pytest
 from nbclient import NotebookClient
 
 import cpexplore
-from cpexplore import CpExploreError, Session, reports, widgets
+from cpexplore import CpExploreError, Session, files, reports, snapshots, widgets
 from cpexplore.config import parse_rc
 from cpexplore.sandbox import Sandbox
 
@@ -173,13 +173,13 @@ def test_r4_no_secret_in_any_text_cpexplore_emits(leaky, tmp_path, capsys):
             for w in (widgets.catalog_explorer(s), inventory, widgets.explore(s)):
                 texts += [("widget", t) for t in _widget_texts(w)]
             paths = reports.inventory_report(s, tmp_path / "report")
-            reports.to_json(servers, tmp_path / "servers.json")
+            files.to_json(servers, tmp_path / "servers.json")
             store = tmp_path / "snaps"
-            reports.snapshot(s, store)
+            snapshots.snapshot(s, store)
             sb.update("servers", servers.iloc[1]["id"], status="ready")
-            reports.snapshot(s, store)
+            snapshots.snapshot(s, store)
             texts += [
-                ("diff", d.to_frame().to_string()) for d in reports.diff_snapshots(store).values()
+                ("diff", d.to_frame().to_string()) for d in snapshots.diff_snapshots(store).values()
             ]
             got = cpexplore.gather([s, pw], "zones")
             texts += [("gather", got.frame.to_string()), ("gather errors", got.errors.to_string())]

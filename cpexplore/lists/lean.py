@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .frames import typed_column
+from .decode import typed_column
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,15 @@
-"""What a list asks the server, and what cpexplore must do itself: filters, order, limit.
+"""The filter grammar of a Cloudpods list, the value each field can take, and the server's
+matching rules applied to fetched rows.
 
-A real Cloudpods region applies ``filter=`` and ``order_by=`` only to **columns of the
-resource's table**. A filter on a joined field (``zone``, ``host``, ``project``…), an unknown
-field or an unknown operator is silently ignored and the whole list comes back; an
-``order_by`` on a joined field is ignored too (``tests/data/reference/cloudpods-api.md`` §9).
-So :func:`build_list_query` splits the request: table-column filters and sorts go to the
-server, everything else is applied here to the fetched rows by :func:`apply_filters` and
-:func:`sort_frame`, and a row ``limit`` is applied after them. The rows returned always match
-what was asked, on the sandbox and on a real region alike.
+climc's filters are ``field.op(args)``. A real region applies them only to columns of the
+resource's table and reads a value it cannot parse as zero (cloudpods-api.md §9, §10), so
+cpexplore parses and checks every filter here before anything is asked (:func:`parse_filter`,
+:func:`check_value`) and applies the ones the server would ignore itself, with the server's
+rules (:func:`apply_filters`, :func:`sort_frame`). Pure functions.
 
-Everything here is a pure function of its arguments.
-
->>> from cpexplore.resources import resource_spec
->>> plan = build_list_query(resource_spec("servers"), filters=["zone.equals('zone-a')",
-...                         "status.equals('running')"], limit=3)
->>> plan.query["filter"], [f.text for f in plan.local_filters], plan.server_limit
-(["status.equals('running')"], ["zone.equals('zone-a')"], None)
+>>> df = pd.DataFrame({"zone": ["zone-a", "Zone-B", None], "n": [1, 8, 3]})
+>>> apply_filters(df, [parse_filter("zone.in('ZONE-b')")])["n"].tolist()
+[8]
 """
 
 from __future__ import annotations
@@ -23,22 +17,15 @@ from __future__ import annotations
 import math
 import re
 import struct
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import orjson
 import pandas as pd
 
-from .errors import ConfigError, UnknownField, did_you_mean
-from .lean import lean_columns, lean_keys
-from .resources import GENERIC_PARAMS, ResourceSpec
-
-# The scopes a Cloudpods list understands (rbacscope: system, domain, project) and "max",
-# which the server resolves to the widest the token allows. rbacscope's "user" is refused:
-# a real region applies no owner filter for it and answers every row (cloudpods-api.md §10).
-SCOPES = ("project", "domain", "system", "max")
+from ..errors import ConfigError, did_you_mean
 
 # climc's filter operators and how many arguments each takes: (at least, at most).
 FILTER_OPS: dict[str, tuple[int, int | None]] = {
@@ -247,217 +234,12 @@ def _split_args(text: str) -> list[str]:
     return words
 
 
-@dataclass(frozen=True)
-class ListPlan:
-    """How one ``Session.list`` call is carried out.
-
-    ``query`` goes to the server; ``local_filters``/``local_order`` are applied to the fetched
-    rows (then ``local_limit``); ``check_fields`` must exist once the rows are in.
-    """
-
-    query: dict[str, Any]
-    local_filters: tuple[Filter, ...] = ()
-    filter_any: bool = False
-    local_order: tuple[str, ...] = ()
-    descending: bool = True
-    server_limit: int | None = None
-    local_limit: int | None = None
-    check_fields: tuple[tuple[str, str], ...] = field(default=())  # (what, name)
-
-    @property
-    def is_local(self) -> bool:
-        """True when cpexplore filters or sorts rows itself (every page is fetched)."""
-        return bool(self.local_filters or self.local_order)
-
-
-def check_scope(scope: str | None) -> str | None:
-    """The scope in the server's spelling, or ``ConfigError`` for one the server does not know.
-
-    >>> check_scope("SYSTEM")
-    'system'
-    """
-    if scope is None:
-        return None
-    name = str(scope).strip().lower()
-    if name == "user":
-        raise ConfigError(
-            "scope 'user' does not narrow a list: a real region answers it with every row, "
-            "to any caller",
-            hint="use scope='project' for your project's rows, or scope='max' for all you may see",
-        )
-    if name not in SCOPES:
-        raise ConfigError(
-            f"unknown scope {scope!r}",
-            hint=f"{did_you_mean(name, SCOPES)}use one of {', '.join(SCOPES)}",
-        )
-    return name
-
-
-def build_list_query(
-    spec: ResourceSpec,
-    *,
-    scope: str | None = None,
-    details: bool | str = True,
-    filters: str | Iterable[str] | None = None,
-    filter_any: bool = False,
-    search: str | None = None,
-    order_by: str | Iterable[str] | None = None,
-    order: str | None = None,
-    fields: str | Iterable[str] | None = None,
-    limit: int | None = None,
-    columns: Sequence[str] | None = None,
-    params: Mapping[str, Any] | None = None,
-    raw_params: Mapping[str, Any] | None = None,
-) -> ListPlan:
-    """Split a list request into the server's query and the work done on the fetched rows.
-
-    ``params`` are the resource's known query parameters (``zone=``, ``host=``,
-    ``hypervisor=``…; an unknown name is a ``ConfigError`` with a did-you-mean), and
-    ``raw_params`` pass anything to the server unchecked.
-
-    >>> from cpexplore.resources import resource_spec
-    >>> build_list_query(resource_spec("servers"), order_by="zone", limit=5).local_limit
-    5
-    """
-    if limit is not None and (isinstance(limit, bool) or int(limit) < 1):
-        raise ConfigError(
-            f"limit must be a positive number of rows, not {limit!r}",
-            hint="leave it out to fetch every row",
-        )
-    query: dict[str, Any] = {"details": "true" if details is True else "false"}
-    # fields this list has without the server's joins: lean lists rebuild some of them
-    rebuilt = set(lean_columns(spec.name)) if details == "lean" else set()
-    sc = check_scope(scope)
-    if sc:
-        query["scope"] = sc
-    checks: list[tuple[str, str]] = []
-
-    parsed = [parse_filter(f) for f in as_list(filters)]
-    # known table columns go to the server; other fields are filtered here (and, for a
-    # resource whose table is not known, both, since the server may or may not apply them)
-    server_side = [f for f in parsed if spec.server_applies(f.field)]
-    local = [f for f in parsed if not spec.is_table_column(f.field)]
-    if filter_any and any(f not in server_side for f in local):
-        server_side, local = [], parsed  # an OR cannot be split between server and client
-    for f in parsed:
-        check_value(f, spec.kind_of(f.field), f"the field {f.field!r} of {spec.name}")
-        checks.append(("filter field", f.field))
-        if details is not True and f in local and f.field in spec.detail_fields - rebuilt:
-            raise ConfigError(
-                f"the filter {f.text!r} is on {f.field!r}, which only details=True brings",
-                hint=f"leave details on{spec.param_hint(f.field)}",
-            )
-    if server_side:
-        query["filter"] = [f.text for f in server_side]
-        if filter_any:
-            query["filter_any"] = "true"
-    if search:
-        query["search"] = search
-
-    keys = as_list(order_by)
-    direction = _check_order(order)
-    local_order: tuple[str, ...] = ()
-    if keys:
-        checks.extend(("order_by field", k) for k in keys)
-        if all(spec.is_table_column(k) for k in keys):
-            query["order_by"] = keys
-            if direction:
-                query["order"] = direction
-        else:
-            # joined fields, and any field of a resource whose table is not known (the server
-            # may ignore it): sorted here, over every row
-            local_order = tuple(keys)
-            if spec.table_columns is None:
-                query["order_by"] = keys
-            if details is not True and any(k in spec.detail_fields - rebuilt for k in keys):
-                raise ConfigError(
-                    f"order_by {keys} names a field only details=True brings",
-                    hint="leave details on to sort by it",
-                )
-    elif direction:
-        query["order"] = direction
-
-    field_list = as_list(fields)
-    checks.extend(("field", f) for f in field_list)
-    wanted = list(columns) if columns is not None else None
-    if wanted is not None and not field_list:
-        field_list = [c.split(".", 1)[0] for c in wanted]
-    if field_list:
-        needed = {f.field for f in local} | set(local_order)
-        if details == "lean":  # the keys a lean list joins on must come along
-            needed |= set(lean_keys(spec.name))
-        query["field"] = sorted((set(field_list) | {"id"} | needed) - rebuilt)
-    if wanted is not None:
-        checks.extend(("column", c.split(".", 1)[0]) for c in wanted)
-
-    for name, value in (params or {}).items():
-        if value is None:
-            continue
-        spec.check_param(name)
-        query[name] = encode_param(value)
-    for name, value in (raw_params or {}).items():
-        if value is not None:
-            query[str(name)] = encode_param(value)
-
-    is_local = bool(local or local_order)
-    if spec.table_columns is not None:  # the fields are known: a typo costs no request
-        _check_names(spec, tuple(dict.fromkeys(checks)), set(spec.known_fields))
-    return ListPlan(
-        query=query,
-        local_filters=tuple(local),
-        filter_any=bool(filter_any),
-        local_order=local_order,
-        descending=direction != "asc",
-        server_limit=None if is_local else limit,
-        local_limit=limit if is_local else None,
-        check_fields=tuple(dict.fromkeys(checks)),
-    )
-
-
-def _check_order(order: str | None) -> str | None:
-    if order is None:
-        return None
-    word = str(order).strip().lower()
-    if word not in ("asc", "desc"):
-        raise ConfigError(f"order must be 'asc' or 'desc', not {order!r}")
-    return word
-
-
-def encode_param(value: Any) -> Any:
-    """A query value as the server reads it: booleans as ``true``/``false``, lists repeated.
-
-    >>> encode_param(True), encode_param(("a", 1))
-    ('true', ['a', 1])
-    """
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple | set | frozenset):
-        return [encode_param(v) for v in value]
-    return value
-
-
-def check_fields(spec: ResourceSpec, plan: ListPlan, present: Iterable[str]) -> None:
-    """For a resource whose fields are not known in advance (a custom resource): raise
-    ``UnknownField`` for a field named in the request that no fetched row has. (A known
-    resource's names were checked by :func:`build_list_query`, before any request.)
-    """
-    present = {str(c).split(".", 1)[0] for c in present}
-    if spec.table_columns is not None or (not spec.known_fields and not present):
-        return  # checked already, or nothing to check against (no rows)
-    _check_names(spec, plan.check_fields, set(spec.known_fields) | present)
-
-
-def _check_names(spec: ResourceSpec, names: Iterable[tuple[str, str]], known: set[str]) -> None:
-    for what, name in names:
-        if name not in known:
-            raise UnknownField(
-                f"{spec.name} have no field {name!r} (asked as {what})",
-                hint=f"{did_you_mean(name, sorted(known))}list the fields with "
-                f"session.list({spec.name!r}, limit=1).columns",
-            )
-
-
 def as_list(value: str | Iterable[str] | None) -> list[str]:
+    """One name or several as a list of names.
+
+    >>> as_list("zone"), as_list(("a", "b")), as_list(None)
+    (['zone'], ['a', 'b'], [])
+    """
     if value is None:
         return []
     if isinstance(value, str):
@@ -650,20 +432,15 @@ def sort_frame(df: pd.DataFrame, keys: Sequence[str], *, descending: bool = True
 
 
 __all__ = [
-    "SCOPES",
     "FILTER_OPS",
-    "GENERIC_PARAMS",
+    "VALUE_OPS",
     "Filter",
-    "ListPlan",
     "parse_filter",
     "check_filter",
-    "check_scope",
-    "build_list_query",
-    "check_fields",
-    "encode_param",
+    "read_value",
+    "check_value",
+    "as_list",
     "apply_filters",
     "filter_mask",
     "sort_frame",
-    "did_you_mean",
-    "as_list",
 ]

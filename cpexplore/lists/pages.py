@@ -1,4 +1,4 @@
-"""Fetching every page of a list: the paging plan, concurrent pages, progress and a cache.
+"""Fetching every page of a list: offset or marker paging, concurrent pages, drift, progress.
 
 Offset paging advances by the rows received until ``total``; once the first
 page reveals ``total``, the other offsets are fetched by a bounded thread pool and put
@@ -14,21 +14,15 @@ one page at a time.
 
 from __future__ import annotations
 
-import copy
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from types import MappingProxyType
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-import pandas as pd
-
-from .errors import ConfigError, CpExploreError, ProtocolError
+from ..errors import CpExploreError, PagingDriftWarning, ProtocolError
 
 PAGE_SIZE = 2048  # the server maximum
 # Pages in flight at once: enough to hide network latency, no more than a browser opens to
@@ -51,10 +45,6 @@ class Page(NamedTuple):
 
 
 GetPage = Callable[[dict[str, Any]], "Page | Mapping[str, Any]"]
-
-
-class PagingDriftWarning(UserWarning):
-    """Rows were created or deleted while a list was being paged."""
 
 
 @dataclass
@@ -372,12 +362,10 @@ def _assemble(pages: list[Page], limit: int | None) -> tuple[list[Any], int, int
 
 
 def _subset(rows: Any, keep: list[bool]) -> Any:
-    """The kept rows of a page, in the page's own form."""
+    """The kept rows of a page, in the page's own form (a list of dicts, an Arrow page)."""
     if isinstance(rows, list):
         return [r for r, k in zip(rows, keep, strict=True) if k]
-    if isinstance(rows, pd.DataFrame):
-        return rows[keep].reset_index(drop=True)
-    return rows.filter(keep)  # an Arrow table
+    return rows.filter(keep)
 
 
 def _as_int(value: Any) -> int | None:
@@ -385,224 +373,3 @@ def _as_int(value: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-
-
-# -- what a fetch was ----------------------------------------------------------------------------
-INFO_KEY = "cpexplore"  # the one key of DataFrame.attrs cpexplore uses
-
-
-@dataclass(frozen=True)
-class ListInfo:
-    """What one list was: where from, how, when, and what went wrong on the way.
-
-    Every frame ``Session.list`` returns carries one, read with :func:`list_info`
-    (it lives in ``df.attrs["cpexplore"]`` and follows the frame through copies, slices and
-    ``assign``). ``partial`` is true when pages failed (``on_error="partial"``), ``drift``
-    says what changed while paging, ``from_cache``/``fetched_at`` how fresh the rows are.
-    """
-
-    resource: str
-    region: str | None
-    interface: str
-    url: str
-    fetched_at: datetime
-    params: Mapping[str, Any] = field(default_factory=dict)
-    scope: str | None = None
-    details: bool | str = True
-    source: str | None = None
-    total: int | None = None
-    rows: int = 0
-    pages: int = 0
-    failed_pages: tuple[Mapping[str, Any], ...] = ()
-    drift: Mapping[str, Any] | None = None
-    duplicates_dropped: int = 0
-    elapsed_s: float = 0.0
-    filtered_here: tuple[str, ...] = ()
-    sorted_here: tuple[str, ...] = ()
-    from_cache: bool = False
-    regions: tuple[str | None, ...] = ()
-
-    def __post_init__(self) -> None:
-        # read-only all the way down, so the info can be shared instead of copied: pandas
-        # deep-copies attrs on nearly every operation, and a copy of this would cost each one
-        object.__setattr__(self, "params", _frozen(self.params))
-        object.__setattr__(self, "failed_pages", tuple(_frozen(p) for p in self.failed_pages))
-        if self.drift is not None:
-            object.__setattr__(self, "drift", _frozen(self.drift))
-
-    def __deepcopy__(self, memo: dict) -> ListInfo:
-        return self
-
-    @property
-    def partial(self) -> bool:
-        """True when some pages failed and the rows are incomplete."""
-        return bool(self.failed_pages)
-
-    @property
-    def age_s(self) -> float:
-        """Seconds since the rows were fetched."""
-        return (now_utc() - self.fetched_at).total_seconds()
-
-    def summary(self) -> str:
-        """One line for a person: rows, where, when, and any caveat.
-
-        >>> from datetime import datetime, timezone
-        >>> ListInfo("servers", "region0", "public", "u", datetime(2026, 1, 1, tzinfo=timezone.utc),
-        ...          rows=3, total=5).summary()
-        '3 of 5 servers from region0 (public), fetched 2026-01-01 00:00:00 UTC'
-        """
-        of = (
-            f" of {self.total}"
-            if self.total is not None and self.total != self.rows and not self.filtered_here
-            else ""
-        )
-        where = ", ".join(str(r) for r in self.regions) if self.regions else self.region
-        text = (
-            f"{self.rows}{of} {self.resource} from {where or 'the default region'} "
-            f"({self.interface}), fetched {self.fetched_at:%Y-%m-%d %H:%M:%S} UTC"
-        )
-        if self.from_cache:
-            text += " — from the cache"
-        if self.partial:
-            text += f" — PARTIAL: {len(self.failed_pages)} page(s) failed"
-        if self.drift:
-            text += " — the list changed while it was paged"
-        return text
-
-
-def _frozen(value: Any) -> Any:
-    """A read-only copy: mappings become ``MappingProxyType``, lists tuples."""
-    if isinstance(value, Mapping):
-        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    return value
-
-
-def list_info(df: pd.DataFrame) -> ListInfo:
-    """The :class:`ListInfo` of a frame cpexplore listed.
-
-    >>> list_info(pd.DataFrame())
-    Traceback (most recent call last):
-    ...
-    cpexplore.errors.ConfigError: this DataFrame carries no cpexplore list information (it comes from Session.list, gather or a widget; pandas drops it when frames with different sources are combined)
-    """
-    info = df.attrs.get(INFO_KEY)
-    if not isinstance(info, ListInfo):
-        raise ConfigError(
-            "this DataFrame carries no cpexplore list information",
-            hint="it comes from Session.list, gather or a widget; pandas drops it when frames "
-            "with different sources are combined",
-        )
-    return info
-
-
-def with_info(df: pd.DataFrame, info: ListInfo) -> pd.DataFrame:
-    """``df`` carrying ``info`` (the frame itself, changed in place, is returned)."""
-    df.attrs[INFO_KEY] = info
-    return df
-
-
-def combined_info(infos: list[ListInfo], rows: int) -> ListInfo:
-    """One :class:`ListInfo` for the lists of several regions joined into one frame: the
-    oldest fetch time, cached only if all were, every failed page and region."""
-    first = infos[0]
-    drifts = [i.drift for i in infos if i.drift]
-    totals = [i.total for i in infos]
-    return replace(
-        first,
-        region=None,
-        regions=tuple(r for i in infos for r in (i.regions or (i.region,))),
-        url=" ".join(i.url for i in infos),
-        fetched_at=min(i.fetched_at for i in infos),
-        total=None if any(t is None for t in totals) else sum(t for t in totals if t is not None),
-        rows=rows,
-        pages=sum(i.pages for i in infos),
-        failed_pages=tuple(p for i in infos for p in i.failed_pages),
-        drift=drifts[0] if drifts else None,
-        duplicates_dropped=sum(i.duplicates_dropped for i in infos),
-        elapsed_s=max(i.elapsed_s for i in infos),
-        from_cache=all(i.from_cache for i in infos),
-    )
-
-
-# -- cache ------------------------------------------------------------------------------
-@dataclass
-class _Entry:
-    frame: pd.DataFrame
-    fetched_at: datetime
-    stored: float
-
-
-class ListCache:
-    """Per-session cache of list results, keyed by resource, parameters, region, interface.
-
-    Frames go in and come out as copies, so a caller's changes never reach the cache.
-    """
-
-    def __init__(self, ttl: float = 300.0) -> None:
-        self.ttl = float(ttl)
-        self._entries: dict[tuple, _Entry] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(resource: str, params: Mapping[str, Any], region: str | None, interface: str) -> tuple:
-        def freeze(v: Any) -> Any:
-            if isinstance(v, list | tuple):
-                return tuple(freeze(x) for x in v)
-            if isinstance(v, dict):
-                return tuple(sorted((k, freeze(x)) for k, x in v.items()))
-            return v
-
-        return (resource, freeze(dict(params)), region, interface)
-
-    def get(self, key: tuple) -> tuple[pd.DataFrame, datetime] | None:
-        if self.ttl <= 0:
-            return None
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if time.monotonic() - entry.stored > self.ttl:
-                del self._entries[key]
-                return None
-        return _copy(entry.frame), entry.fetched_at
-
-    def put(self, key: tuple, frame: pd.DataFrame, fetched_at: datetime) -> None:
-        if self.ttl <= 0:
-            return
-        with self._lock:
-            self._entries[key] = _Entry(_copy(frame), fetched_at, time.monotonic())
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def info(self) -> pd.DataFrame:
-        now = time.monotonic()
-        with self._lock:
-            items = list(self._entries.items())
-        return pd.DataFrame(
-            {
-                "resource": [k[0] for k, _ in items],
-                "params": [dict(k[1]) for k, _ in items],
-                "region": [k[2] for k, _ in items],
-                "interface": [k[3] for k, _ in items],
-                "rows": [len(e.frame) for _, e in items],
-                "bytes": [int(e.frame.memory_usage(deep=True).sum()) for _, e in items],
-                "fetched_at": pd.to_datetime([e.fetched_at for _, e in items], utc=True),
-                "expires_in_s": [max(0.0, self.ttl - (now - e.stored)) for _, e in items],
-            }
-        )
-
-
-def _copy(frame: pd.DataFrame) -> pd.DataFrame:
-    # Copy-on-write (pandas ≥ 3) makes a shallow copy safe and nearly free.
-    deep = int(pd.__version__.split(".")[0]) < 3
-    out = frame.copy(deep=deep)
-    out.attrs = copy.deepcopy(frame.attrs)
-    return out
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
