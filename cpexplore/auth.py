@@ -1,12 +1,9 @@
 """Auth methods, the token they yield, and the small manager that keeps a token current.
 
-An auth method is a small object that knows how to log in (``login(transport, settings)``
-→ :class:`Token`: the body it POSTs to ``<auth_url>/auth/tokens``, or a validation GET for a
-bare token) and whether it can log in again (``can_renew``). :class:`TokenManager` owns the
-rest, as a keystoneauth plugin does: the current token, renewing it before it expires and
-once when the server refuses it. Adding an auth method touches this file only.
-:func:`parse_token` turns an answer into a :class:`Token`; :func:`auth_error` turns a
-refusal into a one-line :class:`~cpexplore.errors.AuthError`.
+An auth method knows how to log in (``login(transport, settings)`` → :class:`Token`) and
+whether it can log in again (``can_renew``); :class:`TokenManager` keeps the token current,
+as a keystoneauth plugin does: renewed before it expires, and once when it is refused.
+Adding an auth method touches this file only.
 
 >>> m = PasswordAuth("alice", "pw", project="demo")
 >>> m.describe()
@@ -150,15 +147,11 @@ class TokenAuth(_BodyLogin):
     project_domain_id: str | None = None
 
     @property
-    def rescopes(self) -> bool:
-        return bool(self.project or self.project_id)
-
-    @property
     def can_renew(self) -> bool:  # type: ignore[override]
-        return self.rescopes
+        return bool(self.project or self.project_id)  # re-scoping it is a login
 
     def login(self, transport: Transport, settings: Settings) -> Token:
-        if self.rescopes:
+        if self.can_renew:
             return super().login(transport, settings)
         resp = transport.login_request(
             "GET",
@@ -178,10 +171,8 @@ AuthMethod = AkskAuth | PasswordAuth | TokenAuth
 
 
 def method_from_settings(s: Settings) -> AuthMethod:
-    """Pick the auth method settings allow; AK/SK wins over password, password over token.
-
-    Each method's fields are :class:`~cpexplore.config.Settings` fields of the same name.
-    """
+    """The auth method settings allow (AK/SK over password over token), from the
+    :class:`~cpexplore.config.Settings` fields its fields are named after."""
     method = {"aksk": AkskAuth, "password": PasswordAuth, "token": TokenAuth}[s.auth_method]
     return method(**{f.name: getattr(s, f.name) for f in fields(method)})
 
@@ -318,8 +309,7 @@ def _token_from(resp: requests.Response, method: AuthMethod, settings: Settings)
         error = auth_error(refused, method, settings)
         if resp.status_code == 404 and error is refused:
             # keystone always has /v3/auth/tokens (its 404s are UserNotFound): another 404
-            # means the URL lacks its /v3, or the service there is not keystone (a region's
-            # port, another web server)
+            # means the URL lacks its /v3, or the service there is not keystone
             hint = auth_url_hint(settings.auth_url)
             error = AuthError(
                 f"{settings.auth_url} has no login (/auth/tokens answered 404 Not Found): "
@@ -340,14 +330,13 @@ def _token_from(resp: requests.Response, method: AuthMethod, settings: Settings)
             if isinstance(p, dict)
         ]
         have = f" (your projects: {', '.join(map(str, projects))})" if projects else ""
+        hint = "set OS_PROJECT_NAME or pass project=..."
         if isinstance(method, AkskAuth):  # keystone scopes AK/SK tokens to the key's project
             hint = (
                 "this access key belongs to no project; create one bound to a project "
                 "(climc credential-create-aksk --project-id ...) or log in with a password "
                 "and project="
             )
-        else:
-            hint = "set OS_PROJECT_NAME or pass project=..."
         raise AuthError(
             f"logged in as {token.user or method.describe()} without a project, so there is "
             f"no service catalog{have}",

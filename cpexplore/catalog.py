@@ -1,11 +1,9 @@
 """The token's service catalog as an immutable value and a pandas DataFrame.
 
-A scoped token carries ``token.catalog``: services, each with its endpoints (as ``climc
-endpoint-list`` shows). :class:`Catalog` flattens it into one row per endpoint and answers
-"which URL serves this service type?" with keystoneauth1's filters (``service_type``,
-``region``, ``zone``, ``interface``) and mcclient's matching rules made deterministic: where
-mcclient picks a region by Go map order and a URL at random, :meth:`Catalog.url_for` always
-picks the same one; :meth:`Catalog.endpoints_for` lists every candidate, the preferred first.
+:class:`Catalog` flattens a scoped token's ``token.catalog`` into one row per endpoint (as
+``climc endpoint-list`` shows) and answers "which URL serves this service type?" with
+mcclient's matching rules made deterministic: where mcclient picks a region by Go map order
+and a URL at random, :meth:`Catalog.url_for` always picks the same one.
 
 >>> cat = Catalog.from_token([
 ...     {"id": "s1", "name": "region2", "type": "compute_v2", "endpoints": [
@@ -74,11 +72,8 @@ _URL_SUFFIXED = {"publicurl": "public", "internalurl": "internal", "adminurl": "
 
 
 def normalize_interface(name: str, *, choosable: bool = False, origin: str | None = None) -> str:
-    """Return the catalog interface for an interface or ``OS_ENDPOINT_TYPE`` name (any case):
-    the one rule of settings, sessions, the CLI and the catalog.
-
-    ``choosable=True`` accepts only :data:`CHOOSABLE_INTERFACES`; ``origin`` names where
-    the value came from.
+    """The catalog interface of an interface or ``OS_ENDPOINT_TYPE`` name (any case); with
+    ``choosable=True`` only :data:`CHOOSABLE_INTERFACES`; ``origin`` says where it came from.
 
     >>> normalize_interface("publicURL")
     'public'
@@ -90,7 +85,7 @@ def normalize_interface(name: str, *, choosable: bool = False, origin: str | Non
     cpexplore.errors.ConfigError: unknown interface 'private' (use one of public, internal, admin, console, slave, apigateway; publicURL, internalURL, adminURL also work)
     """
     key = name.strip().lower() if isinstance(name, str) else None
-    key = _URL_SUFFIXED.get(key, key) if key is not None else None
+    key = _URL_SUFFIXED.get(key, key)
     allowed = CHOOSABLE_INTERFACES if choosable else INTERFACES
     if key in allowed:
         return key
@@ -113,11 +108,8 @@ def filter_endpoints(
     interface: str | None = None,
     service: str | None = None,
 ) -> pd.DataFrame:
-    """The endpoints of one catalog region and interface whose service type or name holds
-    ``service`` (any case): the catalog filter of the CLI and the widgets.
-
-    ``region`` matches ``region_id`` exactly; ``interface`` is normalised (``publicURL``
-    works). ``None``, ``""`` or ``"all"`` mean no filter.
+    """The endpoints of ``region`` (a ``region_id``) and ``interface`` whose service type or
+    name holds ``service`` (any case); ``None``, ``""`` or ``"all"`` mean no filter.
 
     >>> cat = pd.DataFrame({"service_type": ["compute_v2", "image"],
     ...                     "service_name": ["region2", "glance"],
@@ -140,8 +132,7 @@ def filter_endpoints(
 
 
 def normalize_service_type(name: str) -> str:
-    """Return the catalog service type climc would look up for ``name``: its only rename is
-    ``compute`` → ``compute_v2``.
+    """The catalog service type climc looks up for ``name`` (its only rename: ``compute``).
 
     >>> normalize_service_type("compute")
     'compute_v2'
@@ -156,22 +147,12 @@ def _text(value: Any) -> str:
 
 
 def _sort_key(row: _Row) -> tuple[str, ...]:
-    """Order rows by service type, region, interface and URL, then every other column."""
-    return (
-        row.service_type,
-        row.region_id,
-        row.interface,
-        row.url,
-        row.service_name,
-        row.service_id,
-        row.endpoint_id,
-        row.endpoint_name,
-    )
+    """Order rows by service type, region, interface and URL, then every column."""
+    return (row.service_type, row.region_id, row.interface, row.url, *row)
 
 
 def _rows_from_catalog(catalog: Iterable[Any]) -> tuple[_Row, ...]:
-    """Flatten ``[{id,name,type,endpoints:[...]}]`` into sorted endpoint rows; an endpoint
-    without a ``region_id`` (what mcclient matches) falls back to its ``region``.
+    """Sorted endpoint rows; without a ``region_id`` (what mcclient matches), its ``region``.
 
     >>> _rows_from_catalog([{"id": "s", "name": "n", "type": "t", "endpoints": [
     ...     {"id": "e", "interface": "public", "region": "r", "url": "u"}]}])[0].region_id
@@ -191,18 +172,10 @@ def _rows_from_catalog(catalog: Iterable[Any]) -> tuple[_Row, ...]:
                 raise ProtocolError(
                     f"endpoint of catalog service {service.get('type')!r} is not an object: {ep!r}"
                 )
-            rows.append(
-                _Row(
-                    service_name=_text(service.get("name")),
-                    service_type=_text(service.get("type")),
-                    service_id=_text(service.get("id")),
-                    interface=_text(ep.get("interface")),
-                    region_id=_text(ep.get("region_id") or ep.get("region")),
-                    endpoint_id=_text(ep.get("id")),
-                    endpoint_name=_text(ep.get("name")),
-                    url=_text(ep.get("url")),
-                )
-            )
+            values = [service.get(k) for k in ("name", "type", "id")]  # in _Row's order
+            region = ep.get("region_id") or ep.get("region")
+            values += [ep.get("interface"), region, ep.get("id"), ep.get("name"), ep.get("url")]
+            rows.append(_Row(*map(_text, values)))
     return tuple(sorted(rows, key=_sort_key))
 
 
@@ -221,11 +194,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _quoted_list(values: Iterable[str]) -> str:
-    """Return ``'a' or 'b'`` for a hint.
-
-    >>> _quoted_list(["a", "b", "c"])
-    "'a', 'b' or 'c'"
-    """
+    """``'a', 'b' or 'c'`` for a hint."""
     items = [repr(v) for v in values]
     if len(items) <= 1:
         return "".join(items)
@@ -234,10 +203,8 @@ def _quoted_list(values: Iterable[str]) -> str:
 
 @dataclass(frozen=True, repr=False)
 class Catalog:
-    """The endpoints of a token's service catalog; immutable and hashable.
-
-    Build it with :meth:`from_token`. It is falsy when it holds no endpoint (an unscoped
-    token, or a keystone with no endpoints registered).
+    """The endpoints of a token's service catalog (see :meth:`from_token`); immutable,
+    hashable, and falsy when it holds none (an unscoped token, or no endpoints registered).
 
     >>> bool(Catalog.empty()), len(Catalog.empty())
     (False, 0)
@@ -246,8 +213,6 @@ class Catalog:
     """
 
     rows: tuple[_Row, ...] = field(default=())
-
-    # -- construction -------------------------------------------------------------------
 
     @classmethod
     def from_token(cls, catalog: list[dict[str, Any]] | None) -> Catalog:
@@ -276,8 +241,6 @@ class Catalog:
         """
         return cls(rows=())
 
-    # -- views ----------------------------------------------------------------------------
-
     def __len__(self) -> int:  # also its truth: a catalog is true when it has an endpoint
         return len(self.rows)
 
@@ -287,10 +250,8 @@ class Catalog:
 
     @property
     def frame(self) -> pd.DataFrame:
-        """A new DataFrame, one row per endpoint, with :data:`CATALOG_COLUMNS`.
-
-        Rows are sorted by service type, region, interface and URL. Each call builds a
-        fresh frame, so a caller may change it freely.
+        """A new DataFrame at each call, one row per endpoint, with :data:`CATALOG_COLUMNS`,
+        sorted by service type, region, interface and URL.
 
         >>> list(Catalog.empty().frame.columns) == list(CATALOG_COLUMNS)
         True
@@ -323,8 +284,6 @@ class Catalog:
         []
         """
         return sorted({r.service_type for r in self.rows})
-
-    # -- lookup ---------------------------------------------------------------------------
 
     def _candidates(
         self, service_type: str, region: str | None, zone: str | None, interface: str
@@ -363,10 +322,8 @@ class Catalog:
         zone: str | None = None,
         interface: str = "public",
     ) -> list[dict[str, str]]:
-        """Return every endpoint that :meth:`url_for` could choose (its filters), as dicts of
-        :data:`CATALOG_COLUMNS`, the chosen one first: with a zone, the ``region-zone``
-        endpoints before the ``region`` ones; with no region, all regions by ``region_id``;
-        by URL within a region.
+        """Every endpoint :meth:`url_for` could choose, as dicts of :data:`CATALOG_COLUMNS`,
+        the chosen one first (a zone's before its region's; then by ``region_id`` and URL).
 
         >>> Catalog.empty().endpoints_for("compute")
         []
@@ -384,12 +341,9 @@ class Catalog:
     ) -> str:
         """Return the URL of ``service_type`` in ``region`` (and ``zone``) for ``interface``.
 
-        ``compute`` means ``compute_v2``, as in climc; ``interface`` may be ``publicURL``...,
-        and ``public`` (the default) is the one a client outside the cluster can reach.
-        ``region`` matches ``region_id`` (``region1-zone1`` too); with ``zone`` the
-        ``region-zone`` endpoints come first. With no region and several having the service,
-        the first ``region_id`` is used and the choice logged at INFO; within a region the
-        first URL, so the answer never varies. :meth:`endpoints_for` lists the others.
+        ``compute`` means ``compute_v2`` as in climc; ``public`` (the default) is what a client
+        outside the cluster can reach. With no region, the first ``region_id`` that has the
+        service is used (and logged at INFO); then the first URL, so the answer never varies.
         :class:`~cpexplore.errors.EndpointNotFound` names what was asked and what exists.
 
         >>> Catalog.empty().url_for("compute")
@@ -420,9 +374,6 @@ class Catalog:
         """Explain a connection to one of this catalog's endpoints (``url`` or a URL under it,
         chosen for ``interface``) that could not be opened: raise the result ``from error``.
 
-        It names the endpoint and what went wrong; for an interface but ``public`` (whose URLs
-        often resolve only in the cluster) it suggests ``interface='public'`` and its URL.
-
         >>> cat = Catalog.from_token([{"id": "s", "name": "nova", "type": "compute_v2",
         ...     "endpoints": [
         ...         {"id": "a", "interface": "internal", "region_id": "region0",
@@ -445,21 +396,13 @@ class Catalog:
         under = [r for r in self.rows if r.url and _is_under(bare, r.url)]
         mine = [r for r in under if r.interface == iface] or under
         row = max(mine, key=lambda r: len(r.url), default=None)
-        if row is None:
-            where, endpoint = f"the {iface} endpoint", bare
-        else:
-            where = f"the {iface} endpoint of {row.service_type} in region {row.region_id}"
-            endpoint = row.url
-        message = f"cannot reach {where} ({endpoint}): {error.message}"
+        where = f" of {row.service_type} in region {row.region_id}" if row else ""
+        message = f"cannot reach the {iface} endpoint{where} ({row.url if row else bare}): "
+        message += error.message
         if iface == "public":
             return ConnectError(message, hint=error.hint)
-        public = [
-            r.url
-            for r in self.rows
-            if row is not None
-            and r.interface == "public"
-            and (r.service_type, r.region_id) == (row.service_type, row.region_id)
-        ]
+        place = (row.service_type, row.region_id, "public") if row else None
+        public = [r.url for r in self.rows if (r.service_type, r.region_id, r.interface) == place]
         also = f", whose URL is {min(public)}" if public else ""
         return ConnectError(
             message,
@@ -494,11 +437,9 @@ class Catalog:
                 hint=f"what needs {stype} cannot be listed here; ask an admin whether the "
                 f"service is installed (climc endpoint-list shows the catalog)",
             )
-        regions = sorted({r.region_id for r in service})
-        interfaces = sorted({r.interface for r in service})
         message = (
-            f"{wanted}; {stype} has regions {', '.join(regions)}"
-            f" and interfaces {', '.join(interfaces)}{gateway}"
+            f"{wanted}; {stype} has regions {', '.join(sorted({r.region_id for r in service}))}"
+            f" and interfaces {', '.join(sorted({r.interface for r in service}))}{gateway}"
         )
         return EndpointNotFound(message, hint=self._hint(service, region, zone, iface))
 
@@ -508,11 +449,8 @@ class Catalog:
         ids = {region, f"{region}-{zone}"} if zone is not None else {region}
         same_place = sorted({r.interface for r in service if region is None or r.region_id in ids})
         same_iface = sorted({r.region_id for r in service if r.interface == iface})
-        tips = []
-        if same_place:
-            tips.append(f"interface={_quoted_list(same_place)}")
-        if same_iface:
-            tips.append(f"region={_quoted_list(same_iface)}")
+        tips = [f"interface={_quoted_list(same_place)}"] if same_place else []
+        tips += [f"region={_quoted_list(same_iface)}"] if same_iface else []
         if not tips:
             return "choose a region=... and interface=... that the service has"
         return f"choose {' or '.join(tips)}"

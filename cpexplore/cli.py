@@ -22,6 +22,7 @@ Errors are one line on stderr with a hint (exit 2: what was typed or configured 
 from __future__ import annotations
 
 import argparse
+import functools
 import ipaddress
 import json
 import logging
@@ -61,7 +62,7 @@ _USAGE_ERRORS = (ConfigError, UnknownResource, MissingColumns, EndpointNotFound,
 # the `cpexplore sandbox` options that are Sandbox arguments of the same name
 _SANDBOX_ARGS = (  # noqa: SIM905 (a list literal takes a line per name)
     "servers seed host port access_key secret_key username password latency fault_rate "
-    "token_ttl row_cost details_row_cost"
+    "token_ttl row_cost details_row_cost server_cores"
 ).split()
 
 
@@ -110,12 +111,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- output helpers
-
-
 def _emit(df: pd.DataFrame, args: argparse.Namespace, width: int | None = CELL_WIDTH) -> None:
-    """Write ``df`` as ``-f`` asks. Formula escaping (unless ``--no-escape-formulas``) and
-    ``--bom`` are for spreadsheets, so CSV only; JSON carries the values as they are."""
+    """Write ``df`` as ``-f`` asks (formula escaping and ``--bom``: CSV only)."""
     from .files import to_csv, to_json
 
     out = sys.stdout
@@ -135,11 +132,7 @@ def _emit(df: pd.DataFrame, args: argparse.Namespace, width: int | None = CELL_W
 
 
 def _names(values: Sequence[str] | None) -> list[str]:
-    """Repeatable options that also take comma lists: ``-c name,status -c zone``.
-
-    >>> _names(["name,status", " zone ", "name"])
-    ['name', 'status', 'zone']
-    """
+    """Repeatable options that also take comma lists: ``-c name,status -c zone``."""
     out = [part.strip() for v in values or () for part in str(v).split(",")]
     return list(dict.fromkeys(p for p in out if p))
 
@@ -148,17 +141,13 @@ def _session(args: argparse.Namespace) -> Session:
     """Log in with the global options (``--rc`` applies over the environment, like ``source``)."""
     from .session import Session
 
-    insecure = True if args.insecure else None
     return Session(
         rc=args.rc,
         profile=args.profile,
         region=args.region,
         interface=args.interface,
-        insecure=insecure,
+        insecure=args.insecure or None,
     )
-
-
-# --------------------------------------------------------------------------- commands
 
 
 def _cmd_catalog(args: argparse.Namespace) -> int:
@@ -349,9 +338,6 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         part.insert(0, "resource", name)
     _emit(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(), args)
     return 0
-
-
-# --------------------------------------------------------------------------- the parser
 
 
 class _Parser(argparse.ArgumentParser):
@@ -597,6 +583,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, what, real in (("row", "false", "0.0007"), ("details-row", "true", "0.0035")):
         cost_help = f"server seconds per row of a details={what} page (a real region: about {real})"
         p.add_argument(f"--{name}-cost", type=float, default=0.0, metavar="S", help=cost_help)
+    cores_help = "pages that spend their row cost at once (default 2, as a real 2-core region)"
+    p.add_argument("--server-cores", type=_positive_int, default=2, metavar="N", help=cores_help)
     fault_help = "fraction of GETs answered 429/503/dropped"
     p.add_argument("--fault-rate", type=float, default=0.0, help=fault_help)
     ttl_help = "token lifetime in seconds (default 86400)"
@@ -636,15 +624,10 @@ def _whole_number(text: str, least: int) -> int:
     return value
 
 
-def _non_negative_int(text: str) -> int:
-    return _whole_number(text, 0)
+_non_negative_int = functools.partial(_whole_number, least=0)
+_positive_int = functools.partial(_whole_number, least=1)
 
 
-def _positive_int(text: str) -> int:
-    return _whole_number(text, 1)
-
-
-# A hint written for Python, in the words of the command line.
 _CLI_WORDS = (
     (re.compile(r"`cpexplore resources` \(session\.resources\(\)\)"), "`cpexplore resources`"),
     (re.compile(r"session\.resources\(\)"), "`cpexplore resources`"),
@@ -664,8 +647,7 @@ _CLI_WORDS = (
 
 
 def cli_words(text: str) -> str:
-    """A hint written for Python (``region='region0'``, ``session.resources()``) in the
-    words of the command line (``--region region0``, ``cpexplore resources``).
+    """A hint written for Python in the words of the command line.
 
     >>> cli_words("choose region='region0' or interface='public'; session.resources() lists all")
     'choose --region region0 or --interface public; `cpexplore resources` lists all'

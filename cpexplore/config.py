@@ -1,19 +1,13 @@
 """Settings → validated, immutable credentials. No HTTP happens here.
 
-Where a value comes from, highest first:
-
-1. keyword arguments of :func:`resolve_settings` (``None`` means "not given");
-2. the chosen profile of the user config file (``profile=`` or ``$CPEXPLORE_PROFILE``),
-   including the rc file that the profile names with ``rc =``;
-3. the rc file given by ``rc_path`` (for example ``~/.onecloud_rcadmin``), parsed, never run:
-   it applies over the environment, as ``source``-ing it would;
-4. the environment variables climc reads (``OS_AUTH_URL``, ``OS_ACCESS_KEY``, ...), and
-   OpenStack's names for the domains (``OS_USER_DOMAIN_NAME``, ``OS_PROJECT_DOMAIN_ID``…).
-
-Empty values count as "not given" in every layer, so a lower layer can fill them, except
-for the identity: who logs in (access key, user name and its domain, or token) comes from
-one layer only, the highest that names one, and a lower layer never completes or replaces
-it (see :func:`_merge`).
+Where a value comes from, highest first: keyword arguments of :func:`resolve_settings`
+(``None``: not given); the profile of the user config file (``profile=`` or
+``$CPEXPLORE_PROFILE``, with the rc file it names by ``rc =``); the rc file ``rc_path``
+(e.g. ``~/.onecloud_rcadmin``), parsed, never run, applied over the environment as
+``source``-ing it would be; the environment variables climc reads (``OS_AUTH_URL``,
+``OS_ACCESS_KEY``…, and OpenStack's domain names). An empty value is "not given", so a
+lower layer fills it, except for the identity: who logs in comes from the highest layer
+that names one, and a lower layer never completes or replaces it (see :func:`_merge`).
 
 >>> s = resolve_settings(env={"OS_AUTH_URL": "https://10.0.0.1:30500/v3",
 ...                           "OS_ACCESS_KEY": "ak1", "OS_SECRET_KEY": "sk1"})
@@ -111,13 +105,11 @@ class Settings:
     profile: str | None = None
 
     def __repr__(self) -> str:
-        parts = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in _SECRET_FIELDS:
-                parts.append(f"{f.name}={'<set>' if value else None}")
-            else:
-                parts.append(f"{f.name}={value!r}")
+        parts = (
+            f"{f.name}={('<set>' if v else None) if f.name in _SECRET_FIELDS else repr(v)}"
+            for f in fields(self)
+            for v in [getattr(self, f.name)]
+        )
         return f"Settings({', '.join(parts)})"
 
     @property
@@ -138,9 +130,7 @@ class Settings:
     @property
     def verify(self) -> bool | str:
         """The TLS ``verify`` value for requests: ``False``, a CA bundle path, or ``True``."""
-        if self.insecure:
-            return False
-        return self.ca_bundle or True
+        return False if self.insecure else self.ca_bundle or True
 
 
 def _missing_credentials(s: Settings) -> str:
@@ -163,11 +153,7 @@ def _missing_credentials(s: Settings) -> str:
 
 
 def _scan_shell(line: str) -> tuple[str, bool]:
-    """Cut a trailing ``# comment`` off ``line``; say whether it needs shell expansion.
-
-    Follows sh quoting: nothing expands inside single quotes, ``#`` starts a comment only
-    at the start of a word, a backslash escapes the next character.
-    """
+    """Cut a trailing ``# comment`` off ``line`` (sh quoting); say whether it needs expansion."""
     quote = ""
     i, n = 0, len(line)
     expands = False
@@ -199,10 +185,8 @@ def _scan_shell(line: str) -> tuple[str, bool]:
 def parse_rc(text: str) -> dict[str, str]:
     """Read ``K=V`` / ``export K=V`` assignments from a shell rc file without running it.
 
-    Quotes follow shlex rules, ``#`` comments and blank lines are skipped, and lines that
-    are not plain assignments (functions, ``if``, ``source``...) are ignored. A value that
-    needs the shell (``$(...)``, backticks, ``$VAR``) is never evaluated: the line is
-    skipped with a :class:`UserWarning` naming the variable.
+    Quotes follow shlex; other lines (``if``, ``source``...) are skipped, and so, with a
+    :class:`UserWarning`, is a value that needs the shell (``$(...)``, backticks, ``$VAR``).
 
     >>> parse_rc('export OS_AUTH_URL=https://h:30500/v3  # keystone\\nOS_PASSWORD="a b#c"\\n')
     {'OS_AUTH_URL': 'https://h:30500/v3', 'OS_PASSWORD': 'a b#c'}
@@ -236,8 +220,7 @@ def parse_rc(text: str) -> dict[str, str]:
 def read_rc(path: str | os.PathLike[str]) -> dict[str, str]:
     """Read and parse an rc file such as ``~/.onecloud_rcadmin`` (see :func:`parse_rc`).
 
-    Raises :class:`ConfigError` naming the path when it is missing, not a regular file,
-    unreadable, too large or not text.
+    Raises :class:`ConfigError` naming the path when it is missing, unreadable or no rc file.
 
     >>> read_rc("/nonexistent/rc")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
@@ -297,22 +280,15 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     '/cfg/cpexplore/config.ini'
     """
     env = os.environ if env is None else env
-    explicit = env.get("CPEXPLORE_CONFIG")
-    if explicit:
+    if explicit := env.get("CPEXPLORE_CONFIG"):
         return Path(explicit).expanduser()
-    xdg = env.get("XDG_CONFIG_HOME")
-    if xdg and Path(xdg).is_absolute():  # the XDG spec says to ignore relative paths
-        base = Path(xdg)
-    else:
-        home = env.get("HOME")
-        base = (Path(home) if home else Path.home()) / ".config"
+    xdg = Path(env.get("XDG_CONFIG_HOME") or "")  # the XDG spec says to ignore relative paths
+    base = xdg if xdg.is_absolute() else Path(env.get("HOME") or Path.home()) / ".config"
     return base / "cpexplore" / "config.ini"
 
 
-def _config_file(config_path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path:
-    if config_path is not None:
-        return Path(config_path).expanduser()
-    return default_config_path(env)
+def _config_file(config_path: str | os.PathLike[str] | None, env: Mapping[str, str] | None) -> Path:
+    return default_config_path(env) if config_path is None else Path(config_path).expanduser()
 
 
 def _read_config(path: Path) -> configparser.ConfigParser | None:
@@ -386,7 +362,6 @@ def list_profiles(
     >>> list_profiles("/nonexistent/config.ini")
     []
     """
-    env = os.environ if env is None else env
     path = _config_file(config_path, env)
     parser = _read_config(path)
     return [] if parser is None else list(_profile_sections(parser, path))
@@ -470,8 +445,7 @@ def _profile_layer(
 
 
 def _vars_layer(variables: Mapping[str, str], suffix: str = "") -> _Layer:
-    """Fields from climc's variables and their OpenStack aliases; ``var + suffix`` says where
-    each came from. Two names of one setting with different values are an error."""
+    """Fields from climc's variables and OpenStack's aliases (two that differ: an error)."""
     layer: _Layer = {}
     for var, field in ENV_VARS.items():
         value = variables.get(var)
@@ -497,17 +471,11 @@ _SECRET_FOR = {"access_key": "secret_key", "username": "password"}
 def _merge(layers: list[tuple[str, _Layer]]) -> tuple[_Layer, str | None]:
     """Merge ``(label, layer)`` pairs, highest first, field by field, except the identity.
 
-    Who logs in comes from one layer: the highest that names an access key, a user name or a
-    token provides every credential and the user's domain. Its secret (the secret key or the
-    password) is the first one found in an explicit layer above it, in its own layer, or in
-    a lower one that names no other identity (so that a profile or an rc file can leave the
-    secret in the environment); a user domain may be given by a layer above it, never by one
-    below. Nothing else of another layer completes or replaces the identity: a password
-    argument is never sent with another cloud's ``OS_ACCESS_KEY``, and an rc file naming
-    alice is never logged in as the environment's admin key.
-
-    Returns the merged layer and, when the identity comes from a file (a profile or an rc
-    file) while a lower layer named other credentials, a sentence saying what was ignored.
+    The highest layer naming an access key, a user name or a token gives every credential
+    and the user domain (a layer above may add a domain). Its secret comes from a layer
+    above, its own, or a lower one naming no other identity (a profile may leave it in the
+    environment); nothing else completes it, so a password argument is never sent with
+    another cloud's ``OS_ACCESS_KEY``. Also returns what a file's identity ignored, or None.
     """
     chosen = next(
         (i for i, (_, layer) in enumerate(layers) if any(k in layer for k in _IDENTITY)), None
@@ -565,11 +533,7 @@ def _who(layer: _Layer) -> str:
 
 
 def _valid_host(host: str) -> bool:
-    """Whether ``host`` can be an IP address or a DNS name (letters, digits, ``-``, ``_``).
-
-    >>> _valid_host("10.0.0.1"), _valid_host("cloud.example.com"), _valid_host("a b")
-    (True, True, False)
-    """
+    """Whether ``host`` can be an IP address or a DNS name (letters, digits, ``-``, ``_``)."""
     try:
         ipaddress.ip_address(host)
         return True
@@ -586,16 +550,8 @@ def _valid_host(host: str) -> bool:
 
 
 def _suggest_url(url: str) -> str | None:
-    """``url`` with ``https://`` and the keystone port added where missing, or ``None``
-    when what is left does not look like ``host[:port][/path]``.
-
-    >>> _suggest_url("10.0.0.1/v3")
-    'https://10.0.0.1:30500/v3'
-    >>> _suggest_url("http//127.0.0.1:5000/v3") is None
-    True
-    """
-    candidate = url if "://" in url else "https://" + url.lstrip("/")
-    parts = urlsplit(candidate)
+    """``url`` (with a scheme) with the keystone port added where missing, or ``None``."""
+    parts = urlsplit(url)
     try:
         port = parts.port
     except ValueError:
@@ -604,8 +560,8 @@ def _suggest_url(url: str) -> str | None:
     if not _valid_host(host) or host in ("http", "https"):  # "http:30500" lost its "//"
         return None
     if port is None and _APIGATEWAY_PATH not in parts.path:
-        candidate = parts._replace(netloc=f"{parts.netloc}:{KEYSTONE_PORT}").geturl()
-    return candidate
+        return parts._replace(netloc=f"{parts.netloc}:{KEYSTONE_PORT}").geturl()
+    return url
 
 
 # "http//h", "http:/h", "https:h": a scheme with its "://" mistyped.
@@ -639,8 +595,7 @@ def _check_auth_url(value: object, origin: str) -> str:
 
 
 def _auth_url_problem(url: str, candidate: str, typo: re.Match[str] | None) -> tuple[str, str]:
-    """What is wrong with ``url`` and how to fix it, or ``("", "")``; ``candidate`` is ``url``
-    with its scheme repaired or added."""
+    """What is wrong with ``url`` and how to fix it, or ``("", "")``."""
     if typo or "://" not in url:
         fixed = _suggest_url(candidate)
         if typo:
@@ -707,10 +662,8 @@ def _parse_insecure(value: object, origin: str) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
     raise ConfigError(
         f"insecure value {value!r} (from {origin}) is not a boolean",
         hint="use true/false, 1/0, yes/no or on/off",
@@ -755,10 +708,9 @@ def _text(value: object, origin: str) -> str:
 
 @dataclass(frozen=True)
 class _Field:
-    """How one :class:`Settings` field is read: ``variables`` are climc's names for it (then
-    OpenStack's aliases), in the environment and rc files; ``parse(value, origin)`` validates
-    it; ``default`` applies when no layer gives one (``required`` fields are parsed even then,
-    to say what is missing); ``profile`` says whether a profile may set it."""
+    """How a :class:`Settings` field is read: its variables (climc's, then OpenStack's), its
+    parser, its default (a ``required`` field is parsed even then, to say what is missing),
+    and whether a profile may set it."""
 
     variables: tuple[str, ...] = ()
     parse: Callable[[object, str], object] = _text
@@ -806,11 +758,7 @@ _OPTIONS: Final = ("env", "rc_path", "profile", "config_path")
 
 
 def _unknown_keywords(names: list[str]) -> ConfigError:
-    """A did-you-mean error for keyword arguments that name no setting.
-
-    >>> print(_unknown_keywords(["regoin"]))  # doctest: +ELLIPSIS
-    unknown setting 'regoin' (did you mean 'region'? valid: access_key, auth_url, ...)
-    """
+    """A did-you-mean error for keyword arguments that name no setting."""
     valid = sorted([*_FIELDS, *_OPTIONS])
     meant = {n: difflib.get_close_matches(n, valid, n=1, cutoff=0.6) for n in names}
     if len(names) == 1 and meant[names[0]]:
@@ -835,23 +783,19 @@ def resolve_settings(
 ) -> Settings:
     """Merge keyword arguments > profile > rc file > environment, and validate the result.
 
-    ``kwargs`` are :class:`Settings` fields, every one of them (``auth_url=``,
-    ``access_key=``, ``zone=``, ``timeout=``, ``source=``...); an unknown name is a
-    :class:`ConfigError` that suggests the closest one.
-    ``env`` defaults to :data:`os.environ`. The profile is ``profile=`` or
-    ``$CPEXPLORE_PROFILE``, read from ``config_path``/``$CPEXPLORE_CONFIG``/XDG config.
-    Every problem is a :class:`ConfigError` saying what to fix.
+    ``kwargs`` are :class:`Settings` fields (an unknown name suggests the closest); ``env``
+    defaults to :data:`os.environ`; the profile is ``profile=`` or ``$CPEXPLORE_PROFILE``,
+    read from ``config_path``/``$CPEXPLORE_CONFIG``/XDG config. Every problem is a
+    :class:`ConfigError` saying what to fix.
 
     >>> s = resolve_settings(env={"OS_ENDPOINT_TYPE": "internalURL"},
     ...                      auth_url="https://h:30500/v3", username="u", password="p")
     >>> s.auth_method, s.interface
     ('password', 'internal')
-    >>> resolve_settings(env={}, auth_url="https://h/v3", token="t")
-    ... # doctest: +IGNORE_EXCEPTION_DETAIL
+    >>> resolve_settings(env={}, auth_url="https://h/v3", token="t")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     cpexplore.errors.ConfigError: auth URL 'https://h/v3' (from auth_url=) has no port (...)
-    >>> resolve_settings(env={}, auth_url="https://h:30500/v3", token="t", regoin="r")
-    ... # doctest: +ELLIPSIS
+    >>> resolve_settings(env={}, regoin="r")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     cpexplore.errors.ConfigError: unknown setting 'regoin' (did you mean 'region'? valid: ...)
     """
@@ -896,15 +840,13 @@ def resolve_settings(
 
 
 def _parse_fields(merged: _Layer) -> dict[str, object]:
-    """Each field parsed from its merged value, else its default (a required one is parsed
-    from ``None``, so that its parser says what is missing)."""
-    values: dict[str, object] = {}
-    for key, spec in _FIELDS.items():
-        if key in merged:
-            values[key] = spec.parse(*merged[key])
-        else:
-            values[key] = spec.parse(None, "default") if spec.required else spec.default
-    return values
+    """Each field parsed from its merged value, else its default (see :class:`_Field`)."""
+    return {
+        k: spec.parse(*merged.get(k, (None, "default")))
+        if k in merged or spec.required
+        else spec.default
+        for k, spec in _FIELDS.items()
+    }
 
 
 def settings_summary(s: Settings) -> dict[str, object]:

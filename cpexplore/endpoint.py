@@ -1,10 +1,6 @@
-"""An endpoint-bound client: one service, at one catalog region and interface.
-
-On the model of keystoneauth's ``Adapter``: ``Session.endpoint("compute")`` resolves the
-catalog once and returns a frozen :class:`Endpoint` whose :meth:`Endpoint.get` sends with a
-valid token, renews the token once when the server refuses a stale one, and sends again.
-Errors come back as cpexplore's: a refused connection names the endpoint (an internal URL
-often resolves only inside the cluster), a 403 says which scope would do.
+"""An endpoint-bound client, on the model of keystoneauth's ``Adapter``: one service at one
+catalog region and interface, whose GETs carry a valid token (renewed once if refused). A
+refused connection names the endpoint; a 403 says which scope would do.
 
 >>> ep = Endpoint("compute_v2", "region0", "public", "https://10.0.0.1:30888", client=None)
 >>> ep
@@ -78,11 +74,9 @@ class Endpoint:
 
 def _stale_token(resp: Any) -> bool:
     """401 InvalidToken, or 403 whose details say ``allow:none`` (cloudpods-api.md §8.2 D1)."""
-    if resp.status_code == 401:
-        return True
-    if resp.status_code == 403:
-        return "allow:none" in (resp.text or "")
-    return False
+    return resp.status_code == 401 or (
+        resp.status_code == 403 and "allow:none" in (resp.text or "")
+    )
 
 
 def scope_hint(details: str, token: Token | None) -> str:

@@ -1,7 +1,5 @@
-"""The one error hierarchy of cpexplore.
-
-Every error a user can meet derives from :class:`CpExploreError`; its message is one
-line that names what was asked for, what exists, and what to do.
+"""The one error hierarchy: every error a user can meet is a :class:`CpExploreError`, one
+line naming what was asked for, what exists, and what to do.
 
 >>> try:
 ...     raise ConfigError("no auth URL", hint="set OS_AUTH_URL")
@@ -63,8 +61,7 @@ class CpExploreError(Exception):
 
 
 class ConfigError(CpExploreError, ValueError):
-    """Settings or arguments are missing or malformed (auth URL, credentials, rc file,
-    profile, filter, scope, interface…)."""
+    """Settings or arguments are missing or malformed (credentials, filter, scope…)."""
 
 
 class UnknownField(ConfigError, KeyError):
@@ -92,8 +89,7 @@ class EndpointNotFound(CpExploreError):
 
 
 class ServiceNotOffered(EndpointNotFound):
-    """This cloud's catalog has no service of the type asked for at all (no image service,
-    no log service…): nothing the user typed is wrong, the cloud does not offer it."""
+    """The catalog has no service of that type at all: the cloud does not offer it."""
 
 
 class UnknownResource(CpExploreError, KeyError):
@@ -143,8 +139,7 @@ class TransportError(CpExploreError):
 
 
 class ConnectError(TransportError):
-    """No connection could be opened: the host name does not resolve, the port refused, or
-    the connect timed out. Nothing was sent, so trying again (or another URL) is safe."""
+    """No connection could be opened (nothing was sent, so trying again is safe)."""
 
 
 class SqlError(CpExploreError):
@@ -160,8 +155,7 @@ class MissingColumns(CpExploreError, ValueError):
 
 
 class IgnoredSettingWarning(UserWarning):
-    """Settings of a lower source were left out: an rc file or a profile named who logs in,
-    and the environment's other credentials were not used."""
+    """An rc file or profile named who logs in; the environment's credentials were left out."""
 
 
 class CachedResultWarning(UserWarning):
@@ -191,8 +185,7 @@ def one_line(text: object) -> str:
 
 
 def did_you_mean(name: str, choices: Iterable[str], n: int = 3) -> str:
-    """``"did you mean 'x'? "`` for the closest choices, or ``""``: the one way every
-    message names what exists.
+    """``"did you mean 'x'? "`` for the closest choices, or ``""``.
 
     >>> did_you_mean("nmae", ["name", "status"])
     "did you mean 'name'? "
@@ -205,9 +198,7 @@ _WRAPPED = re.compile(r"\{\s*\"error\"\s*:")
 
 
 def unwrap_details(details: object) -> str:
-    """Return the innermost human message of a Cloudpods error ``details`` value.
-
-    Real services often wrap a second JSON error inside the string (``ListItems: {"error": …}``):
+    """The innermost message of a Cloudpods error ``details`` (real services wrap JSON errors):
 
     >>> unwrap_details('ListItems: {"error":{"class":"ForbiddenError","details":"no"}}')
     'no'

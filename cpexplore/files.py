@@ -1,16 +1,10 @@
 """How cpexplore writes and reads files: one writer per format, and a reader for CSV.
 
-Cells: :func:`cell_value` is the one plain form of a cell that every text output starts from
-(CSV here, the command line's tables, the widgets' HTML tables): ``None`` when missing, JSON
-text for lists and dicts, ISO-8601 UTC with ``Z`` for timestamps. :func:`escape_formula`
-neutralises spreadsheet formulas the way OWASP recommends (a leading ``'``); only CSV, which
-spreadsheets open, is escaped: JSON is data for programs and keeps every value as it is.
-
-Writing, one function per format, as pandas does: ``to_csv(df)`` returns the text,
-``to_csv(df, "x.csv")`` writes a file atomically (``.gz``: compressed), ``to_csv(df, fh)``
-writes to an open handle (``sys.stdout.buffer``). The CSV is Arrow's writer's (every field
-quoted, UTF-8, ``bom=True`` for Excel), the JSON DuckDB's (records, or JSON Lines); both
-work a column at a time. :func:`read_csv` reads a CSV back with its types.
+:func:`cell_value` is the plain form of a cell every text output starts from; only CSV,
+which spreadsheets open, is escaped against formulas (:func:`escape_formula`, as OWASP
+recommends). As in pandas, ``to_csv(df)`` returns the text, ``to_csv(df, "x.csv")`` writes
+a file atomically (``.gz``: compressed) and ``to_csv(df, fh)`` writes to an open handle.
+CSV is Arrow's writer's, JSON DuckDB's, both a column at a time.
 
 Example:
     >>> df = pd.DataFrame({"name": ["=1+1", "-3", "web"], "tags": [["a"], [], None]})
@@ -84,14 +78,14 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r\n")
 #: How a column is stored in a file and read back (see :func:`column_kind`).
 KINDS = ("int", "float", "bool", "datetime", "category", "json", "string")
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z", re.ASCII)
 _INT_TEXT = r"-?(?:0|[1-9][0-9]*)"
 _FLOAT_TEXT = r"-?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?|-?inf"
 _TIME_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-# what escape_formula escapes, for a column at a time (plain numbers such as -3 are not)
+# what escape_formula escapes (plain numbers such as -3 are not), also a column at a time
 _FORMULA_START = r"^'*[=+\-@\t\r\n]"
-_PLAIN_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER = re.compile(_PLAIN_NUMBER, re.ASCII)
 
 PathOrBuffer = str | os.PathLike[str] | BinaryIO | io.TextIOBase | None
 
@@ -109,11 +103,7 @@ def escape_formula(text: str) -> str:
     >>> escape_formula("=SUM(A1)"), escape_formula("-3"), escape_formula("web-1")
     ("'=SUM(A1)", '-3', 'web-1')
     """
-    if (
-        (text[:1] in FORMULA_TRIGGERS or text[:1] == "'")
-        and text.lstrip("'")[:1] in FORMULA_TRIGGERS
-        and not _NUMBER.match(text)
-    ):
+    if text.lstrip("'")[:1] in FORMULA_TRIGGERS and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
 
@@ -187,13 +177,9 @@ def json_dumps(value: Any, *, sort_keys: bool = False) -> str:
 
 
 def cell_value(value: Any) -> Any:
-    """One cell in the plain form every text output starts from.
-
-    ``None`` for a missing value; compact JSON text for lists, tuples, sets, dicts and
-    arrays; ISO-8601 UTC text with ``Z`` for timestamps; Python scalars for numpy ones;
-    anything else unchanged. What each output adds stays with it: formula escaping for
-    CSV files (:func:`escape_formula`), HTML escaping for widgets, control-character
-    escaping and cutting for terminals.
+    """One cell in the plain form every text output starts from (each then adds its own
+    escaping): ``None`` when missing, JSON text for lists, dicts and arrays, ISO-8601 UTC
+    ``Z`` text for timestamps, Python scalars for numpy ones, anything else as it is.
 
     >>> cell_value(float("nan")), cell_value(["a", 1]), cell_value(np.int64(3))
     (None, '["a", 1]', 3)
@@ -223,25 +209,23 @@ def to_csv(
     index: bool | None = None,
 ) -> str | Path | None:
     """``df`` as CSV that is safe to open in a spreadsheet: the text (no ``path_or_buf``),
-    a file written atomically (a path; ``.gz`` compresses; the path is returned), or the
-    bytes written to an open handle.
+    a file written atomically (``.gz`` compresses; the path is returned), or the bytes
+    written to an open handle.
 
-    Every field is quoted; text is UTF-8 (``bom=True`` adds the BOM Excel wants to detect
-    UTF-8); timestamps are ISO-8601 UTC with ``Z``; lists and dicts are JSON; cells that
-    could start a formula (``= + - @``, tab, CR, LF; not plain numbers such as ``-3``) get
-    a leading ``'`` unless ``escape_formulas=False``. The index is written only when it is
-    not a plain ``RangeIndex`` (``index=True/False`` decides). :func:`read_csv` reads the
-    file back with its types. Writing a file raises
-    :class:`~cpexplore.errors.ExportError` when the path is a directory, its folder is
-    missing or not writable, or the disk is full.
+    Every field is quoted; UTF-8 (``bom=True`` adds the BOM Excel wants); timestamps
+    ISO-8601 UTC ``Z``; lists and dicts JSON; cells that could start a formula (``= + -
+    @``, tab, CR, LF; not plain numbers such as ``-3``) get a leading ``'`` unless
+    ``escape_formulas=False``. The index is written only when it is not a ``RangeIndex``
+    (``index=`` decides). A file that cannot be written raises
+    :class:`~cpexplore.errors.ExportError`.
 
     >>> to_csv(pd.DataFrame({"n": [-3], "s": ["@x"]}))
     '"n","s"\\n"-3","\\'@x"\\n'
     """
     frame = _output_frame(df, index)
-    names = [str(c) for c in frame.columns]
+    names = [escape_formula(str(c)) if escape_formulas else str(c) for c in frame.columns]
     columns = [_csv_column(frame.iloc[:, i], escape_formulas) for i in range(frame.shape[1])]
-    table = pa.table(columns, names=[escape_formula(n) if escape_formulas else n for n in names])
+    table = pa.table(columns, names=names)
 
     def write(fh: BinaryIO) -> None:
         if bom:
@@ -261,28 +245,21 @@ def to_json(
     index: bool | None = None,
     lines: bool = False,
 ) -> str | Path | None:
-    """``df`` as a JSON array of records, one a line (or JSON Lines with ``lines=True``):
-    the text, a file written atomically, or the bytes written to an open handle, as
-    :func:`to_csv`.
-
-    UTF-8, timestamps as ISO-8601 ``Z``, lists and dicts as JSON values, missing values
-    (and infinities) ``null``; text is written exactly as it is (a name ``=HYPERLINK(…)``
-    stays ``=HYPERLINK(…)``): JSON is read by programs, which must treat it as data.
+    """``df`` as a JSON array of records, one a line (JSON Lines with ``lines=True``),
+    delivered as :func:`to_csv` does. Timestamps are ISO-8601 ``Z``, lists and dicts JSON
+    values, missing values and infinities ``null``; text is written exactly as it is (no
+    formula escaping: JSON is read by programs, which must treat it as data).
 
     >>> to_json(pd.DataFrame({"n": [1], "t": [pd.Timestamp("2026-01-02", tz="UTC")]}))
     '[\\n{"n":1,"t":"2026-01-02T00:00:00Z"}\\n]\\n'
     """
-    frame = _output_frame(df, index)
-    rows = _json_rows(frame)
-    text = "\n".join(rows) + "\n" if lines else "[\n" + ",\n".join(rows) + "\n]\n"
-    if lines and not rows:
-        text = ""
+    rows = _json_rows(_output_frame(df, index))
+    text = "".join(f"{r}\n" for r in rows) if lines else "[\n" + ",\n".join(rows) + "\n]\n"
     return _deliver(lambda fh: fh.write(text.encode("utf-8")), path_or_buf)
 
 
 def _deliver(write: Callable[[BinaryIO], Any], target: PathOrBuffer) -> str | Path | None:
-    """Run ``write(binary handle)`` for the text (no target), a file (atomically; ``.gz``
-    compressed) or an open handle (a text handle gets the decoded text)."""
+    """Run ``write(binary handle)`` for the text, a file (atomically; ``.gz``) or a handle."""
     if target is None or isinstance(target, io.TextIOBase):
         buf = io.BytesIO()
         write(buf)
@@ -321,8 +298,7 @@ def _iso_text(s: pd.Series) -> pa.Array:
 
 
 def _csv_column(s: pd.Series, escape: bool) -> pa.Array:
-    """One column as the text of its CSV cells (:func:`cell_value`, formula-escaped text;
-    missing: an empty field), formatted a column at a time."""
+    """One column as the text of its CSV cells (missing: empty), a column at a time."""
     dtype = s.dtype
     if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
         return pc.fill_null(_iso_text(s), "")
@@ -343,7 +319,7 @@ def _csv_column(s: pd.Series, escape: bool) -> pa.Array:
     if escape:
         risky = pc.and_(
             pc.match_substring_regex(text, _FORMULA_START),
-            pc.invert(pc.match_substring_regex(text, _PLAIN_NUMBER + "$")),
+            pc.invert(pc.match_substring_regex(text, f"^{_PLAIN_NUMBER}$")),
         )
         escaped = pc.binary_join_element_wise("'", text, "")
         text = pc.if_else(pc.fill_null(risky, False), escaped, text)
@@ -351,8 +327,7 @@ def _csv_column(s: pd.Series, escape: bool) -> pa.Array:
 
 
 def _float_texts(arr: pa.Array) -> pa.Array:
-    """Floats as CSV writes them: the shortest text that reads back exactly, a whole number
-    with ``.0`` (``2.0``, so it reads back as a float, not an integer).
+    """Floats as the shortest text that reads back exactly, whole ones with ``.0``.
 
     >>> _float_texts(pa.array([2.0, 0.5, 1e20, float("inf")])).to_pylist()
     ['2.0', '0.5', '1e+20', 'inf']
@@ -379,8 +354,7 @@ def _json_value(value: Any) -> str:
 
 
 def _json_rows(frame: pd.DataFrame) -> list[str]:
-    """Each row of ``frame`` as compact JSON text (DuckDB's writer: exact numbers, text as
-    it is), after times became ISO text and lists and dicts JSON."""
+    """Each row as compact JSON text, by DuckDB (exact numbers, text as it is)."""
     names = [str(c) for c in frame.columns]
     if not names:
         return ["{}"] * len(frame)
@@ -403,8 +377,7 @@ def _json_rows(frame: pd.DataFrame) -> list[str]:
             columns.append(pa.array([None if t == "null" else t for t in texts], pa.string()))
     table = pa.table(columns, names=[f"c{i}" for i in range(len(names))])
     fields = ", ".join(
-        f"'{n.replace(chr(39), chr(39) * 2)}': {'json(' if i in nested else ''}c{i}"
-        f"{')' if i in nested else ''}"
+        f"'{n.replace(chr(39), chr(39) * 2)}': " + (f"json(c{i})" if i in nested else f"c{i}")
         for i, n in enumerate(names)
     )
     with duckdb.connect() as con:
@@ -484,10 +457,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], Any])
 
 
 def make_dir(path: str | os.PathLike[str]) -> Path:
-    """Create the folder ``path`` (and its parents) if needed; return it.
-
-    Raises :class:`~cpexplore.errors.ExportError` when it is a file or cannot be created.
-    """
+    """Create the folder ``path`` (and its parents) if needed and return it, or raise
+    :class:`~cpexplore.errors.ExportError`."""
     out = Path(path).expanduser()
     if out.exists() and not out.is_dir():
         raise ExportError(
@@ -501,7 +472,7 @@ def make_dir(path: str | os.PathLike[str]) -> Path:
     return out
 
 
-# --------------------------------------------------------------------------- reading
+# --------------------------------------------------------------------------- reading, column kinds
 
 
 def read_csv(
@@ -513,19 +484,13 @@ def read_csv(
 ) -> pd.DataFrame:
     """Read a CSV written by :func:`to_csv` back as a typed frame.
 
-    Empty fields are missing values; other text (``"NA"``, ``"null"``) stays text. With
-    ``infer_types`` (the default) each column gets the type its text shows, as
-    :func:`infer_kinds` decides: ISO ``…Z`` timestamps → UTC datetimes; whole numbers →
-    ``int64`` (``Int64`` when some are missing); other numbers → ``float64``;
-    ``True``/``False`` → ``bool`` (``boolean`` when some are missing); JSON lists and
-    dicts → lists and dicts; anything else stays text, with the ``'`` that formula
-    escaping added removed (``unescape_formulas=False`` keeps it). A BOM is skipped.
-
-    Reading is lossless for what :func:`to_csv` writes, with one limit a CSV file cannot
-    avoid: a text column whose every value looks like a number, a timestamp or JSON
-    reads back as that (``infer_types=False`` keeps every column as text). Extra keyword
-    arguments go to :func:`pandas.read_csv`; columns given a ``dtype`` there are left as
-    pandas reads them.
+    Empty fields are missing; other text (``"NA"``, ``"null"``) stays text. With
+    ``infer_types`` each column gets the type its text shows (:func:`infer_kinds`); text
+    loses the ``'`` that formula escaping added unless ``unescape_formulas=False``. A BOM
+    is skipped. Lossless for what :func:`to_csv` writes, but for one limit of CSV: a text
+    column whose every value looks like a number, a timestamp or JSON reads back as that.
+    Extra keyword arguments go to :func:`pandas.read_csv`; columns given a ``dtype`` there
+    are left as pandas reads them.
 
     >>> df = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "s": ["=x", "y"]})
     >>> back = read_csv(io.StringIO(to_csv(df)))
@@ -533,42 +498,25 @@ def read_csv(
     (Int64Dtype(), ['=x', 'y'])
     """
     given = kwargs.pop("dtype", None)
-    typed: set[str] | None = set()  # columns whose type the caller chose (None: all)
+    typed: set[str] | None = set() if given is None else None  # the caller's (None: all)
     if isinstance(given, Mapping):  # the columns not named are read as text
-        typed = {str(c) for c in given}
-        kwargs["dtype"] = defaultdict(lambda: object, given)
-    elif given is not None:
-        typed, kwargs["dtype"] = None, given
-    else:
-        kwargs["dtype"] = object
-    kwargs.setdefault("keep_default_na", False)
-    kwargs.setdefault("na_values", [""])
-    kwargs.setdefault("encoding", "utf-8-sig")
-    raw = pd.read_csv(path, **kwargs)
+        typed, given = {str(c) for c in given}, defaultdict(lambda: object, given)
+    options = {"keep_default_na": False, "na_values": [""], "encoding": "utf-8-sig", **kwargs}
+    raw = pd.read_csv(path, dtype=object if given is None else given, **options)
     if unescape_formulas:
         raw.columns = [unescape_formula(c) if isinstance(c, str) else c for c in raw.columns]
     free = [] if typed is None else [c for c in raw.columns if str(c) not in typed]
     kinds = infer_kinds(raw[free]) if infer_types else dict.fromkeys(free, "string")
-    if unescape_formulas:
-        for c, kind in kinds.items():
-            if kind == "string":
-                raw[c] = (
-                    raw[c]
-                    .astype(object)
-                    .map(lambda v: unescape_formula(v) if isinstance(v, str) else v)
-                )
+    texts = [c for c, kind in kinds.items() if kind == "string" and unescape_formulas]
+    raw[texts] = raw[texts].map(lambda v: unescape_formula(v) if isinstance(v, str) else v)
     return restore_kinds(raw, kinds)
-
-
-# --------------------------------------------------------------------------- column kinds
 
 
 def column_kind(s: pd.Series) -> str:
     """How a column is stored in a file and read back: one of :data:`KINDS`.
 
-    Object columns are looked at value by value: lists and dicts make ``json``, all
-    timestamps ``datetime``, all booleans ``bool``, all whole numbers ``int``, all
-    numbers ``float``; anything else (and a column of missing values) is ``string``.
+    Object columns by their values: lists and dicts make ``json``; all timestamps, booleans,
+    integers or numbers ``datetime``, ``bool``, ``int``, ``float``; anything else ``string``.
 
     >>> [column_kind(pd.Series(v)) for v in ([1, 2], [0.5], [True], [["a"]], ["x", None])]
     ['int', 'float', 'bool', 'json', 'string']
@@ -618,20 +566,15 @@ def _text_kind(values: pd.Series) -> str:
         return _number_kind(text)
     if text.str.fullmatch(_TIME_TEXT).all():
         return "datetime"
-    first = text.str[:1]
-    if first.isin(["[", "{"]).all():
-        try:
-            parsed = [json.loads(v) for v in text]
-        except ValueError:
-            return "string"
-        if all(isinstance(v, list | dict) for v in parsed):
-            return "json"
+    if text.str[:1].isin(["[", "{"]).all():
+        with contextlib.suppress(ValueError):
+            if all(isinstance(json.loads(v), list | dict) for v in text):
+                return "json"
     return "string"
 
 
 def _number_kind(text: pd.Series) -> str:
-    """``int`` or ``float`` when every value is written as :func:`to_csv` writes that type
-    (so ``1.50``, ``007`` or an integer past int64 stay ``string``)."""
+    """``int`` or ``float`` when every value is written as to_csv writes it, else ``string``."""
     if text.str.fullmatch(_INT_TEXT).all():
         ints = [int(v) for v in text]
         return "int" if min(ints) >= _INT64_MIN and max(ints) <= _INT64_MAX else "string"
@@ -645,9 +588,7 @@ def infer_kinds(raw: pd.DataFrame) -> dict[Any, str]:
     """The kind of each column of a frame of CSV text, as :func:`read_csv` reads it.
 
     A column is a number, boolean, timestamp or JSON only when *every* value present is
-    written exactly the way :func:`to_csv` writes that type (``12``, ``-0.5``, ``True``,
-    ``2026-01-02T03:04:05Z``, ``["a"]``); otherwise it is ``string``. A column without
-    any value is ``string`` (its type is unknown).
+    written the way :func:`to_csv` writes that type; otherwise (or empty) it is ``string``.
 
     >>> raw = pd.DataFrame({"a": ["1", None], "b": ["1.5", "2"], "c": ["007", "8"]}, dtype=object)
     >>> infer_kinds(raw)
@@ -659,25 +600,22 @@ def infer_kinds(raw: pd.DataFrame) -> dict[Any, str]:
 def _to_bool(v: Any) -> Any:
     if is_missing(v):
         return None
-    if isinstance(v, bool | np.bool_):
-        return bool(v)
-    return str(v) == "True"
+    return bool(v) if isinstance(v, bool | np.bool_) else str(v) == "True"
 
 
-def _to_int(v: Any) -> Any:
-    if is_missing(v):
-        return None
-    return int(v) if not isinstance(v, str) else int(v.strip())
+# how restore_kinds converts an int or bool cell, and the dtypes with and without missing
+_NULLABLE = {
+    "int": (lambda v: None if is_missing(v) else int(v), "Int64", np.int64),
+    "bool": (_to_bool, "boolean", bool),
+}
 
 
 def restore_kinds(frame: pd.DataFrame, kinds: Mapping[Any, str]) -> pd.DataFrame:
     """``frame`` (text read from a file) with each column turned into its kind.
 
-    ``int`` → ``int64`` (``Int64`` with missing values), ``float`` → ``float64``,
-    ``bool`` → ``bool`` (``boolean`` with missing values), ``datetime`` → UTC datetimes,
-    ``json`` → lists and dicts, ``category`` → ``category``, ``string`` → text with
-    ``None`` where missing. Columns not in ``kinds`` are kept as they are. A new frame
-    is returned.
+    ``int`` → ``int64`` (``Int64`` with missing values), ``bool`` → ``bool`` (``boolean``),
+    ``float`` → ``float64``, ``datetime`` → UTC, ``json`` → lists and dicts, ``category``,
+    ``string`` → text with ``None`` where missing; other columns are kept. A new frame.
 
     >>> raw = pd.DataFrame({"n": ["1", None], "t": ["2026-01-02T00:00:00Z", None]}, dtype=object)
     >>> back = restore_kinds(raw, {"n": "int", "t": "datetime"})
@@ -696,21 +634,13 @@ def restore_kinds(frame: pd.DataFrame, kinds: Mapping[Any, str]) -> pd.DataFrame
             )
         elif k == "datetime":
             out[c] = utc_timestamps(s.to_numpy(dtype=object))
-        elif k == "int":
-            values = s.astype(object).map(_to_int)
+        elif k in _NULLABLE:
+            convert, nullable, plain = _NULLABLE[k]
+            values = s.astype(object).map(convert)
             has_na = values.isna().any()
-            out[c] = (
-                pd.array(values.tolist(), dtype="Int64")
-                if has_na
-                else values.to_numpy(dtype=np.int64)
-            )
+            out[c] = pd.array(values.tolist(), nullable) if has_na else values.to_numpy(plain)
         elif k == "float":
             out[c] = pd.to_numeric(s.astype(object).where(s.notna(), np.nan)).astype("float64")
-        elif k == "bool":
-            mapped = s.astype(object).map(_to_bool)
-            out[c] = (
-                mapped.astype("boolean") if mapped.isna().any() else mapped.to_numpy(dtype=bool)
-            )
         elif k == "category":
             out[c] = s.astype(object).where(s.notna(), None).astype("category")
         else:
@@ -720,22 +650,13 @@ def restore_kinds(frame: pd.DataFrame, kinds: Mapping[Any, str]) -> pd.DataFrame
     return result
 
 
-# --------------------------------------------------------------------------- provenance
-
-
 def session_meta(session: Session, region: str | None) -> dict[str, Any]:
-    """Who and where, for report headers and snapshot manifests — never a secret.
-
-    Keys: ``cloud`` (host:port of the auth URL), ``user``, ``project``, ``region`` and
-    ``interface``.
-    """
+    """Who and where (``cloud`` is the auth URL's host:port), for report headers and
+    snapshot manifests — never a secret."""
     tok = session.token
     parts = urlsplit(session.settings.auth_url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
     return {
-        "cloud": host,
+        "cloud": (parts.hostname or "") + (f":{parts.port}" if parts.port else ""),
         "user": tok.user,
         "project": tok.project,
         "region": region or session.region or "(default)",

@@ -1,15 +1,11 @@
-"""List one resource from many clouds (profiles, Sessions, or regions of one cloud) at once.
+"""List one resource from many clouds (profiles, Sessions, or regions of one cloud) at once:
+the rows stacked with ``source`` and ``region`` in front, failures in a table next to them.
 
-:func:`gather` lists concurrently, concatenates the frames with provenance columns
-``source`` and ``region`` in front, and reports failures per source in a table next to
-the frame instead of failing all-or-nothing.
-
-Example:
-    >>> import cpexplore                                              # doctest: +SKIP
-    >>> got = cpexplore.gather(["prod", "staging"], "servers", scope="system")  # doctest: +SKIP
-    >>> got.frame.groupby(["source", "region"]).size()      # doctest: +SKIP
-    >>> got.errors                  # source, region, error, message: one row per failure  # doctest: +SKIP
-    >>> servers, errors = got       # or unpack it like a tuple  # doctest: +SKIP
+>>> import cpexplore                                              # doctest: +SKIP
+>>> got = cpexplore.gather(["prod", "staging"], "servers", scope="system")  # doctest: +SKIP
+>>> got.frame.groupby(["source", "region"]).size()      # doctest: +SKIP
+>>> got.errors                  # source, region, error, message: one row per failure  # doctest: +SKIP
+>>> servers, errors = got       # or unpack it like a tuple  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,7 +21,7 @@ import pandas as pd
 
 from .errors import ConfigError, CpExploreError, one_line
 from .lists.dtypes import concat_frames
-from .lists.filters import check_filter
+from .lists.filters import as_list, parse_filter
 from .lists.info import ListInfo, combined_info, list_info, with_info
 from .lists.request import check_scope
 from .resources import LIST_ARGUMENTS, ResourceSpec, resource_spec
@@ -43,24 +39,13 @@ SourceLike = Session | str
 
 @dataclass(frozen=True)
 class Gathered:
-    """What :func:`gather` returns: the rows, and what went wrong where.
+    """What :func:`gather` returns; it unpacks like a tuple: ``frame, errors = gather(...)``.
 
-    Attributes:
-        frame: every row from every source that answered, with ``source`` and ``region``
-            first. A record's own ``source``/``region`` fields (servers have both) are
-            kept as ``<keyword>.source``/``<keyword>.region``, e.g. ``server.region``.
-        errors: one row per failed (source, region): ``source``, ``region``, ``error``
-            (the exception class) and ``message`` (one line, with a hint). Empty if all
-            sources answered.
-        sources: one row per (source, region) asked: ``rows``, ``seconds``, ``ok``, ``error``.
-        infos: the :class:`~cpexplore.lists.info.ListInfo` of each list that answered
-            (``frame`` carries their combination: ``list_info(got.frame)``).
-        failures: the exceptions behind ``errors``, in the same order.
-
-    It unpacks like a tuple: ``frame, errors = gather(...)``.
-
-    Example:
-        >>> frame, errors = gather(["prod", "lab"], "hosts")          # doctest: +SKIP
+    ``frame``: the rows of every source that answered, ``source`` and ``region`` first (a
+    record's own become ``<keyword>.source``/``.region``, e.g. ``server.region``).
+    ``errors``: one row per failed (source, region) (``error``: the class, ``message``: one
+    line). ``sources``: one row per (source, region) asked. ``infos``: each answer's
+    ``ListInfo`` (``list_info(got.frame)`` combines them). ``failures``: behind ``errors``.
     """
 
     frame: pd.DataFrame
@@ -135,28 +120,16 @@ def gather(
 ) -> Gathered:
     """List ``resource`` from several sources concurrently and stack the rows.
 
-    Args:
-        sources: Sessions and/or profile names (a list), or a dict ``{label: Session or
-            profile}`` to choose the ``source`` labels. Profiles are logged in here, in
-            parallel, with ``session_options`` (e.g. ``env=...``), and closed afterwards.
-        resource: what to list, as for :meth:`Session.list`.
-        regions: ``None`` lists each source's own region; a region name or a list lists
-            each source in each of them; ``"all"`` lists every catalog region of each
-            source that has its own endpoint for the resource (a ``region-zone`` entry
-            pointing at the same URL as its region is not listed twice).
-        max_workers: how many lists run at once (each list also fetches pages in parallel).
-        **params: passed to :meth:`Session.list` (``scope``, ``filters``, ``limit``, ...).
+    ``sources``: Sessions and/or profile names, or ``{label: Session or profile}`` to choose
+    the labels; profiles log in here, in parallel, with ``session_options`` (e.g.
+    ``env=...``), and are closed afterwards. ``regions``: ``None`` lists each source's own
+    region, a name or a list those, ``"all"`` each region with its own endpoint
+    (:func:`listing_regions`). ``max_workers`` lists run at once; ``**params`` go to
+    :meth:`Session.list`. A failing source (login refused, unreachable, 403, no endpoint)
+    is a row of ``.errors``; an unknown resource or a malformed filter raises at once.
 
-    Returns:
-        A :class:`Gathered`: ``.frame`` (rows with ``source`` and ``region`` first),
-        ``.errors`` (one row per failed source and region) and ``.sources``.
-        A source that fails (login refused, unreachable, 403, no endpoint in a region)
-        becomes a row of ``.errors``; the others still count. An unknown ``resource`` or a
-        malformed filter raises at once, since every source would fail the same way.
-
-    Example:
-        >>> got = gather({"prod": s1, "lab": "lab"}, "servers", scope="system")  # doctest: +SKIP
-        >>> got.frame["source"].value_counts()                                   # doctest: +SKIP
+    >>> got = gather({"prod": s1, "lab": "lab"}, "servers", scope="system")  # doctest: +SKIP
+    >>> got.frame["source"].value_counts()                                   # doctest: +SKIP
     """
     spec = resource_spec(resource)
     _check_params(spec, params)
@@ -176,9 +149,8 @@ def gather(
 
 def _check_params(spec: ResourceSpec, params: Mapping[str, Any]) -> None:
     """A typo or a malformed filter fails at once, not once per source."""
-    flt = params.get("filters")
-    for f in [] if flt is None else [flt] if isinstance(flt, str) else list(flt):
-        check_filter(f)
+    for f in as_list(params.get("filters")):
+        parse_filter(f)
     for name in params:
         if name == "region":
             raise ConfigError("gather takes regions=, not region=", hint="e.g. regions='all'")
@@ -191,8 +163,7 @@ def _check_params(spec: ResourceSpec, params: Mapping[str, Any]) -> None:
 def _connect(
     items: list[tuple[str | None, SourceLike]], opts: Mapping[str, Any], workers: int
 ) -> list[_Source]:
-    """The sources' sessions, with unique labels: profiles log in concurrently, and a
-    failed login is that source's error."""
+    """The sources' sessions, uniquely labelled; profiles log in concurrently."""
 
     def connect(item: tuple[str | None, SourceLike]) -> _Source:
         label, src = item
@@ -222,8 +193,7 @@ def _list_all(
     params: Mapping[str, Any],
     workers: int,
 ) -> list[_Outcome]:
-    """One list per (source, region), concurrently; in the order the sources were given,
-    each source's regions in order."""
+    """One list per (source, region), concurrently, in the order given."""
     tasks: list[tuple[_Source, str | None]] = []
     outcomes: list[_Outcome] = []
     asked = regions if isinstance(regions, str) and regions != "all" else None
@@ -317,27 +287,21 @@ def _unique(labels: Sequence[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
     for label in labels:
-        n = seen.get(label, 0) + 1
-        seen[label] = n
-        out.append(label if n == 1 else f"{label}#{n}")
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label}#{seen[label]}")
     return out
 
 
 def listing_regions(
     session: Session, service_type: str, *, interface: str | None = None
 ) -> list[str]:
-    """The catalog regions to list ``service_type`` in so that every endpoint is asked once.
+    """The catalog regions to list ``service_type`` in so that every endpoint is asked once:
+    those with an ``interface`` endpoint, in ``session.regions`` order, less any whose URL
+    an earlier one has (usually a ``region-zone`` entry). The one rule for "list across
+    regions" (:func:`gather`, the inventory explorer).
 
-    Every catalog region with its own ``interface`` endpoint for the service, in the
-    order of ``session.regions``; a region whose endpoint URL an earlier one already has
-    (a ``region-zone`` entry pointing at its region's URL, usually) is skipped, since it
-    would only return the same rows again. This is the one rule for "list across
-    regions": :func:`gather` with ``regions="all"`` and the inventory explorer's "all"
-    both use it.
-
-    Example:
-        >>> listing_regions(session, "compute_v2")                    # doctest: +SKIP
-        ['region0', 'region1']
+    >>> listing_regions(session, "compute_v2")                    # doctest: +SKIP
+    ['region0', 'region1']
     """
     out: list[str] = []
     seen_urls: set[str] = set()
@@ -357,9 +321,6 @@ def _regions_for(
 ) -> list[str | None]:
     if regions is None:
         return [None]
-    if isinstance(regions, str) and regions != "all":
-        return [regions]
-    if regions != "all":
-        return list(dict.fromkeys(regions))
-    found: list[str | None] = list(listing_regions(session, service_type))
-    return found or [None]
+    if regions == "all":
+        return [*listing_regions(session, service_type)] or [None]
+    return [regions] if isinstance(regions, str) else list(dict.fromkeys(regions))

@@ -1,20 +1,13 @@
 """Transport: one ``requests.Session`` with TLS, timeouts, retries, masking and errors.
 
-Every request cpexplore makes goes through :class:`Transport`. It
-
-* verifies TLS unless told otherwise (and then warns once, itself: urllib3's per-request
-  ``InsecureRequestWarning`` is switched off for this transport's pools only, never by a
-  process-wide warning filter),
-* always sets connect and read timeouts,
-* retries GETs on 429/502/503/504 and connection errors with urllib3 ``Retry``,
-  honouring ``Retry-After`` (capped) within a bounded total,
-* sends logins (:meth:`Transport.login_request`) without any retry, so a wrong host or
-  port fails at once,
-* never forwards ``X-Auth-Token`` to another host on a redirect,
-* logs one curl-like line per request at DEBUG on ``cpexplore.http``, with tokens shown
-  only as ``{SHA256}<hash>`` and no auth request body,
-* turns failures into :mod:`cpexplore.errors` exceptions chosen by the exception's type
-  (never by its text), each a one-line message with the original exception as its cause.
+Every request cpexplore makes goes through :class:`Transport`. It verifies TLS unless told
+otherwise (then it warns once, and only its own pools skip urllib3's per-request warning:
+no process-wide filter); always sets timeouts; retries GETs on 429/502/503/504 and
+connection errors, honouring ``Retry-After`` (capped); sends logins with no retry and no
+redirect, so a wrong host or port fails at once; never forwards ``X-Auth-Token`` to another
+host; logs one curl-like DEBUG line per request on ``cpexplore.http``, tokens only as
+``{SHA256}<hash>`` and no auth body; and turns failures, by exception type (never by
+text), into one-line :mod:`cpexplore.errors` exceptions caused by the original.
 
 >>> t = Transport(timeout=(2, 10))
 >>> t.timeout
@@ -100,11 +93,7 @@ class _CappedRetry(Retry):
 
 
 class _UnwarnedHTTPSConnectionPool(HTTPSConnectionPool):
-    """An HTTPS pool that does not warn on every unverified request.
-
-    Used only by a transport built with ``verify=False``, which has warned once already
-    (:class:`InsecureTransportWarning`). Other code's pools keep urllib3's warning.
-    """
+    """An HTTPS pool that does not warn on every request, for ``verify=False`` (warned once)."""
 
     def _validate_conn(self, conn: Any) -> None:
         HTTPConnectionPool._validate_conn(self, conn)
@@ -113,12 +102,8 @@ class _UnwarnedHTTPSConnectionPool(HTTPSConnectionPool):
 
 
 class _Adapter(HTTPAdapter):
-    """``HTTPAdapter`` with a per-call retry switch and, when insecure, unwarned pools.
-
-    ``max_retries`` is the list-page policy, except inside :meth:`Transport.request` with
-    ``retry=False``, where it is a policy of no retries; the switch is a context variable,
-    so concurrent requests in other threads keep theirs.
-    """
+    """``HTTPAdapter`` with a per-call retry switch (a context variable, so other threads keep
+    their policy) and, when insecure, unwarned pools."""
 
     def __init__(self, *, retry: Retry, unwarned: bool, **kwargs: Any) -> None:
         self._unwarned = unwarned
@@ -203,8 +188,6 @@ class Transport:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         if verify is False:
-            # the user opted out and is warned once here; this transport's pools skip
-            # urllib3's warning on every request (no global filter is touched)
             warnings.warn(
                 "TLS certificate verification is OFF (insecure=True or YUNION_INSECURE=true): "
                 "anyone on the path can read your token; pass ca_bundle= instead",
@@ -223,11 +206,7 @@ class Transport:
         data: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """Send a keystone login: no retries, no redirects followed, no body logged.
-
-        A refused port or an unknown host fails at once with one line naming keystone,
-        instead of riding out the list-page retry policy.
-        """
+        """Send a keystone login: no retries, no redirects followed, no body logged."""
         return self.request(
             method,
             url,
@@ -253,13 +232,11 @@ class Transport:
         retry: bool = True,
         service: str | None = None,
     ) -> requests.Response:
-        """Send one request; connection problems become :class:`TransportError`.
+        """Send one request; connection problems become :class:`TransportError` (a connection
+        not opened: :class:`~cpexplore.errors.ConnectError`), caused by the original.
 
-        Logins pass ``allow_redirects=False``: a redirect must never carry a password or a
-        signed AK/SK blob elsewhere. ``retry=False`` sends once, whatever the retry policy;
-        ``service`` names the server in errors (``"keystone"``). A connection that could not
-        be opened is a :class:`~cpexplore.errors.ConnectError`; the original exception is
-        every error's ``__cause__``.
+        ``retry=False`` sends once, whatever the retry policy; ``service`` names the server in
+        errors. A login must never follow a redirect with its password or signed AK/SK blob.
         """
         hdrs = {"Accept": "application/json"}
         if data is not None:
@@ -294,28 +271,18 @@ class Transport:
         finally:
             _no_retry.reset(switch)
         if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "%s",
-                self._curl(
-                    method,
-                    resp.request.url or url,
-                    hdrs,
-                    data if log_body else None,
-                    resp,
-                    time.monotonic() - start,
-                ),
-            )
+            log.debug("%s", self._curl(method, hdrs, data if log_body else None, resp, start))
         return resp
 
     @staticmethod
     def _curl(
         method: str,
-        url: str,
         headers: Mapping[str, str],
         data: str | None,
         resp: requests.Response,
-        elapsed: float,
+        start: float,
     ) -> str:
+        elapsed = time.monotonic() - start
         parts = [f"curl -X {method}"]
         for k, v in headers.items():
             shown = mask_token(v) if k.lower() in SECRET_HEADERS else v
@@ -324,7 +291,7 @@ class Transport:
             parts.append(f"-d '{data[:2000]}'")
         subject = resp.headers.get("X-Subject-Token")
         tail = f" X-Subject-Token: {mask_token(subject)}" if subject else ""
-        parts.append(f"'{url}'")
+        parts.append(f"'{resp.request.url}'")
         return (
             f"{' '.join(parts)} -> {resp.status_code} {len(resp.content)}B {elapsed * 1000:.0f}ms "
             f"X-Request-Id: {resp.headers.get('X-Request-Id', '-')}{tail}"
@@ -348,6 +315,8 @@ class _Failure:
         self.url = url
         self.what = f"{method} {_strip_query(url)}"
         self.where = _host_port(chain, url)
+        self.origin = _origin(url)
+        self.host = urlsplit(url).hostname or self.where
         self.name = service or "the service"
         keystone = service == "keystone"
         self.check = (
@@ -372,14 +341,6 @@ class _Failure:
         return TransportError(f"{self.what} failed ({detail})", hint=f"{self.check}; retry later")
 
     @property
-    def origin(self) -> str:
-        return _origin(self.url)
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or self.where
-
-    @property
     def plain_url(self) -> str:
         plain = urlsplit(self.url)._replace(scheme="http", query="", fragment="").geturl()
         return plain.removesuffix("/auth/tokens")
@@ -402,8 +363,9 @@ class _Failure:
         return self.os_detail("no connection")
 
     def os_detail(self, default: str) -> str:
-        os_error = _os_error(self.chain)
-        return os_error.strerror.lower() if os_error is not None else default
+        """The first operating system error's ``strerror`` in the chain, or ``default``."""
+        found = next((e for e in self.chain if isinstance(e, OSError) and e.strerror), None)
+        return found.strerror.lower() if found is not None else default
 
 
 class _Rule(NamedTuple):
@@ -524,13 +486,12 @@ def decode_json(resp: requests.Response, *, what: str = "answer") -> Any:
     if resp.status_code >= 400:
         raise error_from(resp)
     try:
-        data = orjson.loads(resp.content)
+        return orjson.loads(resp.content)
     except ValueError as e:
         raise ProtocolError(
             f"{_describe_body(resp)} instead of JSON in the {what} from {_strip_query(resp.url)}",
             hint=_protocol_hint(resp),
         ) from e
-    return data
 
 
 def error_from(resp: requests.Response) -> Exception:
@@ -606,13 +567,8 @@ def _sent_secrets(request: requests.PreparedRequest | None) -> list[str]:
         signature = _dig(json.loads(blob), "signature") if isinstance(blob, str) else None
     except ValueError:
         signature = None
-    candidates = (
-        _dig(identity, "token", "id"),
-        _dig(identity, "password", "user", "password"),
-        blob,
-        signature,
-    )
-    return found + [v for v in candidates if isinstance(v, str) and v]
+    token, password = _dig(identity, "token", "id"), _dig(identity, "password", "user", "password")
+    return found + [v for v in (token, password, blob, signature) if isinstance(v, str) and v]
 
 
 def _dig(value: Any, *keys: str) -> Any:
@@ -644,15 +600,9 @@ def _protocol_hint(resp: requests.Response) -> str:
 
 
 def _origin(url: str) -> str:
-    """``scheme://host:port`` of ``url``, never with a user name or password.
-
-    >>> _origin("https://u:p@h:30500/v3?x=1")
-    'https://h:30500'
-    """
+    """``scheme://host:port`` of ``url``, never with a user name or password."""
     p = urlsplit(url)
-    if not p.netloc:
-        return url
-    return f"{p.scheme}://{p.netloc.rpartition('@')[2]}"
+    return f"{p.scheme}://{p.netloc.rpartition('@')[2]}" if p.netloc else url
 
 
 def _strip_query(url: str) -> str:
@@ -677,11 +627,6 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def _find(chain: list[BaseException], *types: type[BaseException]) -> BaseException | None:
     return next((e for e in chain if isinstance(e, types)), None)
-
-
-def _os_error(chain: list[BaseException]) -> OSError | None:
-    """The first error of the operating system (with its ``strerror``) in ``chain``."""
-    return next((e for e in chain if isinstance(e, OSError) and e.strerror), None)
 
 
 def _host_port(chain: list[BaseException], url: str) -> str:

@@ -1,7 +1,4 @@
-"""What the explorers and the report show in a browser, with no widget library: the one
-escaped HTML table (:func:`frame_to_html`), the capacity table as people read it
-(:func:`capacity_view`), status legends, error boxes, and CSV files offered as downloads
-(:func:`csv_download`, :func:`download_html`).
+"""Escaped HTML for the explorers and the report: tables, legends, errors, CSV downloads.
 
 >>> print(frame_to_html(pd.DataFrame({"n": [1234]}), max_height=None))
 <table class="cpx-table"><thead><tr><th class="num">n</th></tr></thead><tbody><tr><td class="num">1,234</td></tr></tbody></table>
@@ -48,23 +45,13 @@ TABLE_STYLE = (
 
 
 def _cell_text(value: Any, digits: int = 1) -> str:
-    """How a value appears in a table (before escaping): :func:`~cpexplore.files.cell_value`
-    with numbers made for reading (thousands separators, ``digits`` decimals).
-
-    Example:
-        >>> _cell_text(1234567), _cell_text(2.25), _cell_text(None), _cell_text(True)
-        ('1,234,567', '2.2', '', 'True')
-    """
+    """A value as table text: thousands separators, ``digits`` decimals."""
     value = cell_value(value)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
-    return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "" if value is None else str(value)
 
 
 def frame_to_html(
@@ -78,13 +65,11 @@ def frame_to_html(
     titles: Mapping[str, Mapping[str, str]] | None = None,
     max_height: str | None = "420px",
 ) -> str:
-    """An HTML table of ``frame`` (no index) in which every caption, header and cell is escaped.
+    """An HTML table of ``frame`` (no index), every caption, header and cell escaped.
 
-    Numbers (and the columns named in ``right``) are right-aligned, with thousands separators
-    and ``digits`` decimals; at most ``max_rows`` rows are shown, and a last line says how
-    many were left out. ``footer`` adds one bold row (totals); ``titles`` gives cells a
-    tooltip, ``{column: {cell text: tooltip}}``. The table comes after :data:`TABLE_STYLE`
-    in a box ``max_height`` high that scrolls; ``max_height=None``: the table alone.
+    Numbers and the ``right`` columns are right-aligned; at most ``max_rows`` rows;
+    ``footer`` adds a bold row; ``titles`` gives cells tooltips ``{column: {text: tip}}``.
+    After :data:`TABLE_STYLE` in a scrolling box ``max_height`` high (``None``: no box).
 
     Example:
         >>> "<b>" in frame_to_html(pd.DataFrame({"name": ["<b>x</b>"]}))
@@ -167,16 +152,8 @@ def error_html(error: BaseException, *, doing: str) -> str:
     )
 
 
-# --------------------------------------------------------------------------- downloads
-
-
 def _export_name(stem: str, now: datetime | None) -> str:
-    """``<stem>-<UTC time>``, the stem made safe for a file name.
-
-    Example:
-        >>> _export_name("../servers region0", datetime(2026, 11, 7, 10, 15, tzinfo=UTC))
-        'servers_region0-20261107-101500'
-    """
+    """``<stem>-<UTC time>``, the stem made safe for a file name."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "export"
     return f"{safe}-{stamp}"
@@ -199,8 +176,7 @@ def csv_download(
 ) -> CsvDownload:
     """The CSV file ``<stem>-<UTC time>.csv`` of ``frame``, in memory: ``(filename, bytes)``.
 
-    :func:`cpexplore.files.to_csv`'s text (formulas escaped for spreadsheets) in UTF-8, with
-    the BOM older Excel wants when ``bom=True``. Nothing is written anywhere.
+    :func:`cpexplore.files.to_csv`'s text in UTF-8 (``bom=True``: with a BOM for Excel).
 
     Example:
         >>> got = csv_download(pd.DataFrame({"name": ["=1+1"]}), stem="servers-region0",
@@ -228,9 +204,7 @@ _BLOB_CLICK = (
 
 
 def download_html(download: CsvDownload, *, what: str | None = None) -> str:
-    """An escaped link that downloads ``download`` in the browser (JupyterLab, Voilà, Binder).
-
-    ``what`` says what the file holds (``"12 servers"``); the size follows.
+    """An escaped link that downloads ``download`` in the browser; ``what``: ``"12 servers"``.
 
     Example:
         >>> link = download_html(CsvDownload("servers-x.csv", b"a"), what="1 server")
@@ -251,8 +225,6 @@ def download_html(download: CsvDownload, *, what: str | None = None) -> str:
     )
 
 
-# --------------------------------------------------------------------------- capacity
-
 #: The capacity table columns the capacity explorer and the report show, with their headers.
 CAPACITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("host", "host"),
@@ -271,9 +243,7 @@ CAPACITY_HEADERS: tuple[tuple[str, str], ...] = (
 def capacity_view(table: pd.DataFrame) -> pd.DataFrame:
     """A :func:`~cpexplore.summaries.capacity_table` as the capacity explorer shows it.
 
-    Its rows in its order (the chart's), the :data:`CAPACITY_HEADERS` columns it has, and
-    commit rates and bounds written as the chart labels its bars
-    (:func:`~cpexplore.summaries.rate_text`).
+    Its rows in order, the :data:`CAPACITY_HEADERS` columns it has, rates as the chart's.
 
     Example:
         >>> t = pd.DataFrame({"host": ["h1"], "cpu_commit_rate": [10.53125],

@@ -1,22 +1,9 @@
-"""Inventory plots: a DataFrame in, a matplotlib chart out.
+"""Inventory plots: a DataFrame in, a matplotlib chart out, numbers from :mod:`.summaries`.
 
-Two kinds of function, as in seaborn:
-
-* **axes-level** — :func:`plot_endpoints`, :func:`plot_inventory` and :func:`plot_timeline`
-  draw on one ``ax`` (a new pyplot figure sized to the data when ``ax=None``) and return
-  the Axes;
-* **figure-level** — :func:`plot_capacity` and :func:`plot_capacity_table` own their
-  figure (two panels, a title and a caption) and return the Figure (``pyplot=False``: a
-  figure pyplot does not track, for PNGs drawn outside a notebook cell).
-
-Arguments after the data are keyword-only; a column colouring the bars is ``hue=``. Every
-figure is sized by :func:`new_figure`, the one height rule. Nothing here talks HTTP, and
-input frames are never modified. Charts are horizontal bars with value labels in the
-Okabe-Ito colour-blind-safe palette; a missing column raises
-:class:`~cpexplore.errors.MissingColumns`. The numbers drawn come from
-:mod:`cpexplore.summaries`, like the report's tables: group-bys name servers without a
-host ``(unscheduled)``, and the capacity chart draws
-:func:`~cpexplore.summaries.capacity_table` row by row.
+Axes-level functions (:func:`plot_endpoints`, :func:`plot_inventory`, :func:`plot_timeline`)
+draw on ``ax`` (default: a new pyplot figure) and return it; figure-level ones
+(:func:`plot_capacity`, :func:`plot_capacity_table`) return their Figure. Arguments after
+the data are keyword-only; a column colouring the bars is ``hue=``. Okabe-Ito palette.
 
 >>> servers = pd.DataFrame({"status": ["running", "running", "ready"]})
 >>> ax = plot_inventory(servers, by="status")          # doctest: +SKIP
@@ -83,33 +70,19 @@ _OVER_COLOR = "#D55E00"  # vermillion: over-committed
 _BOUND_COLOR = "#000000"  # the commit bound marker
 _LABEL_CHARS = 32
 
-# Period aliases accepted by plot_timeline, mapped to what ``Series.dt.to_period`` wants.
+# plot_timeline's freq aliases: (``Series.dt.to_period`` period, noun)
 _PERIODS: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "D": ("D", "day"),
-        "W": ("W", "week"),
-        "M": ("M", "month"),
-        "ME": ("M", "month"),
-        "MS": ("M", "month"),
-        "Q": ("Q", "quarter"),
-        "QE": ("Q", "quarter"),
-        "QS": ("Q", "quarter"),
-        "Y": ("Y", "year"),
-        "YE": ("Y", "year"),
-        "YS": ("Y", "year"),
-        "A": ("Y", "year"),
-    }
+    {"D": ("D", "day"), "W": ("W", "week")}
+    | dict.fromkeys(("M", "ME", "MS"), ("M", "month"))
+    | dict.fromkeys(("Q", "QE", "QS"), ("Q", "quarter"))
+    | dict.fromkeys(("Y", "YE", "YS", "A"), ("Y", "year"))
 )
-
-
-# --------------------------------------------------------------------------- public
 
 
 def new_figure(lines: int | None = None, *, width: float = 7.0, pyplot: bool = True) -> Figure:
     """A new figure sized by the one height rule: room for ``lines`` bar labels.
 
-    ``lines=None`` is a chart without a line per bar (a timeline): 3.2 inches high.
-    ``pyplot=False`` makes a figure pyplot does not track (for PNGs in widgets and reports).
+    ``lines=None``: 3.2 inches high. ``pyplot=False``: a figure pyplot does not track.
 
     Example:
         >>> [float(new_figure(n, pyplot=False).get_size_inches()[1]) for n in (0, 10, 40, None)]
@@ -133,29 +106,23 @@ def plot_endpoints(
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes:
-    """Draw how many catalog endpoints each ``by`` value has, coloured by ``hue`` (axes-level).
-
-    One horizontal bar per ``by`` value (most endpoints on top), split by ``hue`` (``None``
-    for plain bars), with the total at the end of each bar.
+    """Draw how many catalog endpoints each ``by`` value has, split by ``hue`` (``None``: plain).
 
     Example:
         >>> ax = plot_endpoints(session.catalog, by="region_id", hue=None)  # doctest: +SKIP
     """
     require_columns(catalog, [by] + ([hue] if hue else []), "plot_endpoints")
-    head = "Catalog endpoints"
-    return _draw_counts(
-        _count_table(catalog, by, hue), len(catalog), head, "endpoints", by, hue, ax, title
-    )
+    counts = _count_table(catalog, by, hue)
+    return _draw_counts(counts, "Catalog endpoints", by=by, hue=hue, ax=ax, title=title)
 
 
 def inventory_counts(
     servers: pd.DataFrame, *, by: str = "status", hue: str | None = None, top: int = 20
 ) -> pd.DataFrame:
-    """Rows per ``by`` value (a column per ``hue`` value), the tail folded into "other".
+    """What :func:`plot_inventory` draws: rows per ``by`` group, largest first.
 
-    What :func:`plot_inventory` draws: one row per bar, largest first (a single ``count``
-    column without ``hue``). Beyond ``top`` bars the rest are summed into one last row
-    ``other (K hosts)`` (a lone remainder is kept as itself); missing values are ``(none)``.
+    One ``count`` column, or one per ``hue`` value; groups past
+    :func:`~cpexplore.summaries.shown_groups` are summed into a last ``other (K ...)`` row.
 
     Example:
         >>> df = pd.DataFrame({"status": ["running", "running", "ready", "stopped", "init"]})
@@ -178,13 +145,10 @@ def plot_inventory(
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes:
-    """Draw how many servers (or any rows) fall in each ``by`` group (axes-level).
+    """Draw how many servers fall in each ``by`` group, largest on top (axes-level).
 
-    One horizontal bar per group, largest on top, labelled with its count. Groups beyond
-    the ``top`` largest are summed on a last line below a dashed rule, ``other (K hosts)``,
-    written rather than drawn so the tail never dwarfs the bars. ``hue`` splits each bar
-    into coloured segments by a second column (its seven largest values get colours, the
-    rest ``other``). Statuses say what they mean (``ready (stopped)``).
+    Groups past the ``top`` largest are written, not drawn, on a last ``other`` line.
+    ``hue`` splits the bars by a second column (seven colours, then ``other``).
 
     Example:
         >>> ax = plot_inventory(servers, by="hypervisor", hue="status")  # doctest: +SKIP
@@ -192,7 +156,7 @@ def plot_inventory(
     counts = inventory_counts(servers, by=by, hue=hue, top=top)
     if hue and counts.shape[1] > len(PALETTE):
         counts = _fold_columns(counts, len(PALETTE))
-    return _draw_counts(counts, len(servers), "Servers", "servers", by, hue, ax, title)
+    return _draw_counts(counts, "Servers", by=by, hue=hue, ax=ax, title=title)
 
 
 def plot_timeline(
@@ -206,12 +170,8 @@ def plot_timeline(
 ) -> Axes:
     """Draw how many servers were created per period, ``freq`` D, W, M, Q or Y (axes-level).
 
-    Empty periods are zero-height bars up to the period of ``until``: when the data ends,
-    by default the time the list was fetched (``list_info(servers)``), else the last
-    timestamp. A first or last period the data covers only in part is drawn lighter and
-    hatched, and the legend says so. Day and week ticks are short dates (``Nov 07``, a
-    week by its Monday), with the year where it changes; at most a dozen tick labels.
-    Timestamps are read in UTC.
+    Periods run up to ``until`` (default: when the list was fetched, else the last
+    timestamp), in UTC; a first or last period the data covers in part is hatched.
 
     Example:
         >>> ax = plot_timeline(servers, freq="W")                      # doctest: +SKIP
@@ -271,16 +231,10 @@ def plot_capacity(
     title: str | None = None,
     pyplot: bool = True,
 ) -> Figure:
-    """Draw per host what the region commits against what it has (figure-level).
+    """Draw the ``top`` first rows of :func:`~cpexplore.summaries.capacity_table` (figure-level).
 
-    Two panels share the host axis, vCPUs and memory (GiB). The grey bar is the host's
-    usable capacity (less ``cpu_reserved`` / ``mem_reserved``), the narrow bar on it what
-    its *running* servers commit, the black tick its commit bound (usable × bound). A bar
-    is vermillion when the host is over its bound, blue otherwise; its label is the commit
-    rate as the table writes it (:func:`~cpexplore.summaries.rate_text`). The rows are
-    :func:`~cpexplore.summaries.capacity_table`'s (``source`` as there), in its order:
-    over-committed first; the ``top`` first are drawn, and the caption says what the
-    ratio is. Returns the Figure; its ``axes`` are the vCPU and memory panels.
+    vCPU and memory panels: usable (grey), committed to running servers (vermillion when
+    over-committed) labelled with its rate, and the commit bound (black tick).
 
     Example:
         >>> cpu_ax, mem_ax = plot_capacity(hosts, servers).axes       # doctest: +SKIP
@@ -294,9 +248,6 @@ def plot_capacity_table(
     table: pd.DataFrame, *, top: int = 20, title: str | None = None, pyplot: bool = True
 ) -> Figure:
     """Draw a :func:`~cpexplore.summaries.capacity_table` as :func:`plot_capacity` does.
-
-    For views showing the table next to its chart (the report, the capacity explorer):
-    both are then the same rows in the same order.
 
     Example:
         >>> fig = plot_capacity_table(capacity_table(hosts), top=10)  # doctest: +SKIP
@@ -325,7 +276,7 @@ def plot_capacity_table(
 
 
 def capacity_caption(table: pd.DataFrame) -> str:
-    """The caption under a capacity chart: what the ratio is, and what was not counted.
+    """The caption under a capacity chart: what the ratio is and what was not counted.
 
     Example:
         >>> capacity_caption(pd.DataFrame()).startswith("commit rate =")
@@ -342,12 +293,8 @@ def capacity_caption(table: pd.DataFrame) -> str:
     return text
 
 
-# --------------------------------------------------------------------------- helpers
-
-
 def _data_end(frame: pd.DataFrame, until: Any, latest: pd.Timestamp) -> pd.Timestamp:
-    """When the data of ``frame`` ends, as a naive UTC time: ``until``, else the fetch time
-    of its list (``df.attrs``), else ``latest``."""
+    """Naive UTC: ``until``, else when the list of ``frame`` was fetched, else ``latest``."""
     if until is None:
         until = getattr(info_or_none(frame), "fetched_at", None)
     if until is None:
@@ -358,7 +305,7 @@ def _data_end(frame: pd.DataFrame, until: Any, latest: pd.Timestamp) -> pd.Times
 
 
 def _draw_partial(axis: Axes, x: np.ndarray, heights: np.ndarray, note: str) -> None:
-    """Timeline bars of periods the data covers in part: shaded, lighter, hatched, explained."""
+    """Timeline bars of periods the data covers in part: shaded, hatched, explained."""
     from matplotlib.patches import Patch
 
     style = {"color": PALETTE[0], "alpha": 0.4, "hatch": "///", "edgecolor": PALETTE[0]}
@@ -378,14 +325,7 @@ def _draw_partial(axis: Axes, x: np.ndarray, heights: np.ndarray, note: str) -> 
 
 
 def _period_labels(periods: Sequence[pd.Period], noun: str) -> list[str]:
-    """Tick labels: days and weeks as ``Nov 07`` (a week by its Monday), the year under the
-    first and wherever it changes; other periods as pandas writes them (``2024Q1``).
-
-    Example:
-        >>> weeks = pd.period_range("2026-12-21", periods=3, freq="W")
-        >>> _period_labels(list(weeks), "week")
-        ['Dec 21\\n2026', 'Dec 28', 'Jan 04\\n2027']
-    """
+    """Days and weeks as ``Nov 07``, the year under the first and where it changes."""
     if noun not in ("day", "week"):
         return [str(p) for p in periods]
     out, year = [], None
@@ -400,14 +340,7 @@ def _period_labels(periods: Sequence[pd.Period], noun: str) -> list[str]:
 
 
 def _check_top(top: Any) -> None:
-    """Raise :class:`~cpexplore.errors.ConfigError` unless ``top`` is a whole number ≥ 1.
 
-    Example:
-        >>> _check_top(0)
-        Traceback (most recent call last):
-        ...
-        cpexplore.errors.ConfigError: top must be a whole number of at least 1, not 0 (e.g. top=20)
-    """
     if isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1:
         raise ConfigError(
             f"top must be a whole number of at least 1, not {top!r}", hint="e.g. top=20"
@@ -415,12 +348,7 @@ def _check_top(top: Any) -> None:
 
 
 def _count_table(frame: pd.DataFrame, by: str, hue: str | None) -> pd.DataFrame:
-    """Rows per ``by`` value (and ``hue`` column), largest total first.
-
-    Example:
-        >>> _count_table(pd.DataFrame({"s": ["a", "b", "b"]}), "s", None)["count"].tolist()
-        [2, 1]
-    """
+    """Rows per ``by`` value (and ``hue`` column), largest total first."""
     keys = group_keys(frame, by) if len(frame) else pd.Series([], dtype=object)
     if hue is None:
         counts = keys.value_counts().to_frame("count")
@@ -436,13 +364,7 @@ def _count_table(frame: pd.DataFrame, by: str, hue: str | None) -> pd.DataFrame:
 
 
 def _fold(counts: pd.DataFrame, top: int, by: str | None = None) -> pd.DataFrame:
-    """Keep the groups :func:`~cpexplore.summaries.shown_groups` keeps; sum the rest into ``other``.
-
-    Example:
-        >>> c = pd.DataFrame({"count": [3, 2, 1]}, index=["a", "b", "c"])
-        >>> _fold(c, 1, "host").index.tolist(), _fold(c, 2, "host").index.tolist()
-        (['a', 'other (2 hosts)'], ['a', 'b', 'c'])
-    """
+    """Keep the groups :func:`~cpexplore.summaries.shown_groups` keeps; sum the rest."""
     keep = shown_groups(len(counts), top)
     if keep >= len(counts):
         return counts
@@ -453,24 +375,14 @@ def _fold(counts: pd.DataFrame, top: int, by: str | None = None) -> pd.DataFrame
 
 
 def _fold_columns(counts: pd.DataFrame, keep: int) -> pd.DataFrame:
-    """Keep the ``keep - 1`` largest segment columns; sum the rest into ``other``.
-
-    Example:
-        >>> _fold_columns(pd.DataFrame({"a": [3], "b": [2], "c": [1]}), 2).columns.tolist()
-        ['a', 'other']
-    """
+    """Keep the ``keep - 1`` largest segment columns; sum the rest into ``other``."""
     head = counts.iloc[:, : keep - 1].copy()
     head["other"] = counts.iloc[:, keep - 1 :].sum(axis=1)
     return head
 
 
 def _short(label: str, limit: int = _LABEL_CHARS) -> str:
-    """Shorten a tick label to ``limit`` characters, keeping both ends.
-
-    Example:
-        >>> _short("host-cn-beijing-h-00029-with-a-long-suffix", 20)
-        'host-cn-be…ng-suffix'
-    """
+    """Shorten a tick label to ``limit`` characters, keeping both ends."""
     if len(label) <= limit:
         return label
     keep = limit - 1
@@ -495,12 +407,7 @@ def _legend(axis: Axes, **kw: Any) -> None:
 
 
 def _segment_colors(columns: Sequence[str]) -> list[str]:
-    """Palette colours for hue segments, grey for ``other``.
-
-    Example:
-        >>> _segment_colors(["a", "other"])
-        ['#0072B2', '#999999']
-    """
+    """Palette colours for hue segments, grey for ``other``."""
     out, i = [], 0
     for name in columns:
         if name == "other" or name.startswith(OTHER_PREFIX):
@@ -512,27 +419,16 @@ def _segment_colors(columns: Sequence[str]) -> list[str]:
 
 
 def _draw_counts(
-    counts: pd.DataFrame,
-    rows: int,
-    head: str,
-    noun: str,
-    by: str,
-    hue: str | None,
-    ax: Axes | None,
-    title: str | None,
+    counts: pd.DataFrame, head: str, *, by: str, hue: str | None, ax: Axes | None, title: str | None
 ) -> Axes:
-    """Draw ``counts`` as horizontal bars (stacked by ``hue``) with totals at the bar ends.
-
-    A last row labelled ``other (…)`` (see :func:`_fold`) is not drawn as a bar: it gets
-    its own line below a dashed rule, with its total written out. Statuses are labelled
-    with what they mean.
-    """
+    """Draw ``counts`` of ``head`` (``Servers``) as stacked bars; an ``other (…)`` row in words."""
+    noun, rows = head.split()[-1].lower(), int(counts.to_numpy().sum())
     default = f"{head} by {column_label(by)}" + (f" and {column_label(hue)}" if hue else "")
     axis = ax if ax is not None else new_figure(len(counts)).add_subplot()
     axis.set_title(title or f"{default} ({rows:,})")
     axis.set_xlabel(f"{noun} (count)")
     axis.set_ylabel(column_label(by))
-    if counts.empty or int(counts.to_numpy().sum()) == 0:
+    if not rows:
         _empty(axis, f"no {noun} match")
         return axis
     has_other = str(counts.index[-1]).startswith(OTHER_PREFIX)
@@ -570,7 +466,7 @@ def _draw_other(axis: Axes, counts: pd.DataFrame, noun: str) -> None:
     """The "other" line under the bars: a dashed rule and the tail's total in words."""
     below = len(counts) - 1
     rest, everything = int(counts.iloc[-1].sum()), int(counts.to_numpy().sum())
-    share = 100.0 * rest / everything if everything else 0.0
+    share = 100.0 * rest / everything
     axis.axhline(below - 0.35, color="0.55", linewidth=0.8, linestyle=(0, (4, 3)))
     axis.text(
         0,

@@ -1,10 +1,7 @@
 """The inventory report: CSV tables, PNG charts and an ``index.html`` tying them together.
 
-:func:`inventory_report` takes a :class:`~cpexplore.Session`, lists the servers and hosts and
-writes ``servers.csv``, ``hosts.csv``, ``endpoints.csv``, ``summary.csv`` and
-``capacity.csv`` (the tables of :mod:`cpexplore.summaries`), charts (:mod:`cpexplore.plots`)
-and the page; :func:`write_inventory_report` does the same from frames already fetched.
-Files are written by :mod:`cpexplore.files` (``to_csv``: safe to open in a spreadsheet).
+:func:`inventory_report` fetches and writes; :func:`write_inventory_report` writes frames
+already fetched.
 
 >>> from cpexplore import reports
 >>> paths = reports.inventory_report(session, "report")          # doctest: +SKIP
@@ -33,10 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["write_inventory_report", "inventory_report"]
 
-
-# --------------------------------------------------------------------------- the report
-
-# (file name, caption, chart kind); drawn by _chart_png with cpexplore.plots
+# (file name, caption, chart kind)
 _CHARTS: tuple[tuple[str, str, str], ...] = (
     ("chart_status.png", "Servers by status", "status"),
     ("chart_regions.png", "Servers by cloud region and status", "regions"),
@@ -53,12 +47,7 @@ def _groups(df: pd.DataFrame, column: str, top: int = 20) -> int:
 def _chart_png(
     kind: str, plots: Any, servers: pd.DataFrame, capacity: pd.DataFrame, catalog: pd.DataFrame
 ) -> bytes:
-    """Draw one report chart on a figure pyplot does not track; return its PNG.
-
-    The capacity chart draws the report's own capacity table, so ``capacity.csv``,
-    ``index.html`` and the chart show the same rows in the same order. Raises
-    ``MissingColumns`` (from :mod:`cpexplore.plots`) when the data lacks a column.
-    """
+    """One report chart as PNG (the capacity chart draws the report's own ``capacity``)."""
     if kind == "capacity":
         fig = plots.plot_capacity_table(capacity, top=20, pyplot=False)
     elif kind == "timeline":
@@ -160,8 +149,7 @@ def _charts(
     frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
     notes: list[str],
 ) -> list[tuple[str, str, Path]]:
-    """Write the charts of (servers, hosts, capacity, endpoints) that can be drawn into
-    ``out``: (name, caption, path) each; what was not drawn goes into ``notes``."""
+    """Write the charts that can be drawn: (name, caption, path); the others into ``notes``."""
     servers, hosts, capacity, endpoints = frames
     try:
         from . import plots
@@ -199,13 +187,9 @@ def write_inventory_report(
 ) -> dict[str, Path]:
     """Write the inventory report of these frames into ``out_dir`` (created); return name → path.
 
-    ``servers.csv``, ``hosts.csv``, ``endpoints.csv``, ``summary.csv``
-    (:func:`~cpexplore.summaries.summary_table`), ``capacity.csv``
-    (:func:`~cpexplore.summaries.capacity_table`: the region's commit rates of running
-    servers, and whether each host is over its bound), the PNG charts of
-    :mod:`cpexplore.plots` and ``index.html``: the summary, the capacity table in the
-    chart's order (over-committed first), the charts and a link to every file. A chart or
-    table the data cannot make is left out and noted in ``index.html``, as are ``notes``.
+    The CSVs (servers, hosts, endpoints, :func:`~cpexplore.summaries.summary_table`,
+    :func:`~cpexplore.summaries.capacity_table`), PNG charts and ``index.html`` linking
+    them. What the data cannot make is left out and noted in ``index.html``, as are ``notes``.
 
     >>> paths = write_inventory_report(servers, hosts, s.catalog, "report")   # doctest: +SKIP
     >>> paths["index.html"]                                               # doctest: +SKIP
@@ -249,17 +233,8 @@ def write_inventory_report(
         charts=[(name, caption) for name, caption, _ in drawn],
         notes=notes,
     )
-    data = page.encode("utf-8")
-    paths["index.html"] = atomic_write(out / "index.html", lambda fh: fh.write(data))
+    paths["index.html"] = atomic_write(out / "index.html", lambda fh: fh.write(page.encode()))
     return paths
-
-
-def _list_hosts(session: Session, **kw: Any) -> tuple[pd.DataFrame, str | None]:
-    """Hosts, or an empty frame and a note when this account may not list them."""
-    try:
-        return session.list("hosts", **kw), None
-    except Forbidden as e:
-        return pd.DataFrame(), f"Hosts are not visible to this account ({e.message})."
 
 
 def inventory_report(
@@ -273,11 +248,7 @@ def inventory_report(
     escape_formulas: bool = True,
     progress: bool | None = None,
 ) -> dict[str, Path]:
-    """Fetch servers, hosts and the catalog, and write the inventory report; return paths.
-
-    ``scope="max"`` lets an admin see everything and a member its project. Lists are
-    fetched fresh (not from the session cache). See :func:`write_inventory_report` for
-    the files; the result maps file name → path, ``"index.html"`` last.
+    """Fetch servers, hosts and the catalog fresh; write :func:`write_inventory_report`.
 
     >>> paths = inventory_report(cpexplore.connect(), "report")     # doctest: +SKIP
     >>> print(paths["index.html"])                                  # doctest: +SKIP
@@ -285,7 +256,10 @@ def inventory_report(
     """
     kw: dict[str, Any] = {"scope": scope, "region": region, "refresh": True, "progress": progress}
     servers = session.list("servers", **kw)
-    hosts, note = _list_hosts(session, **kw)
+    try:
+        hosts, note = session.list("hosts", **kw), None
+    except Forbidden as e:  # this account may not list them
+        hosts, note = pd.DataFrame(), f"Hosts are not visible to this account ({e.message})."
     meta = session_meta(session, region)
     meta["scope"] = scope or "(server default)"
     paths = write_inventory_report(

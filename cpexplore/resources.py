@@ -1,9 +1,8 @@
 """What can be listed: resource name → service type, path, envelope keys, paging and fields.
 
-Each resource also knows its fields (``schema.py``, read from Cloudpods' models and
-checked against real answers): the **table columns** the server filters and sorts on, the
-**detail fields** that ``details=true`` joins in (the server ignores filters and sorts on
-those), and the query **parameters** that filter by a related object (``zone=``, ``host=``…).
+Each resource also knows its fields (``schema.py``, from Cloudpods' models, checked against
+real answers): its **table columns**, the **detail fields** ``details=true`` joins in, and
+the query **parameters** that filter by a related object (``zone=``, ``host=``…).
 
 >>> spec = resource_spec("servers")
 >>> spec.service_type, spec.path, spec.keyword
@@ -320,11 +319,8 @@ def custom_resource(
     keyword: str | None = None,
     marker_paged: bool = False,
 ) -> ResourceSpec:
-    """A list cpexplore's registry does not know, to pass to ``Session.list``/``get``.
-
-    Every Cloudpods list works alike, so any path of any service can be listed; its
-    fields are not known in advance, so filters go to the server *and* are applied to the
-    rows (the rows returned always match).
+    """A list cpexplore's registry does not know, for ``Session.list``/``get``. Its fields are
+    not known in advance, so filters go to the server *and* are applied to the rows.
 
     >>> spec = custom_resource("kubeclusters", "k8s")
     >>> spec.path, spec.keyword, spec.table_columns is None

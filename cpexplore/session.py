@@ -1,8 +1,6 @@
 """``Session``: log in to Cloudpods once, then get the catalog and every list as DataFrames.
 
-A session owns the HTTP transport and the token; :meth:`Session.endpoint` binds a service to
-a catalog region and interface (keystoneauth's ``Adapter``), and lists run on endpoints
-through :mod:`cpexplore.lists`. What is here is short on purpose: settings in, delegates out.
+Short on purpose: settings in, delegates out (:mod:`cpexplore.endpoint`, :mod:`cpexplore.lists`).
 
 >>> import cpexplore                                     # doctest: +SKIP
 >>> s = cpexplore.connect()          # settings from OS_* variables, like climc  # doctest: +SKIP
@@ -26,7 +24,7 @@ from .catalog import Catalog, normalize_interface
 from .config import Settings, resolve_settings
 from .endpoint import Endpoint, TokenClient
 from .errors import EndpointNotFound
-from .http import Transport
+from .http import Transport, decode_json
 from .lists.cache import ListCache
 from .lists.pages import DEFAULT_WORKERS, PAGE_SIZE
 from .lists.record import get_record
@@ -36,12 +34,9 @@ from .resources import resource_spec, resources_frame
 
 
 class Session:
-    """A logged-in connection to one Cloudpods cloud.
-
-    Settings not given as arguments come from a ``profile``, then an ``rc`` file, then the
-    ``OS_*`` environment variables climc reads. AK/SK is preferred when both AK/SK and a
-    password are present.
-    """
+    """A logged-in connection to one Cloudpods cloud. Settings not given as arguments come
+    from a ``profile``, then an ``rc`` file, then climc's ``OS_*`` variables; AK/SK is
+    preferred when both AK/SK and a password are present."""
 
     def __init__(
         self,
@@ -57,13 +52,9 @@ class Session:
         retries: int = 5,
         **settings: Any,
     ) -> None:
-        """Resolve the settings and log in (the one network step of construction).
-
-        Every field of :class:`~cpexplore.config.Settings` is a keyword (``access_key``,
-        ``password``, ``project``, ``region``, ``zone``, ``interface``, ``insecure``,
-        ``timeout``…) that applies over the profile, rc file and ``OS_*`` variables; the
-        others tune the session.
-        """
+        """Resolve the settings and log in (the one network step of construction). Every
+        field of :class:`~cpexplore.config.Settings` (``access_key``, ``password``,
+        ``region``, ``interface``, ``timeout``…) is a keyword applied over the other sources."""
         self.settings: Settings = resolve_settings(
             env=env, rc_path=rc, profile=profile, auth_url=auth_url, **settings
         )
@@ -93,10 +84,9 @@ class Session:
     def from_rc(cls, path: str | os.PathLike[str], **kwargs: Any) -> Session:
         """Log in with the settings of an rc file such as ``~/.onecloud_rcadmin``.
 
-        The file is parsed, never executed; its variables apply over the environment,
-        as ``source``-ing it would, and keyword arguments apply over both. Who logs in comes
-        from the file alone: the environment's credentials never complete or replace its
-        (an ``IgnoredSettingWarning`` says which were left out).
+        The file is parsed, never executed; it applies over the environment and keywords
+        over both. Who logs in comes from the file alone (an ``IgnoredSettingWarning`` names
+        the environment's credentials left out).
 
         >>> s = Session.from_rc("~/.onecloud_rcadmin", region="region0")   # doctest: +SKIP
         """
@@ -175,8 +165,6 @@ class Session:
 
     def get_json(self, url: str, params: Mapping[str, Any] | list | None = None) -> Any:
         """GET any URL with the session's token; the decoded JSON answer."""
-        from .http import decode_json
-
         return decode_json(self._client.get(url, params))
 
     def resources(self) -> pd.DataFrame:
@@ -213,22 +201,14 @@ class Session:
     ) -> pd.DataFrame:
         """Every row of ``resource`` as a typed DataFrame, fetching all pages.
 
-        ``scope`` is the server's (``project`` by default for project resources; ``system``
-        or ``max`` to see more); ``filters`` use climc's ``field.op(args)`` grammar and
-        ``order_by`` names fields: the server applies those on its table's columns, and
-        cpexplore the rest (joined fields like ``zone`` or ``host``, which a real region
-        ignores), so the rows always match. ``limit`` caps the rows. Query parameters the
-        resource takes (``zone=``, ``host=``, ``hypervisor=``…) are keywords; ``params={...}``
-        sends anything else unchecked. Everything is checked before the first request.
-
-        ``details="lean"`` (servers) asks for bare table rows, which a real region serves
-        about five times faster, and rebuilds the joined columns people use most (host,
-        zone, cloud region, project, domain) from small cached lists; with ``columns=``
-        naming table columns only, details are left out by themselves.
-
-        Results are cached for ``cache_ttl`` seconds per request; a cached frame says so
-        (a ``CachedResultWarning`` unless ``warn_cached=False``, and
-        ``list_info(df).from_cache`` and ``.fetched_at``), and ``refresh=True`` fetches anew.
+        ``scope`` is the server's (``system`` or ``max`` to see more); ``filters`` use climc's
+        ``field.op(args)`` grammar; what the server would ignore, cpexplore applies, so the
+        rows always match. The resource's query parameters (``zone=``, ``host=``…) are
+        keywords; ``params={...}`` is sent unchecked. All is checked before the first request.
+        ``details="lean"`` (servers) fetches bare rows, much faster on a real region, and
+        rebuilds host, zone, region and project names. Results are cached for ``cache_ttl``
+        seconds (a ``CachedResultWarning`` unless ``warn_cached=False``); ``refresh=True``
+        fetches anew.
 
         >>> s.list("servers", scope="system", filters="status.equals('running')")   # doctest: +SKIP
         """
@@ -268,8 +248,7 @@ class Session:
         return mark_cached(frame, warn=warn_cached) if cached else frame
 
     def _near(self, service_type: str, near: Endpoint) -> Endpoint:
-        """A service's endpoint in the region and interface of ``near`` (any region when
-        it has none there: identity lives in one catalog region)."""
+        """A service's endpoint next to ``near`` (else any region: identity lives in one)."""
         try:
             return self.endpoint(service_type, region=near.region, interface=near.interface)
         except EndpointNotFound:
@@ -309,11 +288,10 @@ class Session:
     ) -> pd.DataFrame:
         """Answer a SQL query (DuckDB) over the cloud's resources as a DataFrame.
 
-        Each table the query names that is a resource is listed on first use (through the
-        cache; ``scope`` defaults to the widest you may see), as are the views
-        ``server_inventory`` and ``host_capacity``; ``history="store"`` adds
-        ``history.<resource>`` over every snapshot of a store. ``df.attrs["cpexplore"]``
-        says which tables were read, how fresh, in which scope.
+        Each resource the query names is listed on first use (cached; ``scope`` defaults to
+        the widest), as are the views ``server_inventory`` and ``host_capacity``;
+        ``history="store"`` adds ``history.<resource>`` over a snapshot store.
+        ``df.attrs["cpexplore"]`` says which tables were read, how fresh, in which scope.
 
         >>> s.sql("SELECT status, count(*) AS n FROM servers GROUP BY status")  # doctest: +SKIP
         """
@@ -339,13 +317,11 @@ class Session:
         """
         from .sql import server_inventory
 
-        servers = self.list("servers", scope=check_scope(scope), refresh=refresh)
-        return server_inventory(servers)
+        return server_inventory(self.list("servers", scope=check_scope(scope), refresh=refresh))
 
     def host_capacity(self, *, scope: str | None = "max", refresh: bool = False) -> pd.DataFrame:
-        """Each host's CPU and memory commit as the region computes it (running guests),
-        with its bounds and whether it is over them: the ``host_capacity`` view of :meth:`sql`.
-        """
+        """Each host's CPU and memory commit as the region computes it, with its bounds and
+        whether it is over them: the ``host_capacity`` view of :meth:`sql`."""
         from .sql import host_capacity
 
         return host_capacity(self.list("hosts", scope=check_scope(scope), refresh=refresh))

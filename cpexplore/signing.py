@@ -1,20 +1,12 @@
 """AK/SK signing and login bodies for the Cloudpods keystone: pure functions, no HTTP.
 
-Byte for byte what Cloudpods' Go client (``mcclient``) builds to log in, and what keystone
-checks of an AK/SK login:
-
-* :func:`aksk_auth_body`: the JSON text ``AuthenticateByAccessKey`` POSTs to
-  ``<auth_url>/auth/tokens``. It signs a throwaway request AWS-SigV4 style (region
-  ``cn-beijing``, service ``s3``) and sends the string-to-sign, the signature and the
-  signing parameters inside the body; no signing header goes on the wire.
-* :func:`password_auth_body`, :func:`token_auth_body`: the password and token bodies.
-* :func:`decode_access_key_secret`, :func:`verify_access_key_secret`: keystone's side (used
-  by the sandbox), checking as little as keystone does: no time window; host, path, body
-  hash and ``signed_headers`` are compared with nothing.
-* :func:`signv4`, the generic SigV4 signer underneath, and its public pieces
-  :func:`canonical_request`, :func:`string_to_sign`, :func:`signing_key`, :func:`sign`.
-
-The AK/SK body is a bearer credential, valid as long as the key is: don't log it.
+Byte for byte what Cloudpods' Go client (``mcclient``) builds to log in, checked against
+its vectors. :func:`aksk_auth_body` is the JSON text ``AuthenticateByAccessKey`` POSTs to
+``<auth_url>/auth/tokens``: it signs a throwaway request AWS-SigV4 style (:func:`signv4`,
+region ``cn-beijing``, service ``s3``) and sends the string-to-sign, the signature and the
+signing parameters inside the body; no signing header goes on the wire. The body is a
+bearer credential, valid as long as the key is: don't log it.
+:func:`verify_access_key_secret` is keystone's side, for the sandbox.
 
 Example:
     >>> import json
@@ -42,6 +34,7 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote_from_bytes, unquote_to_bytes, urlsplit
 
@@ -89,8 +82,6 @@ _SIGN_DATE = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
     r"(Z|[+-][0-9]{2}:?[0-9]{2})?"
 )
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 # --------------------------------------------------------------------------- JSON and URLs
@@ -99,9 +90,8 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 def jsonutils_dumps(obj: Any) -> str:
     """Serialise like Cloudpods' jsonutils: sorted keys, no whitespace, ``/`` and non-ASCII raw.
 
-    Example:
-        >>> jsonutils_dumps({"b": "a/é", "a": [1, "x\\ny"]})
-        '{"a":[1,"x\\\\ny"],"b":"a/é"}'
+    >>> jsonutils_dumps({"b": "a/é", "a": [1, "x\\ny"]})
+    '{"a":[1,"x\\\\ny"],"b":"a/é"}'
     """
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -113,13 +103,12 @@ def join_url(base: str, path: str) -> str:
     never ``latest``, as Go's ``SplitVersionedURL``) is dropped when ``path`` starts with
     ``/<that version>/``. Otherwise it is ``base + path``: a trailing slash gives ``//``.
 
-    Example:
-        >>> join_url("https://h:30292/v1", "/v1/images")
-        'https://h:30292/v1/images'
-        >>> join_url("https://h:30500/v3", "/auth/tokens")
-        'https://h:30500/v3/auth/tokens'
-        >>> join_url("https://h:30500/v3/", "/auth/tokens")
-        'https://h:30500/v3//auth/tokens'
+    >>> join_url("https://h:30292/v1", "/v1/images")
+    'https://h:30292/v1/images'
+    >>> join_url("https://h:30500/v3", "/auth/tokens")
+    'https://h:30500/v3/auth/tokens'
+    >>> join_url("https://h:30500/v3/", "/auth/tokens")
+    'https://h:30500/v3//auth/tokens'
     """
     head, slash, segment = base.rstrip("/").rpartition("/")
     if slash and _VERSION_SEGMENT.match(segment) and path.startswith(f"/{segment}/"):
@@ -138,23 +127,21 @@ def canonical_request(
 ) -> str:
     """Build the SigV4 canonical request of a request, as Cloudpods' ``s3auth`` does.
 
-    A header value may be a list (a repeated header); the payload hash is
-    ``X-Amz-Content-Sha256`` (else ``UNSIGNED-PAYLOAD``). ``signed_headers`` defaults to
-    every header but Authorization, Content-Type, Content-Length and User-Agent, plus
-    ``host`` and ``x-amz-content-sha256``, sorted. The host comes from the URL: a ``Host``
-    header is a ``ValueError``.
+    A header value may be a list; the payload hash is ``X-Amz-Content-Sha256`` (else
+    ``UNSIGNED-PAYLOAD``); ``signed_headers`` defaults to every header but Authorization,
+    Content-Type, Content-Length and User-Agent, plus host and x-amz-content-sha256, sorted.
+    The host comes from the URL (a ``Host`` header is a ``ValueError``).
 
-    Example:
-        >>> print(canonical_request("GET", "https://h:8443/a b?z=1&a=%2F", {"X-Amz-Date": "x"}))
-        GET
-        /a%20b
-        a=%2F&z=1
-        host:h:8443
-        x-amz-content-sha256:
-        x-amz-date:x
-        <BLANKLINE>
-        host;x-amz-content-sha256;x-amz-date
-        UNSIGNED-PAYLOAD
+    >>> print(canonical_request("GET", "https://h:8443/a b?z=1&a=%2F", {"X-Amz-Date": "x"}))
+    GET
+    /a%20b
+    a=%2F&z=1
+    host:h:8443
+    x-amz-content-sha256:
+    x-amz-date:x
+    <BLANKLINE>
+    host;x-amz-content-sha256;x-amz-date
+    UNSIGNED-PAYLOAD
     """
     items = _header_items(headers)
     names = list(signed_headers) if signed_headers is not None else _signed_header_names(items)
@@ -172,28 +159,22 @@ def canonical_request(
 def string_to_sign(canonical: str, now: datetime, location: str = DEFAULT_LOCATION) -> str:
     """Build the SigV4 string-to-sign of a canonical request signed at ``now``.
 
-    ``now`` is taken in UTC (a naive datetime counts as UTC) and sub-seconds are dropped.
-
-    Example:
-        >>> from datetime import datetime
-        >>> print(string_to_sign("", datetime(2024, 1, 2, 3, 4, 5)))
-        AWS4-HMAC-SHA256
-        20240102T030405Z
-        20240102/cn-beijing/s3/aws4_request
-        e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+    >>> print(string_to_sign("", datetime(2024, 1, 2, 3, 4, 5)))
+    AWS4-HMAC-SHA256
+    20240102T030405Z
+    20240102/cn-beijing/s3/aws4_request
+    e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
     """
     t = _utc_seconds(now)
     return "\n".join([ALGORITHM, _amz_date(t), _scope(t, location), _sha256_hex(canonical)])
 
 
 def signing_key(secret: str, ymd: str, location: str = DEFAULT_LOCATION) -> bytes:
-    """Derive the SigV4 signing key (kSigning) for a ``YYYYMMDD`` date and a region.
+    """Derive the SigV4 signing key for a ``YYYYMMDD`` date and a region from the secret as
+    given (its UTF-8 bytes, never base64-decoded).
 
-    The secret is used as given (its UTF-8 bytes), never base64-decoded.
-
-    Example:
-        >>> signing_key("realtimesk", "20261126").hex()
-        '0dd36a068d0c08c889799b17972d6c639b6382df1776d13a07e8a505554f2205'
+    >>> signing_key("realtimesk", "20261126").hex()
+    '0dd36a068d0c08c889799b17972d6c639b6382df1776d13a07e8a505554f2205'
     """
     key = _hmac(("AWS4" + secret).encode("utf-8"), ymd.encode("utf-8"))
     for part in (location, _SERVICE, _TERMINATOR):
@@ -204,11 +185,10 @@ def signing_key(secret: str, ymd: str, location: str = DEFAULT_LOCATION) -> byte
 def sign(key: bytes, string_to_sign: str) -> str:
     """Sign a string-to-sign with a signing key: lower-case hex HMAC-SHA256.
 
-    Example:
-        >>> key = signing_key("realtimesk", "20261126")
-        >>> sign(key, "AWS4-HMAC-SHA256\\n20261126T234436Z\\n20261126/cn-beijing/s3/aws4_request"
-        ...      "\\nf7c7c6183f53fbca1b8b566b54078cc494d919c04cedf610db6b7cbd95f66070")
-        '66ea8b116c29d71741f2750610639620dbb03fbf28f53b5b454f56c0f9c766dc'
+    >>> key = signing_key("realtimesk", "20261126")
+    >>> sign(key, "AWS4-HMAC-SHA256\\n20261126T234436Z\\n20261126/cn-beijing/s3/aws4_request"
+    ...      "\\nf7c7c6183f53fbca1b8b566b54078cc494d919c04cedf610db6b7cbd95f66070")
+    '66ea8b116c29d71741f2750610639620dbb03fbf28f53b5b454f56c0f9c766dc'
     """
     return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
@@ -226,20 +206,15 @@ def signv4(
 ) -> dict[str, Any]:
     """Sign a request as Cloudpods' ``s3auth.SignV4`` does and return every piece.
 
-    It sets ``X-Amz-Content-Sha256`` (SHA-256 of ``body``), ``X-Amz-Date``, ``Date`` (RFC
-    1123, zone written ``UTC``) and ``Authorization``, replacing given values. Header values
-    are trimmed and inner whitespace collapsed; values of one header are joined with ``,``.
-    The dict's keys are those below, ``signed_request_headers`` keyed by Go's canonical
-    header names and ``sign_date`` as ``YYYY-MM-DDTHH:MM:SS.000000Z``. An empty access key
-    or secret is a ``ValueError`` (Go silently skips signing).
+    It sets ``X-Amz-Content-Sha256`` (of ``body``), ``X-Amz-Date``, ``Date`` (RFC 1123, zone
+    ``UTC``) and ``Authorization``, replacing given values; values of one header are joined
+    with ``,``. An empty access key or secret is a ``ValueError`` (Go silently skips signing).
 
-    Example:
-        >>> from datetime import datetime
-        >>> r = signv4("GET", "https://h/x", {}, b"", "ak", "sk", now=datetime(2019, 8, 24))
-        >>> r["signed_headers"]
-        ['date', 'host', 'x-amz-content-sha256', 'x-amz-date']
-        >>> r["signed_request_headers"]["Date"]
-        'Sat, 24 Aug 2019 00:00:00 UTC'
+    >>> r = signv4("GET", "https://h/x", {}, b"", "ak", "sk", now=datetime(2019, 8, 24))
+    >>> r["signed_headers"]
+    ['date', 'host', 'x-amz-content-sha256', 'x-amz-date']
+    >>> r["signed_request_headers"]["Date"]
+    'Sat, 24 Aug 2019 00:00:00 UTC'
     """
     if not access_key or not secret:
         raise ValueError("signv4 needs a non-empty access key and secret")
@@ -287,14 +262,12 @@ def aksk_auth_details(
 ) -> dict[str, Any]:
     """Run mcclient's AK/SK login steps and return every intermediate value.
 
-    The keys are named as in the test vectors. Only ``final_post_body`` is sent; the rest
-    is for debugging and tests. Every value derived from the secret is a credential.
+    Keys as in the test vectors; only ``final_post_body`` is sent. Every value derived from
+    the secret is a credential.
 
-    Example:
-        >>> from datetime import datetime
-        >>> d = aksk_auth_details("https://h:30500/v3", "ak", "sk", now=datetime(2024, 1, 2))
-        >>> d["request_url"], d["signed_headers"][1]
-        ('https://h:30500/v3/auth/tokens', 'host')
+    >>> d = aksk_auth_details("https://h:30500/v3", "ak", "sk", now=datetime(2024, 1, 2))
+    >>> d["request_url"], d["signed_headers"][1]
+    ('https://h:30500/v3/auth/tokens', 'host')
     """
     return _aksk_flow(join_url(auth_url, "/auth/tokens"), access_key, secret, source, now)
 
@@ -302,16 +275,14 @@ def aksk_auth_details(
 def access_key_secret_blob(
     access_key: str, secret: str, *, url: str, source: str = "cli", now: datetime | None = None
 ) -> str:
-    """Return the ``access_key_secret`` string (a JSON text) of an AK/SK login to ``url``,
-    ``join_url(auth_url, "/auth/tokens")``; ``source`` is in the signed (never sent) seed body.
+    """Return the ``access_key_secret`` JSON text of an AK/SK login to ``url`` (the
+    ``/auth/tokens`` URL).
 
-    Example:
-        >>> from datetime import datetime
-        >>> blob = access_key_secret_blob(
-        ...     "ak", "sk", url="https://h/v3/auth/tokens", now=datetime(2024, 1, 2)
-        ... )
-        >>> blob[:60]
-        '{"access_key":"ak","algorithm":"AWS4-HMAC-SHA256","location"'
+    >>> blob = access_key_secret_blob(
+    ...     "ak", "sk", url="https://h/v3/auth/tokens", now=datetime(2024, 1, 2)
+    ... )
+    >>> blob[:60]
+    '{"access_key":"ak","algorithm":"AWS4-HMAC-SHA256","location"'
     """
     return _aksk_flow(url, access_key, secret, source, now)["access_key_secret"]
 
@@ -321,15 +292,12 @@ def aksk_auth_body(
 ) -> str:
     """Return the exact JSON text mcclient POSTs to ``<auth_url>/auth/tokens`` for AK/SK.
 
-    ``now`` fixes the clock (default: now; naive means UTC; sub-seconds are dropped);
-    ``context`` is left out when ``source`` is empty. Send it as ``application/json``,
-    with no signing headers.
+    ``now`` fixes the clock (naive means UTC; sub-seconds are dropped); ``context`` is left
+    out when ``source`` is empty.
 
-    Example:
-        >>> from datetime import datetime
-        >>> body = aksk_auth_body("https://h/v3", "ak", "sk", now=datetime(2024, 1, 2))
-        >>> body[:60]
-        '{"auth":{"context":{"source":"cli"},"identity":{"access_key_'
+    >>> body = aksk_auth_body("https://h/v3", "ak", "sk", now=datetime(2024, 1, 2))
+    >>> body[:60]
+    '{"auth":{"context":{"source":"cli"},"identity":{"access_key_'
     """
     details = aksk_auth_details(auth_url, access_key, secret, source=source, now=now)
     return details["final_post_body"]
@@ -349,13 +317,11 @@ def password_auth_body(
 ) -> str:
     """Return the exact JSON text of a keystone v3 password login (mcclient ``_authV3``).
 
-    ``domain``/``domain_id`` name the user's domain. The scope is ``project_id`` (it wins),
-    else ``project`` with an optional ``project_domain`` or ``project_domain_id``; with
-    neither the token is unscoped. Empty strings count as not given.
+    The scope is ``project_id`` (it wins), else ``project`` (with ``project_domain`` or
+    ``project_domain_id``), else none. Empty strings count as not given.
 
-    Example:
-        >>> password_auth_body("bob", "pw")
-        '{"auth":{"context":{"source":"cli"},"identity":{"methods":["password"],"password":{"user":{"name":"bob","password":"pw"}}}}}'
+    >>> password_auth_body("bob", "pw")
+    '{"auth":{"context":{"source":"cli"},"identity":{"methods":["password"],"password":{"user":{"name":"bob","password":"pw"}}}}}'
     """
     if not username or not password:
         raise ValueError("a password login needs a user name and a password")
@@ -378,9 +344,8 @@ def token_auth_body(
     """Return the exact JSON text of a keystone v3 token login, to (re-)scope a token; the
     scope rules are those of :func:`password_auth_body`.
 
-    Example:
-        >>> token_auth_body("tok", project_id="p1")
-        '{"auth":{"context":{"source":"cli"},"identity":{"methods":["token"],"token":{"id":"tok"}},"scope":{"project":{"id":"p1"}}}}'
+    >>> token_auth_body("tok", project_id="p1")
+    '{"auth":{"context":{"source":"cli"},"identity":{"methods":["token"],"token":{"id":"tok"}},"scope":{"project":{"id":"p1"}}}}'
     """
     if not token:
         raise ValueError("a token login needs a token")
@@ -394,16 +359,14 @@ def token_auth_body(
 def decode_access_key_secret(text: str) -> dict[str, Any]:
     """Parse an ``access_key_secret`` string as keystone's ``s3auth.Decode`` does.
 
-    A text that is not a JSON object, or whose ``algorithm`` is not ``AWS4-HMAC-SHA256``, is
-    a ``ValueError`` (keystone also accepts V2 ``AWS``, which mcclient never uses).
+    Not a JSON object, or an ``algorithm`` but ``AWS4-HMAC-SHA256``: a ``ValueError``.
 
-    Example:
-        >>> decode_access_key_secret('{"algorithm":"AWS4-HMAC-SHA256","access_key":"ak"}')
-        {'algorithm': 'AWS4-HMAC-SHA256', 'access_key': 'ak'}
-        >>> decode_access_key_secret('{"algorithm":"HMAC"}')
-        Traceback (most recent call last):
-        ...
-        ValueError: s3auth.Decode: unsupported sign algorithm 'HMAC'
+    >>> decode_access_key_secret('{"algorithm":"AWS4-HMAC-SHA256","access_key":"ak"}')
+    {'algorithm': 'AWS4-HMAC-SHA256', 'access_key': 'ak'}
+    >>> decode_access_key_secret('{"algorithm":"HMAC"}')
+    Traceback (most recent call last):
+    ...
+    ValueError: s3auth.Decode: unsupported sign algorithm 'HMAC'
     """
     try:
         obj = json.loads(text)
@@ -421,19 +384,16 @@ def decode_access_key_secret(text: str) -> dict[str, Any]:
 def verify_access_key_secret(blob: Mapping[str, Any], secret: str) -> bool:
     """Check a decoded ``access_key_secret`` against a secret, exactly as keystone does.
 
-    ``blob["signature"]`` must equal (case-sensitively) the hex HMAC-SHA256 of
-    ``blob["request"]`` under the signing key of ``blob["location"]`` and the UTC date of
-    ``blob["sign_date"]``. Nothing else is checked: no time window; host, path, body hash,
-    ``signed_headers`` and ``access_key`` play no part. A missing or unparsable
-    ``sign_date`` (``YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)``) or a non-string field gives
-    ``False``.
+    ``signature`` must equal (case-sensitively) the HMAC of ``request`` under the key of
+    ``location`` and the UTC date of ``sign_date``. Nothing else is checked: no time window;
+    host, path, body hash, ``signed_headers`` and ``access_key`` play no part. A missing or
+    unparsable ``sign_date`` or a non-string field gives ``False``.
 
-    Example:
-        >>> key = signing_key("sk", "20240102")
-        >>> blob = {"location": "cn-beijing", "request": "r", "signature": sign(key, "r"),
-        ...         "sign_date": "2024-01-02T23:00:00Z"}
-        >>> verify_access_key_secret(blob, "sk"), verify_access_key_secret(blob, "other")
-        (True, False)
+    >>> key = signing_key("sk", "20240102")
+    >>> blob = {"location": "cn-beijing", "request": "r", "signature": sign(key, "r"),
+    ...         "sign_date": "2024-01-02T23:00:00Z"}
+    >>> verify_access_key_secret(blob, "sk"), verify_access_key_secret(blob, "other")
+    (True, False)
     """
     sign_day = _parse_sign_date(blob.get("sign_date"))
     location = blob.get("location", "")
@@ -478,10 +438,7 @@ def _amz_date(t: datetime) -> str:
 
 def _rfc1123(t: datetime) -> str:
     """Go's ``time.RFC1123`` of a UTC time: English names, zone written ``UTC``."""
-    return (
-        f"{_WEEKDAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d} "
-        f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} UTC"
-    )
+    return format_datetime(t, usegmt=True).removesuffix("GMT") + "UTC"
 
 
 def _sign_date(t: datetime) -> str:
@@ -498,9 +455,7 @@ def _scope(t: datetime, location: str) -> str:
 
 def _parse_sign_date(value: Any) -> datetime | None:
     """Parse a ``sign_date`` into an aware UTC datetime, or ``None`` when it can't be."""
-    if not isinstance(value, str):
-        return None
-    m = _SIGN_DATE.fullmatch(value)
+    m = _SIGN_DATE.fullmatch(value) if isinstance(value, str) else None
     if m is None:
         return None
     zone = m.group(7)
@@ -565,15 +520,13 @@ def _path_bytes(path: str) -> bytes:
 
 def _go_runes(data: bytes) -> str:
     """Decode UTF-8 as Go's ``range`` over a string: each invalid byte becomes U+FFFD."""
-    out = []
-    i = 0
+    out, i = [], 0
     while i < len(data):
         for size in (1, 2, 3, 4):
             try:
-                ch = data[i : i + size].decode("utf-8")
+                out.append(data[i : i + size].decode("utf-8"))
             except UnicodeDecodeError:
                 continue
-            out.append(ch)
             i += size
             break
         else:
@@ -590,23 +543,13 @@ def _encode_path(path: bytes) -> str:
     )
 
 
-def _query_unescape(text: str) -> bytes:
-    if _BAD_PERCENT.search(text):
-        raise ValueError("invalid URL escape")
-    return unquote_to_bytes(text.replace("+", " "))
-
-
 def _canonical_query(raw_query: str) -> str:
     """Go ``url.ParseQuery`` then ``Values.Encode`` with ``+`` turned into ``%20``."""
     values: dict[bytes, list[bytes]] = {}
     for piece in raw_query.split("&"):
-        if not piece or ";" in piece:
-            continue  # Go skips empty pieces and rejects pieces holding ';'
-        raw_key, _, raw_value = piece.partition("=")
-        try:
-            key, value = _query_unescape(raw_key), _query_unescape(raw_value)
-        except ValueError:
-            continue  # Go drops a pair whose escapes are malformed
+        if not piece or ";" in piece or _BAD_PERCENT.search(piece):
+            continue  # Go skips empty pieces, rejects ';' and drops malformed escapes
+        key, _, value = (unquote_to_bytes(t) for t in piece.replace("+", " ").partition("="))
         values.setdefault(key, []).append(value)
     return "&".join(
         f"{quote_from_bytes(key, safe='')}={quote_from_bytes(value, safe='')}"

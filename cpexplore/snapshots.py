@@ -1,19 +1,10 @@
 """Snapshots of the inventory over time, and what changed between two of them.
 
-* :func:`snapshot` stores servers and hosts as Parquet (one folder per snapshot, under a
-  timestamped id); :func:`snapshots` lists a store, and :func:`load_snapshot` reads one
-  resource back as a typed DataFrame.
-* :func:`history` reads every snapshot of a store at once with DuckDB, without loading
-  them into pandas: ``history(store).sql("SELECT snapshot_at::date AS day, status,
-  count(*) FROM history.servers GROUP BY ALL")``. Old gzip CSV snapshots are read too,
-  typed from their manifests.
-* :func:`diff` says what was added, removed and changed between two frames of one
-  resource; :func:`diff_snapshots` does it for two stored snapshots.
-
-Files are written with :mod:`cpexplore.files`, as the reports are (atomically, UTF-8,
-ISO-8601 ``Z`` timestamps), and read back with the same typing as
-:func:`cpexplore.files.read_csv`, from the column kinds the manifest records. These names
-are also importable from :mod:`cpexplore.reports`.
+:func:`snapshot` stores resources as Parquet under a timestamped id, :func:`snapshots` lists
+a store, :func:`load_snapshot` reads one resource back typed (from the column kinds of the
+manifest), :func:`history` queries every snapshot at once with DuckDB (old gzip CSV
+snapshots too), and :func:`diff` / :func:`diff_snapshots` say what was added, removed and
+changed. Files are written with :mod:`cpexplore.files`, as the reports are.
 
 Example:
     >>> old = pd.DataFrame({"id": ["a", "b"], "status": ["running", "ready"]})
@@ -24,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import secrets
@@ -79,14 +69,10 @@ def _storable(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     """The frame with JSON columns as text and mixed object columns as strings (for Parquet)."""
     out = {}
     for c in df.columns:
-        k = kinds[c]
-        s = df[c]
-        if k == "json":
-            out[c] = s.map(lambda v: None if is_missing(v) else json_dumps(v))
-        elif k == "string":
-            out[c] = s.map(
-                lambda v: None if is_missing(v) else (v if isinstance(v, str) else str(v))
-            )
+        k, s = kinds[c], df[c]
+        if k in ("json", "string"):
+            text = json_dumps if k == "json" else str
+            out[c] = s.map(lambda v, text=text: None if is_missing(v) else text(v))
         elif k == "datetime" and s.dtype == object:
             out[c] = pd.to_datetime(s, utc=True)
         else:
@@ -116,21 +102,17 @@ def snapshot(
 ) -> Path:
     """Store the current ``resources`` under a new timestamped id in ``store_dir``.
 
-    Each resource is a ``NAME.parquet`` (``format="csv"`` writes gzip CSV, as stores made
-    before Parquet have). ``manifest.json`` records when, where (cloud, region, project —
-    never a credential) and each column's type, so :func:`load_snapshot` gives back typed
-    frames and :func:`history` reads every snapshot at once. The snapshot folder appears
-    atomically. Returns its path; its name (e.g. ``20261127T101500.123Z``) is the id.
+    Each resource is a ``NAME.parquet`` (``format="csv"``: gzip CSV, as older stores have);
+    ``manifest.json`` records when, where (cloud, region, project — never a credential) and
+    each column's type. The snapshot folder appears atomically; its name is the id.
 
     >>> snapshot(s, "snapshots").name                          # doctest: +SKIP
     '20261127T101500.123Z'
     """
     fmt = _check_format(format)
     meta = {**session_meta(session, region), "scope": scope}
-    frames = {}
-    for name in resources:
-        kw = {"scope": scope, "region": region, "refresh": True, "progress": progress}
-        frames[name] = session.list(name, **kw)
+    kw = {"scope": scope, "region": region, "refresh": True, "progress": progress}
+    frames = {name: session.list(name, **kw) for name in resources}
     return store_snapshot(store_dir, frames, meta=meta, format=fmt)
 
 
@@ -163,42 +145,27 @@ def store_snapshot(
     tmp = store / f".tmp-{sid}-{secrets.token_hex(3)}"
     try:
         tmp.mkdir()
-    except OSError as e:
-        raise export_error(e, store / sid) from e
-    try:
-        manifest: dict[str, Any] = {
-            "id": sid,
-            "taken_at": iso_utc(
-                pd.Timestamp(datetime.strptime(sid, "%Y%m%dT%H%M%S.%fZ"), tz="UTC")
-            ),
-            "format": fmt,
-            **(meta or {}),
-            "resources": {},
-        }
+        taken = iso_utc(datetime.strptime(sid, "%Y%m%dT%H%M%S.%fZ"))
+        manifest = {"id": sid, "taken_at": taken, "format": fmt, **(meta or {}), "resources": {}}
         for name, frame in frames.items():
             kinds = {str(c): column_kind(frame[c]) for c in frame.columns}
             frame = frame.rename(columns=str)
+            fname = f"{name}.parquet" if fmt == "parquet" else f"{name}.csv.gz"
             if fmt == "parquet":
-                fname = f"{name}.parquet"
                 stored = _storable(frame, kinds)
-                buf = io.BytesIO()
-                stored.to_parquet(buf, index=False)
-                data = buf.getvalue()
-                atomic_write(tmp / fname, lambda fh, d=data: fh.write(d))
+                atomic_write(tmp / fname, lambda fh, df=stored: df.to_parquet(fh, index=False))
             else:
-                fname = f"{name}.csv.gz"
                 to_csv(frame, tmp / fname, escape_formulas=False, index=False)
             manifest["resources"][name] = {"file": fname, "rows": len(frame), "columns": kinds}
         text = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
         atomic_write(tmp / _MANIFEST, lambda fh: fh.write(text))
-        final = store / sid
-        os.rename(tmp, final)
+        os.rename(tmp, store / sid)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(e, OSError) and not isinstance(e, CpExploreError):
             raise export_error(e, store / sid) from e
         raise
-    return final
+    return store / sid
 
 
 def _read_manifest(folder: Path) -> dict[str, Any] | None:
@@ -218,33 +185,27 @@ def snapshots(store_dir: str | os.PathLike[str]) -> pd.DataFrame:
     >>> snapshots("snapshots")[["id", "taken_at", "rows"]]      # doctest: +SKIP
     """
     store = Path(store_dir).expanduser()
-    cols = ["id", "taken_at", "format", "cloud", "region", "project", "resources", "rows", "path"]
     rows = []
-    if store.is_dir():
-        for folder in sorted(store.iterdir()):
-            if not folder.is_dir() or folder.name.startswith("."):
-                continue
-            m = _read_manifest(folder)
-            if m is None:
-                continue
-            res = m.get("resources") or {}
-            rows.append(
-                {
-                    "id": folder.name,
-                    "taken_at": pd.Timestamp(m.get("taken_at")),
-                    "format": m.get("format"),
-                    "cloud": m.get("cloud"),
-                    "region": m.get("region"),
-                    "project": m.get("project"),
-                    "resources": list(res),
-                    "rows": {k: v.get("rows") for k, v in res.items()},
-                    "path": folder,
-                }
-            )
+    for folder in sorted(store.iterdir()) if store.is_dir() else []:
+        m = _read_manifest(folder) if folder.is_dir() and not folder.name.startswith(".") else None
+        if m is None:
+            continue
+        res = m.get("resources") or {}
+        rows.append(
+            {
+                "id": folder.name,
+                "taken_at": pd.Timestamp(m.get("taken_at")),
+                **{k: m.get(k) for k in ("format", "cloud", "region", "project")},
+                "resources": list(res),
+                "rows": {k: v.get("rows") for k, v in res.items()},
+                "path": folder,
+            }
+        )
+    cols = ["id", "taken_at", "format", "cloud", "region", "project", "resources", "rows", "path"]
     df = pd.DataFrame(rows, columns=cols)
     if len(df):
         df["taken_at"] = pd.to_datetime(df["taken_at"], utc=True)
-        df = df.sort_values(["taken_at", "id"], kind="stable").reset_index(drop=True)
+        df = df.sort_values(["taken_at", "id"], kind="stable", ignore_index=True)
     return df
 
 
@@ -267,11 +228,10 @@ def _resolve_snapshot(store: Path, ref: str | None, known: pd.DataFrame, *, defa
     matches = [i for i in ids if i.startswith(ref)]
     if len(matches) == 1:
         return matches[0]
-    shown = ", ".join(ids[-5:])
     what = "is ambiguous" if matches else "does not exist"
     raise CpExploreError(
         f"snapshot {ref!r} {what} in {store}",
-        hint=f"give a full id or a unique prefix; the latest are {shown}",
+        hint=f"give a full id or a unique prefix; the latest are {', '.join(ids[-5:])}",
     )
 
 
@@ -286,26 +246,22 @@ def load_snapshot(
     """
     store = Path(store_dir).expanduser()
     sid = _resolve_snapshot(store, snapshot_id, snapshots(store), default=-1)
-    folder = store / sid
-    m = _read_manifest(folder) or {}
-    res = (m.get("resources") or {}).get(resource)
+    m = _read_manifest(store / sid) or {}
+    held = m.get("resources") or {}
+    res = held.get(resource)
     if res is None:
-        have = ", ".join(m.get("resources") or {}) or "nothing"
         raise CpExploreError(
-            f"snapshot {sid} has no {resource!r}; it holds {have}",
+            f"snapshot {sid} has no {resource!r}; it holds {', '.join(held) or 'nothing'}",
             hint="take a snapshot with that resource, e.g. resources=('servers', 'hosts')",
         )
-    kinds = res.get("columns") or {}
-    path = folder / res["file"]
-    if res["file"].endswith(".parquet"):
+    path = store / sid / res["file"]
+    if path.suffix == ".parquet":
         raw = pd.read_parquet(path)
     else:
-        raw = pd.read_csv(
-            path, dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8"
-        )
-    df = restore_kinds(raw, kinds)
+        raw = pd.read_csv(path, dtype=object, keep_default_na=False, na_values=[""])
+    df = restore_kinds(raw, res.get("columns") or {})
     df.attrs.update(
-        {k: v for k, v in m.items() if k not in ("resources",)}, resource=resource, snapshot=sid
+        {k: v for k, v in m.items() if k != "resources"}, resource=resource, snapshot=sid
     )
     return df
 
@@ -328,7 +284,7 @@ def _canon(value: Any) -> Any:
         return iso_utc(value)
     if isinstance(value, dict | list | tuple | np.ndarray):
         return json_dumps(value, sort_keys=True)
-    return value if isinstance(value, str) else str(value)
+    return str(value)
 
 
 def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
@@ -339,18 +295,16 @@ def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
             return np.asarray(eq, dtype=bool)
         except (TypeError, ValueError):
             pass
-    ca = [_canon(v) for v in a.to_numpy(dtype=object)]
-    cb = [_canon(v) for v in b.to_numpy(dtype=object)]
-    return np.fromiter((x == y for x, y in zip(ca, cb, strict=True)), dtype=bool, count=len(ca))
+    canon = ([_canon(v) for v in s.to_numpy(dtype=object)] for s in (a, b))
+    return np.array([x == y for x, y in zip(*canon, strict=True)], dtype=bool)
 
 
 @dataclass(frozen=True)
 class Diff:
     """What changed between two frames of the same resource (see :func:`diff`).
 
-    ``added`` and ``removed`` are the rows only in the new / old frame; ``changed`` has
-    one row per changed cell: the key, ``name`` (when the frames have one), ``column``,
-    ``old`` and ``new``. ``columns_added``/``columns_removed`` list schema changes.
+    ``added``/``removed``: the rows only in the new / old frame; ``changed``: one row per
+    changed cell (the key, ``name`` when the frames have one, ``column``, ``old``, ``new``).
     """
 
     key: str
@@ -385,10 +339,8 @@ class Diff:
         ).astype({"cells": "Int64"})
 
     def to_frame(self, columns: Sequence[str] = ("name",)) -> pd.DataFrame:
-        """One long table: ``change``, key, ``name``, ``column``, ``old``, ``new``.
-
-        Added and removed rows appear once each (``column`` empty); changed cells once each.
-        """
+        """One long table: ``change``, key, ``name``, ``column``, ``old``, ``new``; a row for
+        each added or removed row (``column`` empty) and each changed cell."""
         extra = [c for c in columns if c != self.key]
         parts = []
         for change, rows in (("added", self.added), ("removed", self.removed)):
@@ -398,9 +350,7 @@ class Diff:
                     part[c] = rows[c].to_numpy() if c in rows.columns else None
                 parts.append(part)
         if len(self.changed):
-            part = self.changed.copy()
-            part.insert(0, "change", "changed")
-            parts.append(part)
+            parts.append(self.changed.assign(change="changed"))
         cols = ["change", self.key, *extra, "column", "old", "new"]
         if not parts:
             return pd.DataFrame(columns=cols)
@@ -444,62 +394,43 @@ def diff(
     equals its JSON read back, a timestamp equals its ISO text. Only columns present in
     both frames are compared (``columns=`` narrows them, ``ignore=`` drops some).
 
-    >>> old = pd.DataFrame({"id": ["a", "b"], "status": ["running", "ready"]})
-    >>> new = pd.DataFrame({"id": ["b", "c"], "status": ["running", "ready"]})
-    >>> d = diff(old, new)
-    >>> d
-    Diff(key='id', added=1, removed=1, changed=1 rows / 1 cells)
+    >>> d = diff(pd.DataFrame({"id": ["a", "b"], "status": ["running", "ready"]}),
+    ...          pd.DataFrame({"id": ["b", "c"], "status": ["running", "ready"]}))
     >>> d.changed
       id  column    old      new
     0  b  status  ready  running
     """
     ko, kn = _keys(old, key, "old"), _keys(new, key, "new")
-    in_old = kn.isin(ko)
-    in_new = ko.isin(kn)
-    added = new.loc[~in_old].reset_index(drop=True)
-    removed = old.loc[~in_new].reset_index(drop=True)
+    in_old, in_new = kn.isin(ko), ko.isin(kn)
     skip = set(ignore) | {key}
-    common_cols = [c for c in new.columns if c in set(old.columns) and c not in skip]
+    common = [c for c in new.columns if c in set(old.columns) and c not in skip]
     if columns is not None:
         wanted = list(columns)
-        common_cols = [c for c in common_cols if c in wanted]
+        common = [c for c in common if c in wanted]
     ni = np.flatnonzero(in_old)
     oi = ko.get_indexer(kn[ni])
-    keys_common = new[key].to_numpy(dtype=object)[ni]
-    names = (
-        new["name"].to_numpy(dtype=object)[ni] if "name" in new.columns and key != "name" else None
-    )
-    rec_key, rec_name, rec_col, rec_old, rec_new, rec_pos = [], [], [], [], [], []
-    for ci, c in enumerate(common_cols):
+    heads = [new[key].to_numpy(dtype=object)[ni]]  # per changed row: its key (and name)
+    if "name" in new.columns and key != "name":
+        heads.append(new["name"].to_numpy(dtype=object)[ni])
+    records = []  # (row, column index, key, [name,] column, old, new)
+    for ci, c in enumerate(common):
         a = old[c].iloc[oi].reset_index(drop=True)
         b = new[c].iloc[ni].reset_index(drop=True)
         if a.dtype == b.dtype and a.equals(b):
             continue
-        changed = np.flatnonzero(~_same(a, b))
-        if not len(changed):
-            continue
         av, bv = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
-        for j in changed:
-            rec_key.append(keys_common[j])
-            if names is not None:
-                rec_name.append(names[j])
-            rec_col.append(c)
-            rec_old.append(None if is_missing(av[j]) else av[j])
-            rec_new.append(None if is_missing(bv[j]) else bv[j])
-            rec_pos.append((j, ci))
-    order = sorted(range(len(rec_pos)), key=lambda i: rec_pos[i])
-    data: dict[str, list[Any]] = {key: [rec_key[i] for i in order]}
-    if names is not None:
-        data["name"] = [rec_name[i] for i in order]
-    data["column"] = [rec_col[i] for i in order]
-    data["old"] = [rec_old[i] for i in order]
-    data["new"] = [rec_new[i] for i in order]
-    changed_df = pd.DataFrame(data, dtype=object)
+        for j in np.flatnonzero(~_same(a, b)):
+            cells = (None if is_missing(v) else v for v in (av[j], bv[j]))
+            records.append((j, ci, *(h[j] for h in heads), c, *cells))
+    records.sort(key=lambda r: r[:2])
+    names = [key, "name"][: len(heads)]
     return Diff(
         key=key,
-        added=added,
-        removed=removed,
-        changed=changed_df,
+        added=new.loc[~in_old].reset_index(drop=True),
+        removed=old.loc[~in_new].reset_index(drop=True),
+        changed=pd.DataFrame(
+            [r[2:] for r in records], columns=[*names, "column", "old", "new"], dtype=object
+        ),
         columns_added=[str(c) for c in new.columns if c not in set(old.columns)],
         columns_removed=[str(c) for c in old.columns if c not in set(new.columns)],
     )
@@ -523,22 +454,18 @@ def diff_snapshots(
     """
     store = Path(store_dir).expanduser()
     known = snapshots(store)
-    if new is None and old is not None:
-        new_id = _resolve_snapshot(store, None, known, default=-1)
-        old_id = _resolve_snapshot(store, old, known, default=-1)
-    else:
-        new_id = _resolve_snapshot(store, new, known, default=-1)
-        old_id = _resolve_snapshot(store, old, known, default=-2)
-    row_old = known.loc[known["id"] == old_id].iloc[0]
-    row_new = known.loc[known["id"] == new_id].iloc[0]
-    names = [r for r in row_new["resources"] if r in set(row_old["resources"])]
+    new_id = _resolve_snapshot(store, new, known, default=-1)
+    old_id = _resolve_snapshot(store, old, known, default=-2)  # given an old, -2 is not used
+    held = known.set_index("id")["resources"]
+    shared = [r for r in held[new_id] if r in set(held[old_id])]
+    names = shared
     if resources is not None:
         wanted = list(resources)
-        names = [r for r in wanted if r in names]
+        names = [r for r in wanted if r in shared]
         if not names:
             raise CpExploreError(
                 f"snapshots {old_id} and {new_id} do not both hold {', '.join(wanted)}",
-                hint=f"they share: {', '.join(r for r in row_new['resources'] if r in set(row_old['resources'])) or 'nothing'}",
+                hint=f"they share: {', '.join(shared) or 'nothing'}",
             )
     out = {}
     for name in names:
@@ -551,21 +478,15 @@ def diff_snapshots(
 # --------------------------------------------------------------------------- history
 
 # how a column kind of the manifest is typed when a CSV snapshot is read by DuckDB
-_DUCK_TYPES = {
-    "int": "BIGINT",
-    "float": "DOUBLE",
-    "bool": "BOOLEAN",
-    "datetime": "TIMESTAMPTZ",
-}
+_DUCK_TYPES = {"int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN", "datetime": "TIMESTAMPTZ"}
 
 
 def history(store_dir: str | os.PathLike[str]) -> Any:
     """A DuckDB connection whose ``history`` schema holds, for each resource, every row of
     every snapshot in the store, with ``snapshot_id`` and ``snapshot_at`` columns.
 
-    Nothing is loaded into memory: DuckDB reads the Parquet files (and old gzip CSV ones)
-    as a query needs them. Spark, Polars or DuckDB elsewhere can read the same folders:
-    ``<store>/*/servers.parquet``.
+    Nothing is loaded into memory: DuckDB reads the files as a query needs them (as Spark or
+    Polars can: ``<store>/*/servers.parquet``).
 
     >>> con = history("snapshots")                                            # doctest: +SKIP
     >>> con.sql("SELECT snapshot_at::date AS day, status, count(*) AS n "
@@ -591,40 +512,37 @@ def attach_history(con: Any, store_dir: str | os.PathLike[str]) -> None:
             f"no snapshots in {store}",
             hint=f"take some with: cpexplore snapshot --store {store}",
         )
-    parts: dict[str, list[tuple[str, str, Path, dict[str, str]]]] = {}
+    parquet: dict[str, list[tuple[str, str, str]]] = {}  # resource → (file, id, time) as SQL
+    csv: dict[str, list[str]] = {}  # resource → one SELECT per gzip CSV file
     for sid, taken, folder in zip(known["id"], known["taken_at"], known["path"], strict=True):
-        m = _read_manifest(Path(folder)) or {}
-        for name, res in (m.get("resources") or {}).items():
-            parts.setdefault(name, []).append(
-                (sid, iso_utc(taken), Path(folder) / res["file"], res.get("columns") or {})
-            )
-    con.execute("CREATE SCHEMA IF NOT EXISTS history")
-    for name, items in parts.items():
-        selects = []
-        parquet = [i for i in items if i[2].suffix == ".parquet"]
-        if parquet:
-            rows = ", ".join(
-                f"({_sql_text(str(p))}, {_sql_text(sid)}, {_sql_text(at)})"
-                for sid, at, p, _ in parquet
-            )
-            files = ", ".join(_sql_text(str(p)) for *_, p, _ in parquet)
-            selects.append(
-                "SELECT s.snapshot_id, s.snapshot_at::TIMESTAMPTZ AS snapshot_at, "
-                "p.* EXCLUDE (filename) "
-                f"FROM read_parquet([{files}], union_by_name = true, filename = true) p "
-                f"JOIN (VALUES {rows}) s(file, snapshot_id, snapshot_at) ON p.filename = s.file"
-            )
-        for sid, at, path, kinds in items:
+        at, sid_text = _sql_text(iso_utc(taken)), _sql_text(sid)
+        for name, res in ((_read_manifest(folder) or {}).get("resources") or {}).items():
+            path = folder / res["file"]
+            parquet.setdefault(name, [])
+            csv.setdefault(name, [])
             if path.suffix == ".parquet":
+                parquet[name].append((_sql_text(str(path)), sid_text, at))
                 continue
             columns = ", ".join(
                 f"TRY_CAST({_sql_ident(c)} AS {_DUCK_TYPES.get(k, 'VARCHAR')}) AS {_sql_ident(c)}"
-                for c, k in kinds.items()
+                for c, k in (res.get("columns") or {}).items()
             )
-            selects.append(
-                f"SELECT {_sql_text(sid)} AS snapshot_id, {_sql_text(at)}::TIMESTAMPTZ AS "
-                f"snapshot_at, {columns} FROM read_csv({_sql_text(str(path))}, header = true, "
-                "all_varchar = true, compression = 'gzip')"
+            csv[name].append(
+                f"SELECT {sid_text} AS snapshot_id, {at}::TIMESTAMPTZ AS snapshot_at, {columns} "
+                f"FROM read_csv({_sql_text(str(path))}, header = true, all_varchar = true, "
+                "compression = 'gzip')"
+            )
+    con.execute("CREATE SCHEMA IF NOT EXISTS history")
+    for name, selects in csv.items():
+        if parquet[name]:
+            files = ", ".join(file for file, _, _ in parquet[name])
+            rows = ", ".join(f"({', '.join(item)})" for item in parquet[name])
+            selects.insert(
+                0,
+                "SELECT s.snapshot_id, s.snapshot_at::TIMESTAMPTZ AS snapshot_at, "
+                "p.* EXCLUDE (filename) "
+                f"FROM read_parquet([{files}], union_by_name = true, filename = true) p "
+                f"JOIN (VALUES {rows}) s(file, snapshot_id, snapshot_at) ON p.filename = s.file",
             )
         view = " UNION ALL BY NAME ".join(selects)
         con.execute(f"CREATE OR REPLACE VIEW history.{_sql_ident(name)} AS {view}")

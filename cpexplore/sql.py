@@ -1,27 +1,9 @@
 """SQL over the cloud, in-process with DuckDB: every resource is a table, fetched on first use.
 
-``Session.sql("SELECT status, count(*) AS n FROM servers GROUP BY status")`` finds the table
-names in the query; each that is a resource (``servers``, ``hosts``, any name
-``session.resources()`` lists) is listed through ``Session.list`` (its cache, progress and
-typing) and handed to DuckDB, which reads the frame where it lies. Two views join what
-people join every day, created in the query's cursor when it names them
-(``SELECT * FROM duckdb_views()`` lists them):
-
-* ``server_inventory``: each server with its host, zone, cloud region, project and domain
-  names and its vCPUs, memory and disk, a ``SELECT`` over ``servers``;
-* ``host_capacity``: each host with its CPU and memory commit as the region computes it
-  (running guests only) and whether it is over its bound, a ``SELECT`` over the
-  figures of :func:`cpexplore.summaries.capacity_table` (``capacity_table``).
-
-``history.<resource>`` reads every stored snapshot of a store at once
-(:func:`cpexplore.snapshots.history`), without loading them into pandas.
-
-Nothing here keeps state between calls: each query runs in a cursor of its own (the frames
-it registers and its views are the cursor's), and a query over ``history`` in a database of
-its own.
-
->>> referenced_tables("SELECT h.name, count(*) FROM servers s JOIN hosts h ON s.host_id = h.id GROUP BY 1")
-['hosts', 'servers']
+Each resource a query names is listed through ``Session.list`` and read by DuckDB where it
+lies; the views ``server_inventory`` (:func:`server_inventory`) and ``host_capacity``
+(:func:`host_capacity`) are made when named; ``history.<resource>`` reads every snapshot of a
+store (:func:`cpexplore.snapshots.history`). Each query runs in a cursor of its own.
 """
 
 from __future__ import annotations
@@ -38,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from .errors import ConfigError, SqlError, UnknownResource, did_you_mean, one_line
+from .lists.info import info_or_none
 from .resources import RESOURCES, resource_spec
 from .summaries import capacity_table
 
@@ -60,10 +43,7 @@ _RENAMES = {"tenant": "project", "tenant_id": "project_id", "disk": "disk_mb"}
 
 @dataclass(frozen=True)
 class SqlResult:
-    """What a query read: each table and how fresh it was, the scope, the time spent.
-
-    ``Session.sql`` attaches it to its result: ``df.attrs["cpexplore"]``.
-    """
+    """What a query read (each table, how fresh), the scope, the time: ``df.attrs["cpexplore"]``."""
 
     query: str
     tables: Mapping[str, str]  # table → "fetched 2026-11-28 12:00:01 UTC" or "from the cache, …"
@@ -121,9 +101,8 @@ def referenced_columns(query: str, database: Any) -> set[str] | None:
 
 
 def server_inventory(servers: pd.DataFrame) -> pd.DataFrame:
-    """The ``server_inventory`` view over ``servers`` (a frame with details): each server
-    with its placement and owner names and its size (``disk_mb``); unscheduled servers keep
-    missing host, zone and region names.
+    """The ``server_inventory`` view over ``servers`` (with details): each server's placement
+    and owner names and size (``disk_mb``); an unscheduled server's host and zone are missing.
 
     >>> df = pd.DataFrame({"id": ["a"], "name": ["vm"], "vcpu_count": [2], "host": ["h1"]})
     >>> list(server_inventory(df).columns)[:4]
@@ -133,9 +112,8 @@ def server_inventory(servers: pd.DataFrame) -> pd.DataFrame:
 
 
 def host_capacity(hosts: pd.DataFrame) -> pd.DataFrame:
-    """Each host's commit figures as the region computes them (see
-    :func:`cpexplore.summaries.capacity_table`): running guests only, over-committed when a
-    rate is above the host's bound."""
+    """Each host's commit figures as the region computes them (running guests only; see
+    :func:`cpexplore.summaries.capacity_table`)."""
     return capacity_table(hosts, source="hosts").reset_index(drop=True)
 
 
@@ -148,16 +126,12 @@ def _inventory_view(servers: pd.DataFrame) -> str:
 
 
 def _for_duckdb(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` as DuckDB reads it in place, without its ``attrs`` (DuckDB reads each column as
-    ``df[c]``, which copies them), and its columns of lists and dicts (or of mixed Python
-    objects) as JSON text, which DuckDB's JSON functions read as it came
-    (``nics->>'$[0].ip_addr'``): DuckDB's own guess of their type, from the first rows,
-    turns the numbers in them to text, and costs as much."""
+    """``df`` without ``attrs`` (DuckDB's ``df[c]`` copies them), objects as JSON text."""
     encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
     fixes = {}
     for c in [c for c, t in df.dtypes.items() if t == "O"]:
         kinds = {type(v) for v in df[c].dropna().head(1000)}
-        if len(kinds) > 1 or kinds & {list, dict}:
+        if len(kinds) > 1 or kinds & {list, dict}:  # DuckDB's guess turns numbers to text
             fixes[c] = df[c].map(encode, na_action="ignore")
     out = df.assign(**fixes)  # a new frame, its data not copied
     out.attrs = {}
@@ -172,13 +146,9 @@ def run_sql(
     scope: str | None = None,
     database: Any = None,
 ) -> pd.DataFrame:
-    """Run ``query`` with each table it names got from ``tables(name)``.
-
-    ``database`` is a DuckDB connection to run in (a fresh cursor of it, closed after);
-    opening one costs about 20 ms, so a session keeps one.
-
-    ``tables`` is called once per resource the query names or a view of it reads;
-    ``history`` adds the ``history`` schema over a snapshot store. Errors are one line. The
+    """Run ``query`` with each resource it (or a view it names) reads got from ``tables(name)``,
+    once each, in a cursor of ``database`` (a DuckDB connection; default: a fresh one).
+    ``history`` adds the ``history`` schema over a snapshot store. Errors are one line; the
     result carries a :class:`SqlResult` in ``df.attrs["cpexplore"]``.
 
     >>> run_sql("SELECT count(*) AS n FROM zones", lambda name: pd.DataFrame({"id": [1, 2]}))
@@ -272,8 +242,7 @@ def _run(
 
 
 def _exact_integers(rel: Any) -> Any:
-    """DuckDB sums BIGINTs as HUGEINT, which pandas would turn into floats: cast them back
-    to BIGINT, so a sum of vCPUs stays an integer (and one that overflows is an error)."""
+    """HUGEINT columns (DuckDB's sums of BIGINT; pandas makes them floats) back to BIGINT."""
     if rel is None or not any(str(t) == "HUGEINT" for t in rel.types):
         return rel
     parts = [
@@ -284,8 +253,6 @@ def _exact_integers(rel: Any) -> Any:
 
 
 def _freshness(frame: pd.DataFrame) -> str:
-    from .lists.info import info_or_none
-
     info = info_or_none(frame)
     if info is None:
         return "computed"

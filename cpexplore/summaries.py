@@ -1,23 +1,8 @@
-"""Inventory summaries: DataFrames in, DataFrames out, one set of rules for every view.
+"""Inventory summaries: the numbers every view (plots, widgets, report, CLI) shows.
 
-The plots, the widgets, the report files and the command line all show the same numbers,
-because they all take them from here. Nothing in this module reads files, talks HTTP or
-draws; the input frames are never modified. Every field of a record is optional, as it is
-in Cloudpods' answers: a missing column or value never raises ``KeyError``.
-
-Units: memory and storage sizes come from the API in MiB (``vmem_size``, ``mem_size``,
-``disk``, ...) and keep that unit in columns named ``*_mib``; columns meant for people
-are converted to GiB and named ``*_gib``. Servers belong to a host by ``host_id`` (the
-host's ``id``); a server whose ``host_id`` is missing or unknown falls back to its
-``host`` name (the host's ``name``). A server with neither is **unscheduled** (the region
-leaves ``host``, ``zone`` and ``cloudregion`` out of its record): group-bys show it as
-``(unscheduled)``, never drop it.
-
-* :func:`summarize_servers`: one grouping (``by="hypervisor"``, ...): servers, share,
-  vCPUs and memory per value.
-* :func:`summary_table`: several groupings stacked into one long table.
-* :func:`capacity_table`: per host, what the region commits against what the host has,
-  and whether it is over-committed (:func:`over_committed`, the one definition).
+Frames in, frames out; inputs are never modified and a missing column or value never
+raises ``KeyError``. Sizes from the API are MiB (``*_mib`` columns), GiB for people
+(``*_gib``). A server with neither ``host_id`` nor ``host`` is ``(unscheduled)``.
 
 Example:
     >>> servers = pd.DataFrame({"status": ["running", "running", "ready"],
@@ -73,11 +58,11 @@ __all__ = [
     "capacity_table",
 ]
 
-#: How a missing value is shown as a group (a bar, a table row, a dropdown choice).
+#: How a missing value is shown as a group.
 MISSING_LABEL = "(none)"
 #: How a server without a host is shown when grouped by where it runs.
 UNSCHEDULED_LABEL = "(unscheduled)"
-#: The columns that say where a server runs; an unscheduled server has none of them.
+#: The columns that say where a server runs.
 PLACEMENT_COLUMNS: tuple[str, ...] = (
     "host",
     "host_id",
@@ -86,16 +71,12 @@ PLACEMENT_COLUMNS: tuple[str, ...] = (
     "cloudregion",
     "cloudregion_id",
 )
-#: The API gives sizes in MiB; people read GiB.
 MIB_PER_GIB = 1024
 #: The groupings of :func:`summary_table` (and of the report's ``summary.csv``).
 SUMMARY_DIMENSIONS: tuple[str, ...] = ("status", "hypervisor", "zone", "cloudregion")
-
-#: The status of the servers a host's ``cpu_commit``/``mem_commit`` count. The region
-#: counts running guests only (its option ``IgnoreNonrunningGuests``, true by default).
+#: The status of the servers commits count (the region's ``IgnoreNonrunningGuests``).
 COUNTED_STATUS = "running"
-#: The region's default commit bounds, used for a host that sets none
-#: (``DefaultCPUOvercommitBound`` and ``DefaultMemoryOvercommitBound`` of the compute service).
+#: The region's default commit bounds, for a host that sets none.
 DEFAULT_CPU_COMMIT_BOUND = 8.0
 DEFAULT_MEM_COMMIT_BOUND = 1.0
 #: One line for captions and notes: what the capacity ratios mean.
@@ -104,7 +85,7 @@ CAPACITY_EXPLANATION = (
     "less reserved, as the region computes cpu_commit_rate and mem_commit_rate; "
     "over-committed = a rate above the host's commit bound"
 )
-#: The columns of :func:`capacity_table`, in order (host facts follow ``host_id`` when present).
+#: The columns of :func:`capacity_table`, in order.
 CAPACITY_COLUMNS: tuple[str, ...] = (
     "host",
     "host_id",
@@ -132,8 +113,7 @@ CAPACITY_COLUMNS: tuple[str, ...] = (
     "commit_source",
 )
 
-#: What Cloudpods' server statuses mean, for legends and tooltips (``pkg/apis/compute``'s
-#: ``VM_*`` statuses; the ``*_fail`` ones leave the server as it was before the step).
+#: What Cloudpods' server statuses (``pkg/apis/compute``'s ``VM_*``) mean, for legends.
 STATUS_MEANINGS: Mapping[str, str] = MappingProxyType(
     {
         "running": "powered on",
@@ -176,7 +156,7 @@ STATUS_MEANINGS: Mapping[str, str] = MappingProxyType(
         "unknown": "host not reporting",
     }
 )
-#: How the line that sums the groups a chart or table leaves out starts: ``other (K hosts)``.
+#: How the line summing the groups left out starts: ``other (K hosts)``.
 OTHER_PREFIX = "other ("
 
 _NOUNS: Mapping[str, str] = MappingProxyType(
@@ -193,16 +173,12 @@ _LABELS: Mapping[str, str] = MappingProxyType(
     }
 )
 _DEFAULT_HINT = "list with details=True and without columns=... that leave them out"
-# host columns copied into the capacity table when present
-_HOST_FACTS = ("zone", "cloudregion", "host_type", "status", "enabled")
+_HOST_FACTS = ("zone", "cloudregion", "host_type", "status", "enabled")  # copied when present
 _SOURCES = ("auto", "hosts", "servers")
 
 
-# --------------------------------------------------------------------------- helpers
-
-
 def column_label(column: str | None) -> str:
-    """A readable name for a column, for titles, labels and the summary's ``by``.
+    """A readable name for a column.
 
     >>> column_label("cloudregion"), column_label("service_type"), column_label("status")
     ('cloud region', 'service type', 'status')
@@ -222,9 +198,7 @@ def status_meaning(status: Any) -> str | None:
 
 
 def status_label(status: Any) -> str:
-    """A status with its meaning in brackets, where plots name statuses: ``ready (stopped)``.
-
-    Only the part of the meaning before any bracket is used, to keep labels short.
+    """A status with the start of its meaning in brackets: ``ready (stopped)``.
 
     >>> status_label("ready"), status_label("running"), status_label("(none)")
     ('ready (stopped)', 'running (powered on)', '(none)')
@@ -236,7 +210,7 @@ def status_label(status: Any) -> str:
 
 
 def group_noun(column: str | None, n: int) -> str:
-    """``1 host``, ``87 hosts``, ``2 statuses``: ``n`` groups of ``column``, for "other" lines.
+    """``n`` groups of ``column``, for "other" lines.
 
     >>> group_noun("host", 87), group_noun("status", 2), group_noun("cloudregion", 1)
     ('87 hosts', '2 statuses', '1 cloud region')
@@ -256,10 +230,9 @@ def other_label(column: str | None, n: int) -> str:
 
 
 def shown_groups(groups: int, top: int) -> int:
-    """How many of ``groups`` groups (largest first) a chart or table shows on their own.
+    """How many of ``groups`` groups a chart or table shows; the rest fold into ``other``.
 
-    The ``top`` largest; the rest are summed into one ``other`` line — but a lone
-    remainder is shown as itself, never folded into ``other (1 host)``.
+    The ``top`` largest, but a lone remainder is shown as itself, never ``other (1 host)``.
 
     >>> shown_groups(10, 15), shown_groups(16, 15), shown_groups(17, 15)
     (10, 16, 15)
@@ -278,9 +251,7 @@ def group_labels(series: pd.Series) -> pd.Series:
 
 
 def unscheduled(servers: pd.DataFrame) -> np.ndarray:
-    """Which rows are servers placed on no host: without ``host_id`` and without ``host``.
-
-    A frame with neither column says nothing about placement: no row is unscheduled.
+    """Which rows have neither ``host_id`` nor ``host`` (none when the frame has neither column).
 
     >>> unscheduled(pd.DataFrame({"host": ["h1", None], "host_id": [None, None]})).tolist()
     [False, True]
@@ -292,12 +263,10 @@ def unscheduled(servers: pd.DataFrame) -> np.ndarray:
 
 
 def group_keys(frame: pd.DataFrame, column: str) -> pd.Series:
-    """The group each row falls in by ``column``: its value as text, or a label.
+    """The group of each row by ``column``, as every group-by names it: the value as text.
 
-    A missing value is ``(unscheduled)`` when ``column`` says where a server runs
-    (:data:`PLACEMENT_COLUMNS`) and the server has no host (:func:`unscheduled`), and
-    ``(none)`` otherwise. This is the one naming every group-by uses: summaries, plots,
-    dropdowns and filters.
+    A missing value is ``(unscheduled)`` for a :data:`PLACEMENT_COLUMNS` column of a
+    server on no host (:func:`unscheduled`), else ``(none)``.
 
     >>> df = pd.DataFrame({"host": ["h1", None], "zone": ["z1", None]})
     >>> group_keys(df, "zone").tolist()
@@ -321,8 +290,7 @@ def require_columns(
 ) -> None:
     """Raise :class:`~cpexplore.errors.MissingColumns` if ``frame`` lacks ``columns``.
 
-    With ``any_of=True`` one of them is enough. The message names what is missing and
-    what the frame has; ``hint`` replaces the default advice.
+    With ``any_of=True`` one of them is enough; ``hint`` replaces the default advice.
 
     >>> require_columns(pd.DataFrame({"a": [1]}), ["a"], "a plot")
     >>> require_columns(pd.DataFrame({"a": [1]}), ["b"], "a plot")
@@ -349,7 +317,7 @@ def require_columns(
 
 
 def _numbers(frame: pd.DataFrame, column: str, default: float = np.nan) -> np.ndarray:
-    """A column as floats (NaN where missing or not a number; ``default`` if no such column)."""
+    """A column as floats, NaN where not a number (``default`` if no such column)."""
     if column not in frame.columns:
         return np.full(len(frame), default, dtype=float)
     return pd.to_numeric(frame[column].astype(object), errors="coerce").to_numpy(
@@ -372,17 +340,11 @@ def _ratio(a: Any, b: Any) -> np.ndarray:
         return np.where(b > 0, a / b, np.nan)
 
 
-# --------------------------------------------------------------------------- server summaries
-
-
 def summarize_servers(servers: pd.DataFrame, by: str = "status") -> pd.DataFrame:
-    """Per ``by`` value: servers, their share of all (percent), vCPUs and memory (GiB).
+    """Per ``by`` group (:func:`group_keys`): servers, share (%), vCPUs and memory (GiB).
 
-    Columns: ``by`` (the values as text; missing ones ``(none)``, or ``(unscheduled)``
-    for a server without a host grouped by ``host``, ``zone`` or ``cloudregion``, see
-    :func:`group_keys`), ``servers``, ``share_pct``, and ``vcpus`` / ``memory_gib`` when
-    the frame has ``vcpu_count`` / ``vmem_size`` (a missing count adds 0). Most servers
-    first, then by value.
+    ``vcpus`` / ``memory_gib`` only when the frame has ``vcpu_count`` / ``vmem_size``.
+    Most servers first, then by value.
 
     >>> df = pd.DataFrame({"hypervisor": ["kvm", "aws", "kvm"], "vcpu_count": [2, 4, 1]})
     >>> summarize_servers(df, "hypervisor").to_dict("list")
@@ -410,12 +372,9 @@ def summarize_servers(servers: pd.DataFrame, by: str = "status") -> pd.DataFrame
 
 
 def fold_summary(summary: pd.DataFrame, by: str, top: int) -> pd.DataFrame:
-    """A :func:`summarize_servers` table cut to the groups a chart shows, plus one ``other`` row.
+    """A :func:`summarize_servers` table cut to the groups a chart with ``top`` shows.
 
-    The first :func:`shown_groups` rows stay; the rest are summed into one last row
-    labelled ``other (K hosts)`` (servers, share, vCPUs and memory added up), so the
-    table lists the same groups as the chart drawn with the same ``top``. The input is
-    not modified.
+    The rows past :func:`shown_groups` are summed into one last ``other (K hosts)`` row.
 
     >>> s = summarize_servers(pd.DataFrame({"host": list("aaabcd")}), "host")
     >>> fold_summary(s, "host", 1)[["host", "servers"]].values.tolist()
@@ -438,12 +397,9 @@ def fold_summary(summary: pd.DataFrame, by: str, top: int) -> pd.DataFrame:
 def summary_table(
     servers: pd.DataFrame, by: str | Iterable[str] = SUMMARY_DIMENSIONS
 ) -> pd.DataFrame:
-    """:func:`summarize_servers` for each column of ``by``, stacked into one long table.
+    """:func:`summarize_servers` for each column of ``by``, stacked: ``by``, ``value``, ...
 
-    Columns: ``by`` (the column's readable name, e.g. ``cloud region``), ``value``,
-    ``servers``, ``share_pct``, and ``vcpus`` / ``memory_gib`` as in
-    :func:`summarize_servers`. Columns of ``by`` the frame lacks are left out; a frame
-    with rows but none of them raises ``MissingColumns``; no servers give an empty table.
+    Columns the frame lacks are left out; rows but none of them raise ``MissingColumns``.
 
     >>> summary_table(pd.DataFrame({"status": ["running", "ready", "running"]}))
            by    value  servers  share_pct
@@ -466,14 +422,8 @@ def summary_table(
     return pd.concat(parts, ignore_index=True)
 
 
-# --------------------------------------------------------------------------- host capacity
-
-
 def usable_cpus(hosts: pd.DataFrame) -> np.ndarray:
-    """Each host's CPUs as the region counts them: ``cpu_count`` less ``cpu_reserved``.
-
-    The reservation counts only when it is above 0 and below ``cpu_count`` (Cloudpods'
-    ``SHost.GetCpuCount``). NaN where ``cpu_count`` is unknown.
+    """Each host's ``cpu_count`` less ``cpu_reserved`` (when above 0 and below the count).
 
     >>> usable_cpus(pd.DataFrame({"cpu_count": [32, 8, 4], "cpu_reserved": [2, 8, None]})).tolist()
     [30.0, 8.0, 4.0]
@@ -482,10 +432,7 @@ def usable_cpus(hosts: pd.DataFrame) -> np.ndarray:
 
 
 def usable_memory(hosts: pd.DataFrame) -> np.ndarray:
-    """Each host's memory (MiB) as the region counts it: ``mem_size`` less ``mem_reserved``.
-
-    The reservation counts only when it is above 0 and below ``mem_size`` (Cloudpods'
-    ``SHost.GetMemSize``). NaN where ``mem_size`` is unknown.
+    """Each host's ``mem_size`` (MiB) less ``mem_reserved``, as :func:`usable_cpus`.
 
     >>> usable_memory(pd.DataFrame({"mem_size": [65536], "mem_reserved": [8192]})).tolist()
     [57344.0]
@@ -501,10 +448,8 @@ def _less_reserved(total: np.ndarray, reserved: np.ndarray) -> np.ndarray:
 def commit_bounds(hosts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Each host's CPU and memory commit bounds: how far it may be over-committed.
 
-    The region reports them as ``cpu_commit_bound`` / ``mem_commit_bound``; without those,
-    the host's own ``cpu_cmtbound`` / ``mem_cmtbound`` when above 0, else the region's
-    defaults (:data:`DEFAULT_CPU_COMMIT_BOUND` 8, :data:`DEFAULT_MEM_COMMIT_BOUND` 1).
-    A host with huge pages (``page_size_kb`` above 4) has a memory bound of 1.
+    ``cpu_commit_bound`` / ``mem_commit_bound`` as reported, else ``cpu_cmtbound`` /
+    ``mem_cmtbound`` when above 0, else the region's defaults; huge pages: memory 1.
 
     >>> hosts = pd.DataFrame({"cpu_cmtbound": [4.0, None], "page_size_kb": [4, 2048],
     ...                       "mem_cmtbound": [1.5, 1.5]})
@@ -527,9 +472,7 @@ def commit_bounds(hosts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def over_committed(rate: Any, bound: Any) -> np.ndarray:
     """The one definition of over-committed: a commit rate above the host's commit bound.
 
-    Element-wise; an unknown rate is not over-committed. The bounds are the host's
-    (:func:`commit_bounds` fills in the region's defaults). Every view (table, chart, widget, report) uses this function through
-    :func:`capacity_table`'s ``cpu_over_committed``/``mem_over_committed``/``over_committed``.
+    Element-wise; an unknown rate is not. Every view uses it through :func:`capacity_table`.
 
     >>> over_committed([10.53, 8.0, float("nan")], [8, 8, 8]).tolist()
     [True, False, False]
@@ -541,58 +484,47 @@ def over_committed(rate: Any, bound: Any) -> np.ndarray:
 
 
 def rate_text(rate: Any, bound: Any = None) -> str:
-    """A commit rate as the capacity chart and table both write it: ``10.53×``.
+    """A commit rate as the capacity chart and table write it: ``10.53×`` (unknown: ``""``).
 
-    Two decimals, or more when two would hide which side of the ``bound`` the rate is on:
-    a rate of 1.004 over a bound of 1 is ``1.004×``, never ``1.00×`` in the
-    over-committed colour. An unknown rate is an empty string.
+    Two decimals, or more when two would hide which side of ``bound`` the rate is on.
 
     >>> rate_text(10.53125), rate_text(1.004, 1.0), rate_text(1.0, 1.0), rate_text(None)
     ('10.53×', '1.004×', '1.00×', '')
     """
-    try:
-        value = float(rate)
-    except (TypeError, ValueError):
-        return ""
+    value, limit = _float(rate), _float(bound)
     if np.isnan(value):
         return ""
-    try:
-        limit = float(bound) if bound is not None else np.nan
-    except (TypeError, ValueError):
-        limit = np.nan
     text = f"{value:.2f}"
     if not np.isnan(limit):
-        over = value > limit
         for digits in (2, 3, 4, 6, 9):
             text = f"{value:.{digits}f}"
-            if (float(text) > limit) == over:
+            if (float(text) > limit) == (value > limit):
                 break
     return f"{text}×"
 
 
-def _host_rows(hosts: pd.DataFrame, servers: pd.DataFrame, column: str) -> np.ndarray:
-    """The row number in ``hosts`` of each server's ``column`` host (NaN: none)."""
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
 
-    def lookup(keys: pd.Series, by: str) -> np.ndarray:
-        rows = pd.Series(np.arange(len(hosts), dtype=float), index=hosts[by].astype(object))
-        rows = rows[~rows.index.duplicated() & rows.index.notna()]
-        return keys.astype(object).map(rows).to_numpy(dtype=float, na_value=np.nan)
 
-    where = np.full(len(servers), np.nan)
-    if column in servers.columns and "id" in hosts.columns:
-        where = lookup(servers[column], "id")
-    return where
+def _host_rows(
+    hosts: pd.DataFrame, servers: pd.DataFrame, column: str, by: str = "id"
+) -> np.ndarray:
+    """The row in ``hosts`` whose ``by`` is each server's ``column`` (NaN: none)."""
+    if column not in servers.columns or by not in hosts.columns:
+        return np.full(len(servers), np.nan)
+    rows = pd.Series(np.arange(len(hosts), dtype=float), index=hosts[by].astype(object))
+    rows = rows[~rows.index.duplicated() & rows.index.notna()]
+    return servers[column].astype(object).map(rows).to_numpy(dtype=float, na_value=np.nan)
 
 
 def _placement(hosts: pd.DataFrame, servers: pd.DataFrame) -> np.ndarray:
-    """The row number in ``hosts`` of each server (NaN: none), by ``host_id``, then ``host``."""
+    """Each server's row in ``hosts`` (NaN: none), by ``host_id``, else by ``host`` name."""
     where = _host_rows(hosts, servers, "host_id")
-    if "host" in servers.columns and "name" in hosts.columns:
-        rows = pd.Series(np.arange(len(hosts), dtype=float), index=hosts["name"].astype(object))
-        rows = rows[~rows.index.duplicated() & rows.index.notna()]
-        by_name = servers["host"].astype(object).map(rows).to_numpy(dtype=float, na_value=np.nan)
-        where = np.where(np.isnan(where), by_name, where)
-    return where
+    return np.where(np.isnan(where), _host_rows(hosts, servers, "host", "name"), where)
 
 
 def _sum_by_host(rows: np.ndarray, weights: np.ndarray | None, n: int) -> np.ndarray:
@@ -602,12 +534,7 @@ def _sum_by_host(rows: np.ndarray, weights: np.ndarray | None, n: int) -> np.nda
 
 
 def _from_servers(hosts: pd.DataFrame, servers: pd.DataFrame) -> dict[str, Any]:
-    """What the region would report for each host, summed from the servers.
-
-    ``cpu_commit``/``mem_commit``: ``vcpu_count``/``vmem_size`` of the *running* servers
-    whose ``host_id`` (or ``backup_host_id``, as the region does) is the host; ``servers``
-    and ``running_servers``: servers placed on the host; ``disk``: their disks (MiB).
-    """
+    """What the region would report for each host, summed from the servers."""
     n = len(hosts)
     what = "the capacity table (servers)"
     require_columns(servers, ["vcpu_count", "vmem_size"], what)
@@ -634,47 +561,22 @@ def _from_servers(hosts: pd.DataFrame, servers: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _empty_capacity() -> pd.DataFrame:
-    out = pd.DataFrame({c: pd.Series([], dtype=object) for c in CAPACITY_COLUMNS})
-    for c in ("cpu_over_committed", "mem_over_committed", "over_committed"):
-        out[c] = out[c].astype(bool)
-    return out
-
-
 def capacity_table(
     hosts: pd.DataFrame, servers: pd.DataFrame | None = None, *, source: str = "auto"
 ) -> pd.DataFrame:
     """Per host: what the region commits of its CPUs and memory, and if it is over-committed.
 
-    The numbers are the region's (Cloudpods ``SHost`` details). **Commit** counts the
-    host's *running* servers only (the region's ``IgnoreNonrunningGuests``, true by
-    default): ``cpu_commit`` is their vCPUs, ``mem_commit_mib`` their memory. **Usable** is
-    ``cpu_count`` less ``cpu_reserved`` and ``mem_size`` less ``mem_reserved``
-    (:func:`usable_cpus`, :func:`usable_memory`). The **commit rate** is commit ÷ usable
-    (0 when either is 0, as the region gives it), unrounded; the **commit bound** is
-    ``cpu_commit_bound``/``mem_commit_bound`` (:func:`commit_bounds`). A host is
-    **over-committed** when a rate is above its bound (:func:`over_committed`); this is
-    the only definition, and the chart of :func:`cpexplore.plots.plot_capacity`, the
-    report and the widgets all show this table.
+    The region's numbers (``SHost`` details): **commit** counts *running* servers only
+    (:data:`COUNTED_STATUS`), **usable** is less the reservation (:func:`usable_cpus`),
+    the **commit rate** is commit ÷ usable (0 when either is 0), the **bound** from
+    :func:`commit_bounds`, and **over-committed** is :func:`over_committed`.
 
-    Where the numbers come from (``commit_source``): with ``source="auto"`` a host's own
-    ``cpu_commit``, ``mem_commit`` and their rates (what the region reports) are used
-    when present; otherwise they are summed from ``servers`` (each counted on its host
-    by ``host_id``, else by ``host`` name, and on its ``backup_host_id``; only
-    ``status == "running"``). ``source="servers"`` always sums the servers;
-    ``source="hosts"`` never does. ``servers`` / ``running_servers`` come from the host's
-    ``guests`` / ``running_guests``, else are counted from ``servers``; storage from
-    ``storage_used``, else the servers' ``disk``.
-
-    Columns: :data:`CAPACITY_COLUMNS` (with ``zone``, ``cloudregion``, ``host_type``,
-    ``status``, ``enabled`` after ``host_id`` when the hosts have them); memory and
-    storage in MiB. ``bound_used`` is the larger of rate ÷ bound for CPU and memory
-    (above 1: over-committed). Sorted over-committed first, then by ``bound_used``
-    (highest first), then by host name. ``df.attrs`` says how many servers were on no
-    listed host (``unplaced_servers``; ``unscheduled_servers`` of them have no host at
-    all) and which statuses were counted.
-
-    The 51-guests host of a real region: 26 running servers with 337 vCPUs on 32 CPUs.
+    ``source="auto"`` uses a host's own ``cpu_commit`` / ``mem_commit`` when present, else
+    sums ``servers`` (on their ``host_id``, else ``host`` name, and ``backup_host_id``);
+    ``"servers"`` always sums them, ``"hosts"`` never. Columns :data:`CAPACITY_COLUMNS`
+    (host facts such as ``zone`` after ``host_id``), MiB; ``bound_used`` is the larger
+    rate ÷ bound. Sorted over-committed first, then ``bound_used``, then name; ``df.attrs``
+    counts ``unplaced_servers`` (on no listed host) and ``unscheduled_servers``.
 
     >>> hosts = pd.DataFrame({"id": ["h1"], "name": ["host-0049"], "cpu_count": [32],
     ...                       "mem_size": [131072], "cpu_cmtbound": [8.0]})
@@ -689,8 +591,10 @@ def capacity_table(
         raise ValueError(f"source must be one of {', '.join(_SOURCES)}, not {source!r}")
     what = "the capacity table (hosts)"
     require_columns(hosts, ["name", "id"], what, any_of=True)
-    if len(hosts) == 0:
-        return _empty_capacity()
+    if len(hosts) == 0:  # the *over_committed flags are bool, the rest object
+        return pd.DataFrame(
+            {c: pd.Series([], dtype=bool if "over" in c else object) for c in CAPACITY_COLUMNS}
+        )
     require_columns(hosts, ["cpu_count", "mem_size"], what, any_of=True)
     n = len(hosts)
     own_commit = np.zeros(n, dtype=bool)
@@ -772,13 +676,12 @@ def _summed(
     if source == "servers" and servers is None:
         raise ValueError("source='servers' needs the servers: capacity_table(hosts, servers)")
     if source == "hosts" or servers is None:
-        if not {"cpu_commit", "mem_commit"} <= set(hosts.columns):
-            require_columns(
-                hosts,
-                ["cpu_commit", "mem_commit"],
-                "the capacity table without servers",
-                hint="pass the servers too, e.g. capacity_table(hosts, session.list('servers'))",
-            )
+        require_columns(
+            hosts,
+            ["cpu_commit", "mem_commit"],
+            "the capacity table without servers",
+            hint="pass the servers too, e.g. capacity_table(hosts, session.list('servers'))",
+        )
         return None
     if len(servers):
         return _from_servers(hosts, servers)
@@ -792,8 +695,7 @@ def _summed(
 def _commit(
     hosts: pd.DataFrame, kind: str, own: np.ndarray, summed: dict | None, usable: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``kind`` (``cpu``/``mem``) commit and rate per host: the host's own figures where it
-    reports them, else summed from the servers, the rate computed where none is reported."""
+    """``kind`` (``cpu``/``mem``) commit and rate per host: the host's own, else summed."""
     commit = np.where(own, _numbers(hosts, f"{kind}_commit"), np.nan)
     if summed is not None:
         commit = np.where(own, commit, summed[kind])

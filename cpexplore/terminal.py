@@ -59,8 +59,7 @@ def _cut(text: str, width: int) -> str:
 def _fit(
     columns: list[Any], headers: dict[Any, str], widths: dict[Any, int], fit: int
 ) -> list[str]:
-    """Leave off ``columns`` from the right, then narrow ``widths`` (cells down to 6), until
-    the table fits ``fit`` terminal columns; return the names left off."""
+    """Drop ``columns`` from the right, then narrow ``widths``, to fit; return those dropped."""
     least = {c: _width(headers[c]) + 2 for c in columns}  # tabulate: at least header + 2 wide
     dropped: list[str] = []
     while len(columns) > 1 and (

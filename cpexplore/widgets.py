@@ -1,14 +1,10 @@
 """Jupyter explorers of the service catalog, the server inventory and host capacity.
 
+A **catalog region** chooses *which endpoint is called*, a **cloud region** is *where a VM
+lives*. Every error is shown inside the widget.
+
 >>> from cpexplore.widgets import explore
 >>> explore(cpexplore.connect())        # doctest: +SKIP
-
-A **catalog region** (``region_id``) chooses *which endpoint is called*, a **cloud region**
-(``cloudregion``) is *where a VM lives*; servers on no host are ``(unscheduled)``. The
-explorers filter with :func:`cpexplore.catalog.filter_endpoints`, list the regions
-:func:`cpexplore.gather.listing_regions` chooses, draw with :mod:`cpexplore.plots` and show
-:mod:`cpexplore.markup`'s tables and download links (Export CSV writes nothing on the
-server); every error is shown inside the widget.
 """
 
 from __future__ import annotations
@@ -59,6 +55,7 @@ from .summaries import (
     capacity_table,
     fold_summary,
     group_keys,
+    group_noun,
     rate_text,
     require_columns,
     summarize_servers,
@@ -117,9 +114,6 @@ _FILTERS = ("cloudregion", "zone", "status", "hypervisor")  # the inventory's ro
 _CACHED = " — from the cache; press Refresh to fetch anew"
 
 
-# =========================================================================== logic
-
-
 def fetch_servers(
     session: Session,
     *,
@@ -133,11 +127,9 @@ def fetch_servers(
 ) -> pd.DataFrame:
     """Every server the compute service of ``catalog_region`` reports, with a ``catalog_region`` column.
 
-    ``"all"``: the catalog regions :func:`cpexplore.gather.listing_regions` chooses, listed
-    by :func:`cpexplore.gather.gather` (a failing region raises), duplicate ids dropped.
-    ``interface``: the session's by default; ``refresh=True`` bypasses the cache, whose rows
-    warn unless ``warn_cached=False``; ``on_step(done, total, region)`` is called before the
-    fetch and after it (``region=None``).
+    ``"all"``: every catalog region :func:`cpexplore.gather.listing_regions` chooses
+    (a failing one raises; duplicate ids dropped). ``on_step(done, total, region)`` is
+    called before the fetch and after it (``region=None``).
 
     Example:
         >>> servers = fetch_servers(session, catalog_region="region0", refresh=True)  # doctest: +SKIP
@@ -158,8 +150,7 @@ def fetch_servers(
     if not got.ok:
         raise got.failures[0]
     step(len(targets), len(targets), None)
-    # gather's provenance columns, back in the explorer's words: the catalog region a row
-    # was listed from, and the server's own source/region fields under their own names
+    # gather's provenance columns in the explorer's words; the server's own under their names
     out = got.frame.drop(columns="source").rename(columns={"region": "catalog_region"})
     out = out.rename(columns={"server.region": "region", "server.source": "source"})
     if len(targets) > 1 and "id" in out.columns:
@@ -185,8 +176,7 @@ def filter_servers(
 ) -> pd.DataFrame:
     """The servers in one cloud region, zone, status and hypervisor (``"all"``: any).
 
-    ``"(none)"`` selects rows where the column is missing, ``"(unscheduled)"`` servers on no
-    host; a filter on a column the frame lacks raises :class:`~cpexplore.errors.MissingColumns`.
+    Values are named as :func:`~cpexplore.summaries.group_keys` names them (``(none)``).
 
     Example:
         >>> df = pd.DataFrame({"status": ["running", "ready"], "zone": ["z1", "z2"]})
@@ -205,10 +195,7 @@ def filter_servers(
 
 
 def filter_options(servers: pd.DataFrame, *, column: str) -> list[tuple[str, str]]:
-    """Dropdown options ``(label, value)``: ``all``, then each value of ``column`` by name, with counts.
-
-    Missing values are ``(none)`` (``(unscheduled)`` for where a server without a host
-    runs); a column the frame lacks gives only ``all``.
+    """Dropdown options ``(label, value)``: ``all``, then each group of ``column``, with counts.
 
     Example:
         >>> filter_options(pd.DataFrame({"s": ["b", "a", "b"]}), column="s")
@@ -230,8 +217,7 @@ def export_csv(
 ) -> Path:
     """Save the :func:`~cpexplore.markup.csv_download` of ``frame`` in ``directory``; return its path.
 
-    Written atomically; an existing file is never overwritten: a ``-2``, ``-3``... suffix is
-    added instead.
+    An existing file is never overwritten: a ``-2``, ``-3``... suffix is added instead.
 
     Example:
         >>> export_csv(servers, "exports", stem="servers-region0").name   # doctest: +SKIP
@@ -249,39 +235,10 @@ def export_csv(
     return atomic_write(path, lambda fh: fh.write(got.data)).resolve()
 
 
-# =========================================================================== helpers
-
-
 def _alt_text(counts: pd.DataFrame, title: str) -> str:
-    """A text description of a bar chart's data, for the image's ``alt``.
-
-    Example:
-        >>> _alt_text(pd.DataFrame({"count": [2]}, index=["running"]), "Servers")
-        'Servers: running 2'
-    """
+    """A bar chart's data as text, for the image's ``alt`` (no bars: the title)."""
     parts = [f"{k} {int(v):,}" for k, v in counts.sum(axis=1).items()]
-    return f"{title}: " + ("; ".join(parts) if parts else "nothing to draw")
-
-
-def _png_html(png: bytes, alt: str) -> str:
-    """An ``<img>`` of a PNG with its ``alt`` text (which an IPython ``Image`` loses on the page).
-
-    Example:
-        >>> _png_html(b"x", 'a "b"')
-        '<img src="data:image/png;base64,eA==" alt="a &quot;b&quot;" style="max-width:100%;height:auto">'
-    """
-    src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    return f'<img src="{src}" alt="{html.escape(alt)}" style="max-width:100%;height:auto">'
-
-
-def _plural(n: int, noun: str) -> str:
-    """``1 endpoint``, ``2 endpoints``.
-
-    Example:
-        >>> _plural(1, "endpoint"), _plural(1234, "server")
-        ('1 endpoint', '1,234 servers')
-    """
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+    return f"{title}: " + "; ".join(parts) if parts else title
 
 
 def _wide() -> dict[str, str]:
@@ -341,16 +298,15 @@ class _Explorer(widgets.VBox):
             self.message_html.value = ""
 
     def _show(self, figure: Figure, alt: str) -> None:
-        """Show ``figure`` in ``plot_output`` as one PNG (``clear_output(wait=True)``: no flicker)."""
+        """Show ``figure`` in ``plot_output`` as one ``<img>`` with its ``alt`` (no flicker)."""
         self.figure = figure
         buf = io.BytesIO()
         figure.savefig(buf, format="png", dpi=96)
+        src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        img = f'<img src="{src}" alt="{html.escape(alt)}" style="max-width:100%;height:auto">'
         with self.plot_output:
             clear_output(wait=True)
-            display(HTML(_png_html(buf.getvalue(), alt)))
-
-
-# =========================================================================== widgets
+            display(HTML(img))
 
 
 class CatalogExplorer(_Explorer):
@@ -372,8 +328,8 @@ class CatalogExplorer(_Explorer):
         self.filtered = self.catalog.iloc[0:0]
         counts = self.catalog["region_id"].astype(str).value_counts()
         regions = sorted(counts.index)
-        options = [(f"all ({_plural(len(self.catalog), 'endpoint')})", ALL)]
-        options += [(f"{r} ({_plural(int(counts[r]), 'endpoint')})", r) for r in regions]
+        options = [(f"all ({group_noun('endpoint', len(self.catalog))})", ALL)]
+        options += [(f"{r} ({group_noun('endpoint', int(counts[r]))})", r) for r in regions]
         self.region_dropdown = _dropdown(
             _CATALOG_REGION, options, region if region in regions else ALL
         )
@@ -433,12 +389,10 @@ class CatalogExplorer(_Explorer):
             shown = [c for c in _CATALOG_COLUMNS if c in df.columns]
             self.table_html.value = frame_to_html(df[shown], max_rows=self.max_rows)
             title = f"Endpoints in {where}, {how} ({len(df)})"
-            counts = (
-                inventory_counts(df, by="service_type", hue="interface", top=100) if len(df) else df
-            )
+            counts = inventory_counts(df, by="service_type", hue="interface", top=100)
             figure = new_figure(len(counts), pyplot=False)
             plot_endpoints(df, ax=figure.add_subplot(), title=title)
-            self._show(figure, _alt_text(counts, title) if len(df) else title)
+            self._show(figure, _alt_text(counts, title))
             self.message_html.value = ""
         except Exception as e:  # shown in the widget, never lost in a callback
             self._failed(e, "Showing the endpoints")
@@ -448,9 +402,7 @@ class InventoryExplorer(_Explorer):
     """The server inventory by status, hypervisor, zone, host...: filters, plot, summary, CSV.
 
     Built by :func:`inventory_explorer`. ``servers`` is what was fetched, ``filtered`` what
-    the filters keep, ``summary`` the full :func:`~cpexplore.summaries.summarize_servers`
-    table of the grouping (the side table shows its first ``top`` rows, ``other`` and the
-    total) and ``last_export`` the :class:`~cpexplore.markup.CsvDownload` last offered.
+    the filters keep, ``summary`` the grouping's full table, ``last_export`` the last CSV.
     """
 
     def __init__(
@@ -679,7 +631,7 @@ class InventoryExplorer(_Explorer):
             return
         try:
             by = self.group_by_dropdown.value
-            hue = self.hue_dropdown.value if self.hue_dropdown.value != by else None
+            hue = self.hue_dropdown.value if self.hue_dropdown.value not in ("", by) else None
             df = self.filtered = filter_servers(self.servers, **self.current_filters())
             if self._exported is not None and self._exported != self._rows_key():
                 self._clear_download()
@@ -691,12 +643,12 @@ class InventoryExplorer(_Explorer):
             )
             label = {c: lbl for lbl, c in GROUP_BY_CHOICES}.get(by, by)
             self.summary_html.value = self._summary_html(by, label, len(df))
-            counts = inventory_counts(df, by=by, hue=hue or None, top=self.top) if len(df) else df
+            counts = inventory_counts(df, by=by, hue=hue, top=self.top)
             title = f"Servers by {label.lower()} ({len(df):,})"
             figure = new_figure(len(counts), width=7.5 if hue else 7.0, pyplot=False)
             ax = figure.add_subplot()
-            plot_inventory(df, by=by, hue=hue or None, top=self.top, ax=ax, title=title)
-            self._show(figure, _alt_text(counts, title) if len(df) else title)
+            plot_inventory(df, by=by, hue=hue, top=self.top, ax=ax, title=title)
+            self._show(figure, _alt_text(counts, title))
             self._clear_error()
         except Exception as e:  # shown in the widget, never lost in a callback
             self._failed(e, "Drawing the inventory")
@@ -717,11 +669,7 @@ class InventoryExplorer(_Explorer):
         )
 
     def export(self) -> CsvDownload | None:
-        """Offer the filtered servers as a CSV download in the browser; return the file.
-
-        The link (``download_html``) is made anew on each export and taken away when the
-        filters or the fetched servers change. Nothing is written on the server.
-        """
+        """Offer the filtered servers as a CSV download (gone when the view changes); return it."""
         try:
             if not self.loaded:
                 raise CpExploreError(
@@ -734,18 +682,13 @@ class InventoryExplorer(_Explorer):
             self._failed(e, "Exporting CSV")
             return None
         self.last_export, self._exported = got, self._rows_key()
-        self.download_html.value = download_html(got, what=_plural(len(self.filtered), "server"))
+        self.download_html.value = download_html(got, what=group_noun("server", len(self.filtered)))
         self._clear_error()
         return got
 
 
 class CapacityExplorer(_Explorer):
-    """Host capacity as the region counts it: the chart and the table, in the same order.
-
-    Built by :func:`capacity_explorer`. ``hosts`` and ``servers`` are what was fetched (the
-    servers only when some host lacks the region's commit figures), ``table`` the
-    :func:`~cpexplore.summaries.capacity_table` shown; the chart draws its ``top`` first rows.
-    """
+    """Host capacity (:func:`capacity_explorer`): chart and ``table`` of ``hosts``, ``servers``."""
 
     def __init__(
         self, session: Session, *, scope: str = "max", top: int = 15, load: bool = True
@@ -824,15 +767,10 @@ class CapacityExplorer(_Explorer):
             self._failed(e, "Showing the host capacity")
 
 
-# =========================================================================== entry points
-
-
 def catalog_explorer(
     session: Session, *, region: str = ALL, interface: str | None = None, service: str = ""
 ) -> CatalogExplorer:
     """A widget to browse ``session.catalog`` by catalog region, interface and service.
-
-    The interface starts at the session's (``public`` unless configured otherwise).
 
     Example:
         >>> catalog_explorer(cpexplore.connect())      # doctest: +SKIP
@@ -844,12 +782,9 @@ def catalog_explorer(
 def inventory_explorer(session: Session, **options: Any) -> InventoryExplorer:
     """A widget to explore the servers: filters, group-by, plot, summary, Refresh and Export CSV.
 
-    The options are :class:`InventoryExplorer`'s: ``catalog_region`` and ``interface``
-    choose the compute endpoint (the session's by default; those
-    :func:`cpexplore.gather.listing_regions` finds are offered), ``scope`` goes to
-    ``session.list``, ``group_by`` is the first grouping, ``top`` the bars shown before
-    "other", ``bom=True`` a BOM for older Excel, ``progress=False`` no page progress bar,
-    ``load=False`` no fetch before :meth:`~InventoryExplorer.load` (or Refresh).
+    Options (:class:`InventoryExplorer`'s): ``catalog_region``, ``interface``, ``scope``,
+    ``group_by``, ``top`` (bars before "other"), ``bom`` (for older Excel), ``progress``,
+    ``load=False`` (no fetch before Refresh).
 
     Example:
         >>> inventory_explorer(s, group_by="hypervisor", interface="internal")  # doctest: +SKIP
@@ -868,8 +803,7 @@ def capacity_explorer(
 ) -> CapacityExplorer:
     """A widget showing host capacity as the region counts it: chart and table, one order.
 
-    Hosts are listed with ``scope``; servers too when some host lacks the region's commit
-    figures. The chart draws the ``top`` first hosts: over-committed first.
+    Servers are listed too when some host lacks the region's commit figures.
 
     Example:
         >>> capacity_explorer(cpexplore.connect(), top=10)     # doctest: +SKIP
@@ -878,9 +812,7 @@ def capacity_explorer(
 
 
 def explore(session: Session, **inventory_options: Any) -> widgets.Tab:
-    """Both explorers in tabs: the catalog first; the inventory is fetched when its tab opens.
-
-    Keyword arguments go to :func:`inventory_explorer`.
+    """Both explorers in tabs; the inventory (:func:`inventory_explorer` options) loads when shown.
 
     Example:
         >>> explore(cpexplore.connect())                # doctest: +SKIP

@@ -1,9 +1,7 @@
 """A session's cache of lists: a frame per request, for ``ttl`` seconds.
 
-Keyed by :attr:`ListRequest.key <cpexplore.lists.request.ListRequest.key>`, which holds every
-argument that decides the rows, so two requests share an entry only when they would fetch
-the same rows. Frames go in and come out as copies (copy-on-write makes that nearly free),
-so a caller's changes never reach the cache.
+Keyed by :attr:`ListRequest.key <cpexplore.lists.request.ListRequest.key>` (every argument that
+decides the rows); frames go in and out as copies (nearly free with copy-on-write).
 """
 
 from __future__ import annotations

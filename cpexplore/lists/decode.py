@@ -1,12 +1,9 @@
 """List pages → typed DataFrames: Arrow columns straight from the JSON bytes, or dicts.
 
-Each page is parsed by pyarrow's JSON reader in C++ (no Python dict per record, and pages
-parse while others are on the way): :func:`read_page`. Where Arrow cannot hold a page exactly
-(a field that is a number in one record and text in another, an integer beyond 2⁵³, date-like
-text it would turn into timestamps), the page is decoded with orjson into dicts instead.
-:func:`pages_to_frame` joins the pages; :func:`tables_to_frame` (Arrow) and
-:func:`records_to_frame` (dicts) both type every column by the rules of
-:mod:`cpexplore.lists.dtypes`, so a frame built either way is the same.
+:func:`read_page` parses a page with pyarrow's JSON reader (in C++, while other pages are on
+the way), or with orjson into dicts where Arrow cannot hold it exactly (mixed types, integers
+past 2⁵³, text it would turn into timestamps). :func:`tables_to_frame` (Arrow) and
+:func:`records_to_frame` (dicts) type columns by the same rules (:mod:`.dtypes`).
 
 >>> page = read_page(b'{"servers":[{"id":"a","n":1},{"id":"b"}],"total":2}', "servers")
 >>> page.envelope, page.ids
@@ -39,12 +36,12 @@ from .dtypes import (
     looks_like_timestamp,
     number_dtype,
     spreads,
-    text_array,
     text_dtype,
     utc_timestamps,
 )
 from .pages import Page, page_from_body
 
+_EXACT_FLOAT_INT = 2.0**53  # past it, a float does not hold every integer
 _SCALAR = (pa.types.is_string, pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
 
 
@@ -100,79 +97,57 @@ def records_to_frame(
     key_columns: Sequence[str] = ("id", "name", "status"),
     columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Build a typed DataFrame from a list of Cloudpods records (one row per record).
+    """Records (mappings, left unchanged) as a typed frame, one row each, fresh index.
 
-    The columns are the union of the records' keys in first-seen order, with the
-    ``key_columns`` that are present moved to the front (in the order given).  Small
-    flat dict fields are spread into ``parent.key`` columns placed where the parent was.
+    Columns are the records' keys in first-seen order, ``key_columns`` first; small flat
+    dicts are spread into ``parent.key`` columns. ``columns=[...]`` gives exactly those
+    columns in order (one no record has: all ``None``); naming a dict field keeps it whole,
+    ``"parent.key"`` picks one key out of it. ``TypeError`` for a record that is not a
+    mapping or a string ``columns``; ``ValueError`` for a column named twice.
 
-    With ``columns=[...]`` the frame has exactly those columns in that order
-    (``key_columns`` is then ignored); a name no record carries becomes an all-missing
-    ``object`` column.  Naming a dict field (``"metadata"``) keeps it as one column of
-    dicts; naming ``"parent.key"`` picks that key out of a dict field even when the field
-    would not be spread automatically.
-
-    Args:
-        records: the records of a list answer (mappings); they are not modified.
-        key_columns: columns to put first when present.
-        columns: if given, the exact columns wanted, in order.
-
-    Returns:
-        A DataFrame with a fresh ``RangeIndex``; ``len(df) == len(records)``.  An empty
-        ``records`` gives an empty frame (no columns unless ``columns`` was given).
-
-    Raises:
-        TypeError: if a record is not a mapping or ``columns`` is a plain string.
-        ValueError: if ``columns`` names a column twice.
-
-    Example:
-        >>> df = records_to_frame(
-        ...     [{"id": "x", "created_at": "2026-11-26T23:54:23.000000Z",
-        ...       "metadata": {"env": "prod"}}],
-        ...     columns=["id", "metadata.env", "zone"],
-        ... )
-        >>> list(df.columns), str(df["zone"].dtype)
-        (['id', 'metadata.env', 'zone'], 'object')
+    >>> recs = [{"id": "x", "created_at": "2026-11-26T23:54:23Z", "metadata": {"env": "prod"}}]
+    >>> df = records_to_frame(recs, columns=["id", "metadata.env", "zone"])
+    >>> list(df.columns), str(df["zone"].dtype)
+    (['id', 'metadata.env', 'zone'], 'object')
     """
     recs = _record_list(records)
-    n = len(recs)
     wanted = _wanted_columns(columns)
-
     keys = _ordered_keys(recs)
     taken = set(keys)
     if wanted is not None:
         needed = set(wanted) | {c.split(".", 1)[0] for c in wanted if isinstance(c, str)}
         keys = [k for k in keys if k in needed]
-
-    data: dict[Any, Any] = {}
+    index = pd.RangeIndex(len(recs))
+    data: dict[Any, pd.Series] = {}
     for key, raw in zip(keys, _raw_columns(recs, keys), strict=True):
         for name, array in _build_columns(key, raw, taken, wanted):
-            data[name] = array
+            data[name] = as_series(array, index)
+    return _frame(data, index, wanted, key_columns)
 
+
+def _frame(
+    data: dict[Any, pd.Series], index: pd.Index, wanted: list | None, key_columns: Sequence[str]
+) -> pd.DataFrame:
+    """The columns in order: ``wanted`` (absent ones all ``None``), else key columns first."""
     if wanted is not None:
         order = list(wanted)
         for name in order:
             if name not in data:
-                data[name] = np.full(n, None, dtype=object)
+                data[name] = as_series(np.full(len(index), None, dtype=object), index)
     else:
-        present = [k for k in key_columns if k in data]
-        first = set(present)
-        order = present + [k for k in data if k not in first]
-
-    index = pd.RangeIndex(n)
+        first = [k for k in key_columns if k in data]
+        seen = set(first)
+        order = first + [k for k in data if k not in seen]
     if not order:
         return pd.DataFrame(index=index)
-    return pd.DataFrame(
-        {name: as_series(data[name], index) for name in order}, index=index, copy=False
-    )
+    return pd.DataFrame({k: data[k] for k in order}, index=index, copy=False)
 
 
 def typed_column(name: str, values: Iterable[Any], index: pd.Index | None = None) -> pd.Series:
     """One column typed by the rules of :func:`records_to_frame` (``None``/NaN are missing).
 
-    Example:
-        >>> str(typed_column("zone", ["a", "a", None]).dtype)
-        'category'
+    >>> str(typed_column("zone", ["a", "a", None]).dtype)
+    'category'
     """
     raw = np.array(list(values), dtype=object)
     mask = pd.isna(raw)
@@ -182,36 +157,17 @@ def typed_column(name: str, values: Iterable[Any], index: pd.Index | None = None
 
 
 def _record_list(records: Iterable[Mapping[Any, Any]]) -> list[dict[Any, Any]]:
-    """Return ``records`` as a list of dicts; other mappings are copied into dicts.
-
-    The caller's list and records are never modified.
-
-    Example:
-        >>> from types import MappingProxyType
-        >>> _record_list((MappingProxyType({"a": 1}),))
-        [{'a': 1}]
-    """
+    """``records`` as a list of dicts (other mappings copied; the caller's left unchanged)."""
     recs = records if isinstance(records, list) else list(records)
     if all(type(r) is dict for r in recs):  # the usual case, checked cheaply
         return recs
-    out: list[dict[Any, Any]] = []
     for i, r in enumerate(recs):
-        if type(r) is dict:
-            out.append(r)
-        elif isinstance(r, Mapping):
-            out.append(dict(r))
-        else:
+        if not isinstance(r, Mapping):
             raise TypeError(f"record {i} is a {type(r).__name__}, not a mapping")
-    return out
+    return [r if type(r) is dict else dict(r) for r in recs]
 
 
 def _wanted_columns(columns: Sequence[str] | None) -> list[str] | None:
-    """Validate the ``columns=`` argument and return it as a list (or ``None``).
-
-    Example:
-        >>> _wanted_columns(("id", "name"))
-        ['id', 'name']
-    """
     if columns is None:
         return None
     if isinstance(columns, str):
@@ -224,15 +180,7 @@ def _wanted_columns(columns: Sequence[str] | None) -> list[str] | None:
 
 
 def _ordered_keys(dicts: Sequence[Mapping[Any, Any]]) -> list[Any]:
-    """Union of the keys of ``dicts`` in first-seen order.
-
-    The set of all keys is found in C (``set().union``); the loop over records stops as
-    soon as every key has been placed, and skips records that bring nothing new.
-
-    Example:
-        >>> _ordered_keys([{"b": 1, "a": 2}, {"c": 3, "a": 4}])
-        ['b', 'a', 'c']
-    """
+    """The keys of ``dicts`` in first-seen order (the loop stops once all are placed)."""
     if not dicts:
         return []
     total = len(set().union(*dicts))
@@ -248,15 +196,7 @@ def _ordered_keys(dicts: Sequence[Mapping[Any, Any]]) -> list[Any]:
 
 
 def _raw_columns(dicts: list[dict[Any, Any]], keys: list[Any]) -> list[np.ndarray]:
-    """One ``object`` array per key, in order; a missing key gives NaN (``None`` stays).
-
-    The transposition is done by pandas in C (``pd.DataFrame(list_of_dicts,
-    dtype=object)``), which is several times faster than a Python loop per column.
-
-    Example:
-        >>> [a.tolist() for a in _raw_columns([{"a": 1}, {"b": None}], ["a", "b"])]
-        [[1, nan], [nan, None]]
-    """
+    """One ``object`` array per key (missing: NaN), transposed by pandas in C."""
     if not keys:
         return []
     block = pd.DataFrame(dicts, columns=pd.Index(keys, dtype=object), dtype=object).to_numpy()
@@ -264,18 +204,9 @@ def _raw_columns(dicts: list[dict[Any, Any]], keys: list[Any]) -> list[np.ndarra
 
 
 def _build_columns(
-    key: Any,
-    raw: np.ndarray,
-    taken: set[Any],
-    wanted: list[str] | None,
+    key: Any, raw: np.ndarray, taken: set[Any], wanted: list[str] | None
 ) -> list[tuple[Any, Any]]:
-    """Convert one top-level field into ``(name, array)`` pairs (several if spread).
-
-    Example:
-        >>> [n for n, _ in _build_columns("m", _raw_columns([{"m": {"a": 1}}], ["m"])[0],
-        ...                               {"m"}, None)]
-        ['m.a']
-    """
+    """One top-level field as ``(name, array)`` pairs (several if spread)."""
     kind = infer_dtype(raw, skipna=True)
     if kind == "mixed" and isinstance(key, str):
         mask = pd.isna(raw)
@@ -289,34 +220,14 @@ def _build_columns(
 
 
 def _all_dicts(raw: np.ndarray, mask: np.ndarray) -> bool:
-    """True if every present value is a ``dict`` (and there is at least one).
-
-    Example:
-        >>> _all_dicts(np.array([{}, None, {"a": 1}]), np.array([False, True, False]))
-        True
-    """
     present = raw[~mask]
     return len(present) > 0 and all(type(v) is dict for v in present)
 
 
 def _spread_dict(
-    key: str,
-    raw: np.ndarray,
-    mask: np.ndarray,
-    taken: set[Any],
-    wanted: list[str] | None,
+    key: str, raw: np.ndarray, mask: np.ndarray, taken: set[Any], wanted: list[str] | None
 ) -> list[tuple[Any, Any]] | None:
-    """Spread a column of dicts into ``key.sub`` columns, or ``None`` to keep it whole.
-
-    Automatic (``wanted is None``): as :func:`~cpexplore.lists.dtypes.spreads` says. With
-    ``wanted``: the parent is kept whole if it was named, and every named ``key.sub`` is
-    picked out whatever it holds.
-
-    Example:
-        >>> raw = np.array([{"cpu": 8}, {"mem": 1}])
-        >>> [n for n, _ in _spread_dict("spec", raw, np.zeros(2, bool), {"spec"}, None)]
-        ['spec.cpu', 'spec.mem']
-    """
+    """Dicts as ``key.sub`` columns (``None``: keep whole); with ``wanted``, the named ones."""
     empty: dict[str, Any] = {}
     dicts = [empty if missing else value for value, missing in zip(raw, mask, strict=True)]
     if wanted is not None:
@@ -370,9 +281,8 @@ def convert_values(name: Any, raw: np.ndarray, kind: str) -> Any:
             return raw.astype(bool)
         return _masked(present, mask, bool, pd.arrays.BooleanArray)
     if kind in ("floating", "mixed-integer-float"):
-        exact = 2**53  # an integer a float would round is kept as it is
-        if kind == "mixed-integer-float" and any(
-            type(v) is int and not -exact <= v <= exact for v in present
+        if kind == "mixed-integer-float" and any(  # an integer a float would round stays
+            type(v) is int and not -_EXACT_FLOAT_INT <= v <= _EXACT_FLOAT_INT for v in present
         ):
             return _object_array(raw, mask)
         full = np.full(len(raw), np.nan, dtype=np.float64)
@@ -382,8 +292,7 @@ def convert_values(name: Any, raw: np.ndarray, kind: str) -> Any:
 
 
 def _masked(present: np.ndarray, mask: np.ndarray, numpy_type: type, array: type) -> Any:
-    """A nullable array (``Int64``, ``boolean``) of ``present`` values where ``mask`` is
-    false; ``None`` when they do not fit the type."""
+    """A nullable array (``Int64``, ``boolean``), or ``None`` when the values do not fit."""
     try:
         values = present.astype(numpy_type)
     except (OverflowError, TypeError, ValueError):
@@ -394,11 +303,7 @@ def _masked(present: np.ndarray, mask: np.ndarray, numpy_type: type, array: type
 
 
 def _string_array(name: Any, raw: np.ndarray) -> Any:
-    """A column of text as the rules say (:func:`~cpexplore.lists.dtypes.text_dtype`).
-
-    >>> str(_string_array("st", np.array(["up", "up", None], dtype=object)).dtype)
-    'category'
-    """
+    """A column of text as :func:`~cpexplore.lists.dtypes.text_dtype` says."""
     codes, uniques = pd.factorize(raw)  # missing -> -1; uniques in first-seen order
     mask = codes < 0
     present = len(raw) - int(mask.sum())
@@ -411,26 +316,17 @@ def _string_array(name: Any, raw: np.ndarray) -> Any:
         return stamps if all_times else utc_timestamps(raw)
     if kind == "category":
         return categorical(codes, uniques)
-    return text_array(raw, mask)
+    return pd.array(_object_array(raw, mask), dtype=TEXT)  # Arrow-backed: compact
 
 
 def _object_array(raw: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """A fresh ``object`` array of the values as they are, ``None`` where missing.
-
-    Example:
-        >>> raw = np.array([[1, 2], float("nan")], dtype=object)
-        >>> _object_array(raw, pd.isna(raw)).tolist()
-        [[1, 2], None]
-    """
+    """A fresh ``object`` array of the values as they are, ``None`` where missing."""
     out = raw.copy()
     out[mask] = None
     return out
 
 
 # -- the Arrow path ----------------------------------------------------------------------------
-_EXACT_FLOAT_INT = 2.0**53
-
-
 def page_table(body: bytes, list_key: str) -> tuple[pa.Table, dict[str, Any]] | None:
     """One list answer as (an Arrow table of its records, the envelope), or ``None`` when
     Arrow cannot represent the page exactly (the caller then decodes it with orjson).
@@ -440,8 +336,7 @@ def page_table(body: bytes, list_key: str) -> tuple[pa.Table, dict[str, Any]] | 
     """
     try:
         whole = pj.read_json(
-            io.BytesIO(body),
-            read_options=pj.ReadOptions(block_size=max(len(body) + 1, 1 << 20)),
+            io.BytesIO(body), read_options=pj.ReadOptions(block_size=max(len(body) + 1, 1 << 20))
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
@@ -459,18 +354,18 @@ def page_table(body: bytes, list_key: str) -> tuple[pa.Table, dict[str, Any]] | 
         return pa.table({}), envelope
     if not pa.types.is_struct(item):
         return None
-    records = pc.list_flatten(column).combine_chunks()
-    table = pa.Table.from_struct_array(records)
-    if not _exact(table.schema):
-        return None
-    if any(_inexact_floats(table.column(i)) for i, f in enumerate(table.schema) if _floaty(f.type)):
-        return None
-    return table, envelope
+    table = pa.Table.from_struct_array(pc.list_flatten(column).combine_chunks())
+    return (table, envelope) if _exact_table(table) else None
+
+
+def _exact_table(table: pa.Table) -> bool:
+    """False when the reader may have changed a value (text to a time, a big int to a float)."""
+    floats = [table.column(i) for i, f in enumerate(table.schema) if pa.types.is_floating(f.type)]
+    return _exact(table.schema) and not any(_inexact_floats(c) for c in floats)
 
 
 def _exact(schema: pa.Schema) -> bool:
-    """False if the reader turned text into timestamps or dates anywhere (it may not keep
-    the text as it was)."""
+    """False if the reader turned text into timestamps or dates anywhere."""
     for f in schema:
         t = f.type
         if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
@@ -482,15 +377,8 @@ def _exact(schema: pa.Schema) -> bool:
     return True
 
 
-def _floaty(t: pa.DataType) -> bool:
-    return pa.types.is_floating(t)
-
-
 def _inexact_floats(column: pa.ChunkedArray) -> bool:
-    """True when a float column holds an integral value too large to be exact (JSON had an
-    integer the reader could not keep as int64)."""
-    big = pc.greater_equal(pc.abs(column), _EXACT_FLOAT_INT)
-    return bool(pc.any(big).as_py())
+    return bool(pc.any(pc.greater_equal(pc.abs(column), _EXACT_FLOAT_INT)).as_py())
 
 
 # -- the whole list ------------------------------------------------------------------------------
@@ -504,17 +392,11 @@ def concat_tables(tables: Sequence[pa.Table]) -> pa.Table | None:
         joined = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
-    if not _exact(joined.schema):
-        return None
-    for i, f in enumerate(joined.schema):
-        if _floaty(f.type) and _inexact_floats(joined.column(i)):
-            return None
-    return joined
+    return joined if _exact_table(joined) else None
 
 
 def table_records(table: pa.Table) -> list[dict]:
-    """The records of a page table as dicts, without the keys Arrow filled with nulls
-    (the fallback when pages cannot be joined as columns)."""
+    """The records of a page table as dicts, without the keys Arrow filled with nulls."""
     return [_strip_nulls(r) for r in table.to_pylist()]
 
 
@@ -585,17 +467,7 @@ def tables_to_frame(
     data: dict[str, pd.Series] = {}
     for name in table.column_names:
         data.update(_columns_of(name, table.column(name), wanted, ready, taken, index))
-    if wanted is not None:
-        for name in wanted:
-            if name not in data:
-                data[name] = as_series(np.full(len(index), None, dtype=object), index)
-        order = wanted
-    else:
-        first = [k for k in key_columns if k in data]
-        order = first + [k for k in data if k not in set(first)]
-    if not order:
-        return pd.DataFrame(index=index)
-    return pd.DataFrame({k: data[k] for k in order}, index=index, copy=False)
+    return _frame(data, index, wanted, key_columns)
 
 
 def _columns_of(
@@ -606,8 +478,7 @@ def _columns_of(
     taken: set[str],
     index: pd.Index,
 ) -> dict[str, pd.Series]:
-    """The frame columns one Arrow column gives: itself, or a struct's ``name.key`` children
-    (those ``wanted`` names, or all when the rules spread it)."""
+    """The frame columns one Arrow column gives: itself, or (some of) its ``name.key``."""
     struct = pa.types.is_struct(col.type)
     if wanted is not None:
         picks = [c for c in wanted if c == name or c.startswith(name + ".")]
@@ -630,8 +501,7 @@ def _columns_of(
 def _spread(
     name: str, col: pa.ChunkedArray, taken: set[str], index: pd.Index
 ) -> dict[str, pd.Series] | None:
-    """A struct column spread into ``name.key`` columns when the rules say so (as
-    :func:`records_to_frame` spreads small flat dicts); ``None`` to keep it whole."""
+    """A struct column as ``name.key`` columns when the rules spread it; ``None`` otherwise."""
     fields = list(col.type)
     scalars = all(any(t(f.type) for t in _SCALAR) or pa.types.is_null(f.type) for f in fields)
     keys = [f.name for f in fields]
@@ -693,19 +563,12 @@ def _strings(name: str, col: pa.ChunkedArray, present: int, index: pd.Index) -> 
 
 
 def _timestamps(col: pa.ChunkedArray) -> Any:
-    """UTC timestamps parsed by Arrow; values it cannot parse (or that pandas cannot hold,
-    like Go's zero time) become NaT, exactly as ``records_to_frame`` makes them."""
+    """UTC timestamps parsed by Arrow, or as :func:`utc_timestamps` parses them (bad: NaT)."""
     try:
         stamps = pc.cast(col, pa.timestamp("ns", "UTC")).to_pandas()
         return pd.Series(stamps).array
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return utc_timestamps(_text_objects(col))
-
-
-def _text_objects(col: pa.ChunkedArray) -> np.ndarray:
-    out = np.empty(len(col), dtype=object)
-    out[:] = col.to_pylist()
-    return out
+        return utc_timestamps(col.to_pylist())
 
 
 def _objects(col: pa.ChunkedArray, index: pd.Index) -> pd.Series:
@@ -737,8 +600,7 @@ def _flat_struct(t: pa.DataType) -> bool:
 
 
 def _dicts(arr: pa.StructArray) -> list[dict]:
-    """The rows of a struct array of scalars as dicts, without the null-filled keys (built
-    from the child columns: much faster than converting each row and cleaning it)."""
+    """Struct rows as dicts without null keys, built from the child columns (much faster)."""
     names = [f.name for f in arr.type]
     children = [arr.field(i).to_pylist() for i in range(len(names))]
     if not names:

@@ -1,9 +1,8 @@
 """The dtype rules of every list frame, in one place.
 
-Cloudpods records leave empty fields out, and which fields appear depends on ``details``,
-privilege and version (cloudpods-api.md §3.4, §8.2 D14). Whichever way a page was decoded
-(Arrow's JSON reader or orjson, :mod:`cpexplore.lists.decode`), and whoever types a column
-(the lean joins, :func:`cpexplore.gather`), a column becomes:
+Records leave empty fields out, and which appear depends on ``details``, privilege and
+version (cloudpods-api.md §3.4, §8.2 D14). However a column is built (either decoding path of
+:mod:`.decode`, the lean joins, :func:`cpexplore.gather`), it becomes:
 
 =========================================================  =================================
 what the column holds                                       dtype
@@ -22,13 +21,7 @@ nothing at all                                              ``object``, all ``No
 =========================================================  =================================
 
 Numbers are never narrower than 64 bits, so ``vcpu_count * 1000`` cannot wrap; memory is saved
-with categories instead. :func:`text_dtype` and :func:`number_dtype` are the rules; the rest
-builds columns of those dtypes.
-
->>> text_dtype("status", present=3, distinct=1, all_times=False)
-'category'
->>> number_dtype("integer", missing=True)
-'Int64'
+with categories instead.
 """
 
 from __future__ import annotations
@@ -56,10 +49,8 @@ def text_dtype(name: str, *, present: int, distinct: int, all_times: bool) -> st
     ``all_times``: the first value looks like a time (:func:`looks_like_timestamp`) and
     every value parses as one (so nothing is lost).
 
-    >>> text_dtype("created_at", present=1, distinct=1, all_times=False)
-    'time'
-    >>> text_dtype("id", present=4, distinct=1, all_times=False)
-    'str'
+    >>> [text_dtype(n, present=3, distinct=1, all_times=False) for n in ("created_at", "zone", "id")]
+    ['time', 'category', 'str']
     """
     if name.endswith("_at") or all_times:
         return "time"
@@ -88,9 +79,7 @@ def spreads(keys: Sequence[Any], *, scalars: bool, taken: Iterable[str], name: s
     >>> spreads(["cpu", "mem"], scalars=True, taken={"spec"}, name="spec")
     True
     """
-    if not 0 < len(keys) <= MAX_SPREAD or not scalars:
-        return False
-    if not all(isinstance(k, str) for k in keys):
+    if not (0 < len(keys) <= MAX_SPREAD and scalars and all(isinstance(k, str) for k in keys)):
         return False
     return not set(taken) & {f"{name}.{k}" for k in keys}
 
@@ -116,8 +105,7 @@ def utc_timestamps(raw: Any) -> Any:
     stamps = pd.to_datetime(
         pd.Series(raw, dtype=object, copy=False), format="ISO8601", utc=True, errors="coerce"
     )
-    unit = getattr(stamps.dt, "unit", "ns")
-    if unit != "ns":
+    if getattr(stamps.dt, "unit", "ns") != "ns":
         low, high = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
         stamps = stamps.where((stamps >= low) & (stamps <= high)).dt.as_unit("ns")
     return stamps.array
@@ -137,18 +125,6 @@ def categorical(codes: np.ndarray, uniques: Sequence[Any]) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=categories)
 
 
-def text_array(raw: np.ndarray, mask: np.ndarray) -> Any:
-    """Text in pandas' own ``str`` dtype (Arrow-backed: compact, NaN where missing).
-
-    >>> a = text_array(np.array(["a", None], dtype=object), np.array([False, True]))
-    >>> str(a.dtype), a[0]
-    ('str', 'a')
-    """
-    out = raw.copy()
-    out[mask] = None
-    return pd.array(out, dtype=TEXT)
-
-
 def as_series(array: Any, index: pd.Index) -> pd.Series:
     """Wrap an array so that pandas keeps its dtype (no string inference).
 
@@ -161,12 +137,9 @@ def as_series(array: Any, index: pd.Index) -> pd.Series:
 
 
 def with_schema(df: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
-    """``df`` with an all-missing column for each of ``names`` it lacks, added at the end
-    (an empty ``category`` column, so absent fields cost one byte a row).
-
-    Real records leave empty fields out, so a field can be absent from every row of one
-    cloud; the resource's known fields are always columns, so code written against one
-    cloud runs on another. A dict field spread into ``name.key`` columns counts as present.
+    """``df`` with an empty ``category`` column (one byte a row) at the end for each of
+    ``names`` it lacks, so code written against one cloud runs on another. A dict field
+    spread into ``name.key`` columns counts as present.
 
     >>> list(with_schema(pd.DataFrame({"id": ["a"], "spec.cpu": [2]}), ["spec", "zone"]).columns)
     ['id', 'spec.cpu', 'zone']
@@ -175,14 +148,15 @@ def with_schema(df: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
     missing = [n for n in names if n not in have]
     if not missing:
         return df
-    codes = np.full(len(df), -1, dtype=np.int8)
-    empty = {
-        n: pd.Series(pd.Categorical.from_codes(codes, categories=[]), index=df.index)
-        for n in missing
-    }
+    empty = {n: pd.Series(_no_values(len(df)), index=df.index) for n in missing}
     out = pd.concat([df, pd.DataFrame(empty, index=df.index)], axis=1)
     out.attrs = dict(df.attrs)
     return out
+
+
+def _no_values(n: int) -> pd.Categorical:
+    """An empty category column (one byte a row)."""
+    return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=[])
 
 
 def concat_frames(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -202,8 +176,7 @@ def concat_frames(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
         pieces = [p[name] if name in p.columns and p[name].notna().any() else None for p in parts]
         present = [x for x in pieces if x is not None]
         if not present:
-            codes = np.full(sum(map(len, parts)), -1, dtype=np.int8)
-            data[name] = pd.Series(pd.Categorical.from_codes(codes, categories=[]))
+            data[name] = pd.Series(_no_values(sum(map(len, parts))))
             continue
         dtype = present[0].dtype
         categorical_ = all(isinstance(x.dtype, pd.CategoricalDtype) for x in present)
@@ -240,7 +213,6 @@ __all__ = [
     "looks_like_timestamp",
     "utc_timestamps",
     "categorical",
-    "text_array",
     "as_series",
     "with_schema",
     "concat_frames",

@@ -1,20 +1,14 @@
-"""The filter grammar of a Cloudpods list, the value each field can take, and the server's
-matching rules applied to fetched rows.
-
-climc's filters are ``field.op(args)``. A real region applies them only to columns of the
-resource's table and reads a value it cannot parse as zero (cloudpods-api.md §9, §10), so
-cpexplore parses and checks every filter here before anything is asked (:func:`parse_filter`,
-:func:`check_value`) and applies the ones the server would ignore itself, with the server's
-rules (:func:`apply_filters`, :func:`sort_frame`). Pure functions.
-
->>> df = pd.DataFrame({"zone": ["zone-a", "Zone-B", None], "n": [1, 8, 3]})
->>> apply_filters(df, [parse_filter("zone.in('ZONE-b')")])["n"].tolist()
-[8]
+"""climc's filter grammar ``field.op(args)``, checked before anything is asked
+(:func:`parse_filter`, :func:`check_value`), and the server's matching rules applied to
+fetched rows for the filters and sorts it would ignore (:func:`apply_filters`,
+:func:`sort_frame`; which those are: :mod:`.plan`). Pure functions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import operator
 import re
 import struct
 from collections.abc import Iterable, Sequence
@@ -29,24 +23,12 @@ from ..errors import ConfigError, did_you_mean
 
 # climc's filter operators and how many arguments each takes: (at least, at most).
 FILTER_OPS: dict[str, tuple[int, int | None]] = {
-    "in": (0, None),
-    "notin": (0, None),
+    **dict.fromkeys(("in", "notin"), (0, None)),
     "between": (2, 2),
-    "ge": (1, 1),
-    "gt": (1, 1),
-    "le": (1, 1),
-    "lt": (1, 1),
-    "like": (1, None),
-    "contains": (1, None),
-    "startswith": (1, None),
-    "endswith": (1, None),
-    "equals": (1, None),
+    **dict.fromkeys(("ge", "gt", "le", "lt"), (1, 1)),
+    **dict.fromkeys(("like", "contains", "startswith", "endswith", "equals"), (1, None)),
     "notequals": (1, 1),
-    "isnull": (0, 0),
-    "isnotnull": (0, 0),
-    "isempty": (0, 0),
-    "isnotempty": (0, 0),
-    "isnullorempty": (0, 0),
+    **dict.fromkeys(("isnull", "isnotnull", "isempty", "isnotempty", "isnullorempty"), (0, 0)),
 }
 _FILTER = re.compile(r"^(\w+)\.(\w+)\((.*)\)$", re.ASCII | re.DOTALL)
 _SEPARATORS = " :,\t\n}]"
@@ -145,11 +127,8 @@ def read_value(kind: str, arg: str) -> Any:
         return text.lower() in _TRUE_WORDS
     m = _TIME.fullmatch(text) if kind == "time" else None
     if m and _server_reads_time(*m.group(4, 7, 8, 9)):
-        try:
+        with contextlib.suppress(ValueError):  # e.g. 2026-02-30
             stamp = pd.Timestamp(text.replace(" ", "T").removesuffix("Z"))
-        except ValueError:  # e.g. 2026-02-30
-            stamp = None
-        if stamp is not None:
             return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     if kind not in _KIND_WORDS:
         return arg
@@ -159,9 +138,7 @@ def read_value(kind: str, arg: str) -> Any:
 def _server_reads_time(
     sep: str | None, second: str | None, frac: str | None, zone: str | None
 ) -> bool:
-    """Whether timeutils.ParseTimeStr reads a time of this shape (else: Go's zero time). A
-    date alone is read; without seconds a zone is needed; with T, a fraction and no zone
-    the fraction has 6 digits."""
+    """Whether timeutils.ParseTimeStr reads a time of this shape (else: Go's zero time)."""
     if sep is None:
         return True
     if second is None:
@@ -183,24 +160,13 @@ def check_value(flt: Filter, kind: str | None, where: str) -> None:
                 hint=f"a real region would silently read it as 0 or nothing and answer "
                 f"the wrong rows; e.g. {_KIND_WORDS[kind][1]}",
             ) from None
-        exact = (
-            struct.unpack("f", struct.pack("f", value))[0] == value if kind == "float32" else True
-        )
-        if flt.op in ("equals", "notequals", "in", "notin") and not exact:
+        inexact = kind == "float32" and struct.unpack("f", struct.pack("f", value))[0] != value
+        if inexact and flt.op in ("equals", "notequals", "in", "notin"):
             raise ConfigError(
                 f"filter {flt.text!r}: {where} holds 4-byte floats, which never equal {arg} "
                 "exactly (a real region answers no rows)",
                 hint=f"compare a range instead, e.g. {_KIND_WORDS[kind][1]}",
             )
-
-
-def check_filter(expr: str) -> str:
-    """Check one filter expression and return it stripped (``ConfigError`` if malformed).
-
-    >>> check_filter(" name.contains('web') ")
-    "name.contains('web')"
-    """
-    return parse_filter(expr).text
 
 
 def _split_args(text: str) -> list[str]:
@@ -257,7 +223,7 @@ def apply_filters(
     matches nothing but ``isnull``/``isnullorempty``, numbers and timestamps compare as such.
 
     >>> df = pd.DataFrame({"zone": ["zone-a", "Zone-B", None], "n": [1, 8, 3]})
-    >>> apply_filters(df, [parse_filter("zone.in('zone-b')")])["n"].tolist()
+    >>> apply_filters(df, [parse_filter("zone.in('ZONE-b')")])["n"].tolist()
     [8]
     """
     if not filters:
@@ -275,12 +241,11 @@ def filter_mask(df: pd.DataFrame, flt: Filter) -> np.ndarray:
     >>> filter_mask(df, parse_filter("name.startswith('WEB')")).tolist()
     [True, False, False]
     """
-    n = len(df)
     op, args = flt.op, flt.args
-    if flt.field not in df.columns:
-        col = pd.Series([None] * n, dtype=object, index=df.index)
-    else:
+    if flt.field in df.columns:
         col = df[flt.field]
+    else:
+        col = pd.Series([None] * len(df), dtype=object, index=df.index)
     missing = col.isna().to_numpy(dtype=bool)
     if op == "isnull":
         return missing
@@ -302,24 +267,17 @@ def filter_mask(df: pd.DataFrame, flt: Filter) -> np.ndarray:
     if op in ("equals", "in", "notequals", "notin"):
         wanted = [_arg(col, flt, a) for a in args]
         if not wanted:  # IN () and NOT IN () compile to the SQL constant 0: no row
-            return np.zeros(n, dtype=bool)
+            return np.zeros(len(df), dtype=bool)
         hit = values.isin(wanted).to_numpy(dtype=bool)
         return ~missing & (~hit if op in ("notequals", "notin") else hit)
     if op == "between":
         low, high = (_arg(col, flt, a) for a in args)
-        return _compare(values, ">=", low) & _compare(values, "<=", high)
-    symbol = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}[op]
-    return _compare(values, symbol, _arg(col, flt, args[0]))
+        return _compare(values, "ge", low) & _compare(values, "le", high)
+    return _compare(values, op, _arg(col, flt, args[0]))
 
 
 def _text(col: pd.Series) -> pd.Series:
-    """A column as nullable strings, as the database prints its values for ``LIKE``: times
-    as ``YYYY-MM-DD HH:MM:SS``, booleans as 1/0, whole floats without ``.0``, lists and
-    dicts as their compact JSON with sorted keys.
-
-    >>> _text(pd.Series([True, None], dtype="boolean")).tolist()
-    ['1', <NA>]
-    """
+    """A column as nullable strings, as the database prints its values for ``LIKE``."""
     kind = _kind(col)
     if kind == "time":
         return col.dt.strftime("%Y-%m-%d %H:%M:%S").astype("string")
@@ -369,8 +327,7 @@ def _comparable(col: pd.Series) -> pd.Series:
 
 
 def _arg(col: pd.Series, flt: Filter, arg: str) -> Any:
-    """``arg`` read as the server reads a value of the column's kind (``ConfigError`` if it
-    cannot be: the check for fields whose type is known only once the rows are in)."""
+    """``arg`` read as the server reads a value of the column's kind (or ``ConfigError``)."""
     kind = _kind(col)
     check_value(Filter(flt.field, flt.op, (arg,), flt.text), kind, f"the column {col.name!r}")
     value = read_value(kind, arg)
@@ -381,14 +338,11 @@ def _arg(col: pd.Series, flt: Filter, arg: str) -> Any:
     return value
 
 
-def _compare(values: pd.Series, symbol: str, arg: Any) -> np.ndarray:
-    result = {
-        ">=": values >= arg,
-        ">": values > arg,
-        "<=": values <= arg,
-        "<": values < arg,
-    }[symbol]
-    return pd.Series(result).fillna(False).to_numpy(dtype=bool)
+_COMPARE = {"ge": operator.ge, "gt": operator.gt, "le": operator.le, "lt": operator.lt}
+
+
+def _compare(values: pd.Series, op: str, arg: Any) -> np.ndarray:
+    return pd.Series(_COMPARE[op](values, arg)).fillna(False).to_numpy(dtype=bool)
 
 
 def _like_pattern(op: str, arg: str) -> str:
@@ -418,16 +372,12 @@ def sort_frame(df: pd.DataFrame, keys: Sequence[str], *, descending: bool = True
     present = [k for k in keys if k in df.columns]
     if not present or df.empty:
         return df
-
-    def key(col: pd.Series) -> pd.Series:
-        return _comparable(col) if _kind(col) == "text" else col
-
     return df.sort_values(
         present,
         ascending=not descending,
         kind="stable",
         na_position="last" if descending else "first",
-        key=key,
+        key=lambda col: _comparable(col) if _kind(col) == "text" else col,
     ).reset_index(drop=True)
 
 
@@ -436,7 +386,6 @@ __all__ = [
     "VALUE_OPS",
     "Filter",
     "parse_filter",
-    "check_filter",
     "read_value",
     "check_value",
     "as_list",

@@ -1,9 +1,8 @@
 """What a list was: where from, how, when, and what went wrong on the way.
 
-Every frame a list returns carries a :class:`ListInfo`, read with :func:`list_info`. It lives
-in ``df.attrs["cpexplore"]`` as a plain tuple of ``(field, value)`` pairs with immutable
-values, which pandas copies for nothing on every operation (it deep-copies ``attrs``), so
-the information follows the frame through copies, slices and ``assign``.
+Every frame a list returns carries a :class:`ListInfo` (:func:`list_info`), in
+``df.attrs["cpexplore"]`` as a tuple of immutable ``(field, value)`` pairs: pandas deep-copies
+``attrs`` on every operation, and copies those for nothing.
 
 >>> from datetime import datetime, timezone
 >>> df = with_info(pd.DataFrame({"id": ["a"]}), ListInfo("servers", "region0", "public", "u",
@@ -29,10 +28,8 @@ INFO_KEY = "cpexplore"  # the one key of DataFrame.attrs cpexplore uses
 
 @dataclass(frozen=True)
 class ListInfo:
-    """What one list was. ``partial`` is true when pages failed (``on_error="partial"``),
-    ``drift`` says what changed while paging, ``from_cache``/``fetched_at`` how fresh the
-    rows are, ``filtered_here``/``sorted_here`` what cpexplore applied itself.
-    """
+    """What one list was: ``partial`` when pages failed, ``drift`` what changed while paging,
+    ``from_cache``/``fetched_at`` how fresh, ``filtered_here``/``sorted_here`` what was local."""
 
     resource: str
     region: str | None

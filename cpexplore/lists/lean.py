@@ -1,13 +1,10 @@
 """``details="lean"``: the joined columns of a list, rebuilt from small lists.
 
 A real region spends about 3.5 ms per server row to join hosts, zones, regions and projects
-into ``details=true`` records, and about 0.7 ms per row without details (``cloudpods-api.md``
-§9). A lean list asks for the bare table rows and rebuilds the joined columns people use
-most from a few small lists (hosts, projects, domains), which cost the server little. The
-rebuilt columns equal those of ``details=True``: the rule of each is written down here once,
-from what a real region sends (``server_get_by_id``: a server's zone and region are its host's).
-
-Pure functions; the session fetches the small lists.
+into ``details=true`` records, and about 0.7 ms without (``cloudpods-api.md`` §9). A lean list
+asks for the bare rows and rebuilds the joined columns from a few small lists (hosts,
+projects, domains), equal to those of ``details=True`` (``server_get_by_id``: a server's zone
+and region are its host's). Pure functions.
 
 >>> import pandas as pd
 >>> servers = pd.DataFrame({"id": ["s1", "s2"], "host_id": ["h1", None],
@@ -30,12 +27,8 @@ from .decode import typed_column
 
 @dataclass(frozen=True)
 class LeanJoin:
-    """Columns of ``resource`` rebuilt from ``source`` rows whose ``id`` is in ``key``.
-
-    ``columns`` maps the column made here to the source column it copies; ``unset`` gives
-    the value a record carries when ``key`` is empty (a real region sends Go's zero value
-    for some booleans, e.g. ``host_enabled: false`` on an unscheduled server).
-    """
+    """Columns (made here, copied from) rebuilt from ``source`` rows whose ``id`` is in ``key``;
+    ``unset``: a value when ``key`` is empty (Go's zero, e.g. ``host_enabled: false``)."""
 
     key: str
     source: str

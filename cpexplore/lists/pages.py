@@ -1,15 +1,8 @@
 """Fetching every page of a list: offset or marker paging, concurrent pages, drift, progress.
 
-Offset paging advances by the rows received until ``total``; once the first
-page reveals ``total``, the other offsets are fetched by a bounded thread pool and put
-back in order. Marker-paged resources (``events``, ``actions``) follow ``next_marker``
-one page at a time.
-
->>> pages = {0: {"servers": [{"id": "a"}, {"id": "b"}], "total": 3, "limit": 2},
-...          2: {"servers": [{"id": "c"}], "total": 3, "limit": 2, "offset": 2}}
->>> res = fetch_all(lambda p: pages[p["offset"]], "servers", {}, page_size=2, progress=False)
->>> [r["id"] for r in res.records], res.total
-(['a', 'b', 'c'], 3)
+Offset paging: once the first page reveals ``total``, the other offsets are fetched by a
+bounded thread pool and put back in order (without a total: on until an empty page).
+Marker-paged resources (``events``, ``actions``) follow ``next_marker`` one page at a time.
 """
 
 from __future__ import annotations
@@ -31,9 +24,8 @@ DEFAULT_WORKERS = 8
 
 
 class Page(NamedTuple):
-    """One page of a list: the answer's envelope (``total``, ``limit``, ``next_marker``…),
-    the ids of its rows in order, and the rows in whatever form the caller keeps them
-    (a list of dicts, a DataFrame or an Arrow table)."""
+    """One page: the answer's envelope (``total``, ``next_marker``…), the ids of its rows in
+    order, and the rows in the caller's form (dicts, an Arrow page)."""
 
     envelope: Mapping[str, Any]
     ids: list[Any]
@@ -49,11 +41,8 @@ GetPage = Callable[[dict[str, Any]], "Page | Mapping[str, Any]"]
 
 @dataclass
 class FetchResult:
-    """Every page of a list, with what happened while fetching it.
-
-    ``chunks`` are the pages' rows in the caller's form, duplicates and rows past the limit
-    removed; ``records`` is their concatenation when they are lists of dicts.
-    """
+    """Every page of a list (``chunks``: the rows, duplicates and rows past the limit removed),
+    with what happened while fetching it."""
 
     chunks: list[Any]
     total: int | None
@@ -68,8 +57,12 @@ class FetchResult:
         return [r for chunk in self.chunks for r in chunk]
 
 
-def envelope_rows(body: Mapping[str, Any], list_key: str) -> list[dict]:
-    """The records of a list answer; the key is the plural, or ``data``."""
+def page_from_body(body: Mapping[str, Any], list_key: str) -> Page:
+    """A decoded list answer as a :class:`Page` (its rows, under the plural or ``data``, as dicts).
+
+    >>> page_from_body({"servers": [{"id": "a"}], "total": 1}, "servers")
+    Page(envelope={'total': 1}, ids=['a'], rows=[{'id': 'a'}])
+    """
     if not isinstance(body, Mapping):
         raise ProtocolError(
             f"the list answer for {list_key} is not a JSON object",
@@ -86,30 +79,15 @@ def envelope_rows(body: Mapping[str, Any], list_key: str) -> list[dict]:
         raise ProtocolError(
             f"{list_key!r} in the list answer is not a list", hint="check the service URL"
         )
-    return rows
-
-
-def page_from_body(body: Mapping[str, Any], list_key: str) -> Page:
-    """A decoded list answer as a :class:`Page` (its rows as dicts).
-
-    >>> page_from_body({"servers": [{"id": "a"}], "total": 1}, "servers")
-    Page(envelope={'total': 1}, ids=['a'], rows=[{'id': 'a'}])
-    """
-    rows = envelope_rows(body, list_key)
     ids = [r.get("id") if isinstance(r, dict) else None for r in rows]
     envelope = {k: v for k, v in body.items() if k not in (list_key, "data")}
     return Page(envelope, ids, rows)
 
 
-def _interactive() -> bool:
-    if "ipykernel" in sys.modules:
-        return True
-    stream = sys.stderr
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
 def _progress_bar(progress: bool | None, total: int | None, desc: str) -> Any:
-    show = _interactive() if progress is None else progress
+    show = progress
+    if show is None:  # automatic: in a notebook or a terminal
+        show = "ipykernel" in sys.modules or getattr(sys.stderr, "isatty", lambda: False)()
     if not show:
         return None
     from tqdm.auto import tqdm
@@ -180,16 +158,8 @@ def fetch_all(
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
     start = time.monotonic()
-    paging = _Paging(
-        get_page,
-        list_key,
-        dict(params),
-        max(1, min(page_size, limit or page_size)),
-        limit,
-        max_workers,
-        progress,
-        on_error,
-    )
+    size = max(1, min(page_size, limit or page_size))
+    paging = _Paging(get_page, list_key, dict(params), size, limit, max_workers, progress, on_error)
     result = _fetch_marker(paging) if marker_paged else _fetch_offset(paging)
     result.elapsed = time.monotonic() - start
     return result
@@ -335,10 +305,7 @@ def _fetch_marker(p: _Paging) -> FetchResult:
 
 
 def _assemble(pages: list[Page], limit: int | None) -> tuple[list[Any], int, int]:
-    """Drop rows already seen (by id) and rows past ``limit``, keeping page order.
-
-    Returns the pages' rows (masked), the number of duplicates dropped and of rows kept.
-    """
+    """The pages' rows less those seen before (by id) or past ``limit``; dups; rows kept."""
     seen: set = set()
     chunks: list[Any] = []
     dups = kept = 0
@@ -370,6 +337,6 @@ def _subset(rows: Any, keep: list[bool]) -> Any:
 
 def _as_int(value: Any) -> int | None:
     try:
-        return int(value) if value is not None else None
+        return int(value)
     except (TypeError, ValueError):
         return None

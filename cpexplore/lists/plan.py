@@ -1,11 +1,9 @@
 """What the server is asked for a list, and what cpexplore does itself with the rows.
 
-A real Cloudpods region applies ``filter=`` and ``order_by=`` only to **columns of the
-resource's table**; a filter or sort on a joined field (``zone``, ``host``, ``project``…) is
-silently ignored and the whole list comes back (``cloudpods-api.md`` §9). So
-:func:`plan_for` sends table-column filters and sorts to the server and leaves the rest to
-the local filters and sorts, with a row limit after them so the top rows are the true top
-rows. Pure: a :class:`~cpexplore.lists.request.ListRequest` in, a :class:`Plan` out.
+A real region applies ``filter=`` and ``order_by=`` only to columns of the resource's table;
+one on a joined field (``zone``, ``host``…) is silently ignored and every row comes back
+(``cloudpods-api.md`` §9). So :func:`plan_for` sends table-column filters and sorts to the
+server and applies the rest to the rows, then the row limit. Pure.
 
 >>> from cpexplore.lists.request import list_request
 >>> plan = plan_for(list_request("servers", region=None, interface="public", limit=3,
@@ -21,7 +19,7 @@ from typing import Any
 
 from .filters import Filter
 from .lean import lean_columns, lean_keys, lean_sources
-from .request import ListRequest
+from .request import ListRequest, asked_names
 
 
 @dataclass(frozen=True)
@@ -46,11 +44,6 @@ class Plan:
     sources: tuple[str, ...] = ()
     check_fields: tuple[tuple[str, str], ...] = ()
 
-    @property
-    def is_local(self) -> bool:
-        """True when cpexplore filters or sorts rows itself (every page is fetched)."""
-        return bool(self.local_filters or self.local_order)
-
 
 def plan_for(req: ListRequest) -> Plan:
     """Split ``req`` into the server's query and the work done on the fetched rows."""
@@ -74,10 +67,6 @@ def plan_for(req: ListRequest) -> Plan:
     query.update({k: list(v) if isinstance(v, tuple) else v for k, v in req.params})
 
     is_local = bool(local or local_order)
-    checks = [("filter field", f.field) for f in req.filters]
-    checks += [("order_by field", k) for k in req.order_by]
-    checks += [("field", f) for f in req.fields]
-    checks += [("column", c.split(".", 1)[0]) for c in req.columns or ()]
     return Plan(
         query=query,
         local_filters=tuple(local),
@@ -88,16 +77,13 @@ def plan_for(req: ListRequest) -> Plan:
         local_limit=req.limit if is_local else None,
         page_columns=None if req.columns is None else tuple(dict.fromkeys([*req.columns, *needed])),
         sources=lean_sources(spec.name) if details == "lean" else (),
-        check_fields=tuple(dict.fromkeys(checks)),
+        check_fields=tuple(asked_names(req.filters, req.order_by, req.fields, req.columns)),
     )
 
 
 def _split_filters(req: ListRequest, query: dict[str, Any]) -> list[Filter]:
-    """Put the filters the server applies in ``query``; return those applied here.
-
-    Table columns go to the server; other fields are filtered here (and, for a resource
-    whose table is not known, both, since the server may or may not apply them).
-    """
+    """Put the filters the server applies in ``query``; return those applied here (both
+    for a resource whose table is not known: the server may or may not apply them)."""
     spec = req.spec
     server_side = [f for f in req.filters if spec.server_applies(f.field)]
     local = [f for f in req.filters if not spec.is_table_column(f.field)]
@@ -111,24 +97,14 @@ def _split_filters(req: ListRequest, query: dict[str, Any]) -> list[Filter]:
 
 
 def _split_order(req: ListRequest, query: dict[str, Any]) -> tuple[str, ...]:
-    """Put the sort the server applies in ``query``; return the keys sorted here.
-
-    Joined fields, and any field of a resource whose table is not known (the server may
-    ignore it), are sorted here, over every row.
-    """
+    """Put the sort the server applies in ``query``; return the keys sorted here."""
     spec = req.spec
-    if not req.order_by:
-        if req.order:
-            query["order"] = req.order
-        return ()
-    if all(spec.is_table_column(k) for k in req.order_by):
+    server = all(spec.is_table_column(k) for k in req.order_by)  # True without order_by
+    if req.order_by and (server or spec.table_columns is None):
         query["order_by"] = list(req.order_by)
-        if req.order:
-            query["order"] = req.order
-        return ()
-    if spec.table_columns is None:
-        query["order_by"] = list(req.order_by)
-    return req.order_by
+    if server and req.order:
+        query["order"] = req.order
+    return () if server else req.order_by
 
 
 __all__ = ["Plan", "plan_for"]

@@ -19,7 +19,7 @@ from ..errors import AmbiguousName, ApiError, Forbidden, NotFound, ProtocolError
 from ..resources import ResourceSpec
 from .decode import records_to_frame
 from .dtypes import with_schema
-from .request import check_scope, encode_param
+from .request import check_scope, encode_query
 
 
 def get_record(
@@ -37,11 +37,7 @@ def get_record(
     ``params`` go unchecked. A refusal becomes the error a person needs (see :func:`get_error`).
     """
     sent: dict[str, Any] = {"scope": check_scope(scope)} if scope else {}
-    for name, value in (query or {}).items():
-        if value is not None:
-            spec.check_param(name)
-            sent[name] = encode_param(value)
-    sent.update({str(k): encode_param(v) for k, v in (params or {}).items() if v is not None})
+    sent.update(encode_query(spec, query, params))
     try:
         body = endpoint.get_json(f"{spec.path}/{quote(str(id_or_name), safe='')}", sent or None)
     except ApiError as e:

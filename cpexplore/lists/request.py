@@ -1,11 +1,7 @@
 """One list, asked: every keyword of ``Session.list`` checked once, before any request.
 
-:func:`list_request` turns the keywords into a frozen :class:`ListRequest` or raises a
-``ConfigError`` that names what is wrong and what exists: an unknown scope, filter operator,
-field, sort key or column (from the resource's schema, so a typo costs no request), a value
-its field cannot hold, a parameter the resource does not take, a limit that is not a whole
-number. The request is also the cache key (:attr:`ListRequest.key`), so a key cannot miss a
-field that changes the rows.
+:func:`list_request` gives a frozen :class:`ListRequest`, or a ``ConfigError`` naming what is
+wrong and what exists. The request is also the cache key (:attr:`ListRequest.key`).
 
 >>> req = list_request("servers", region="region0", interface="public",
 ...                    filters="zone.equals('zone-a')", limit=3)
@@ -26,9 +22,7 @@ from .filters import Filter, as_list, check_value, parse_filter
 from .lean import LEAN_JOINS, lean_columns, lean_sources
 from .pages import DEFAULT_WORKERS, PAGE_SIZE
 
-# The scopes a Cloudpods list understands (rbacscope: system, domain, project) and "max",
-# which the server resolves to the widest the token allows. rbacscope's "user" is refused:
-# a real region applies no owner filter for it and answers every row (cloudpods-api.md §10).
+# rbacscope's scopes and "max", the widest the token allows ("user": cloudpods-api.md §10)
 SCOPES = ("project", "domain", "system", "max")
 
 
@@ -96,18 +90,11 @@ def list_request(
     parsed = tuple(parse_filter(f) for f in as_list(filters))
     keys = tuple(as_list(order_by))
     field_list = tuple(as_list(fields))
-    encoded = []
-    for name, value in (query or {}).items():
-        if value is not None:
-            spec.check_param(name)
-            encoded.append((name, _frozen(encode_param(value))))
-    encoded += [
-        (str(k), _frozen(encode_param(v))) for k, v in (params or {}).items() if v is not None
-    ]
+    encoded = encode_query(spec, query, params)
     for flt in parsed:
         check_value(flt, spec.kind_of(flt.field), f"the field {flt.field!r} of {spec.name}")
     if spec.table_columns is not None:  # the fields are known: a typo costs no request
-        check_names(spec, _asked_names(parsed, keys, field_list, wanted), set(spec.known_fields))
+        check_names(spec, asked_names(parsed, keys, field_list, wanted), set(spec.known_fields))
     details = _check_details(spec, details, wanted, parsed, keys, field_list)
     return ListRequest(
         spec=spec,
@@ -123,7 +110,7 @@ def list_request(
         fields=field_list,
         limit=_count(limit, "limit", "rows", none_ok=True),
         columns=wanted,
-        params=tuple(encoded),
+        params=tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in encoded),
         page_size=_count(page_size, "page_size", "rows a page"),
         max_workers=_count(max_workers, "max_workers", "pages at once"),
         progress=progress,
@@ -178,11 +165,19 @@ def encode_param(value: Any) -> Any:
     return value
 
 
-def _frozen(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+def encode_query(
+    spec: ResourceSpec, query: Mapping[str, Any] | None, params: Mapping[str, Any] | None
+) -> list[tuple[str, Any]]:
+    """The resource's own ``query`` parameters (checked), then raw ``params``, encoded."""
+    pairs = []
+    for name, value in (query or {}).items():
+        if value is not None:
+            spec.check_param(name)
+            pairs.append((name, encode_param(value)))
+    return pairs + [(str(k), encode_param(v)) for k, v in (params or {}).items() if v is not None]
 
 
-def _asked_names(
+def asked_names(
     filters: tuple[Filter, ...],
     keys: tuple[str, ...],
     field_list: tuple[str, ...],
@@ -203,8 +198,7 @@ def _check_details(
     keys: tuple[str, ...],
     field_list: tuple[str, ...],
 ) -> bool | str:
-    """``details`` checked; ``False`` by itself when every column asked for is a table
-    column (the server then skips its joins, which cost it most of a page's time)."""
+    """``details`` checked; ``False`` when only table columns are asked for (no joins)."""
     if details not in (True, False, "lean"):
         raise ConfigError(
             f"details must be True, False or 'lean', not {details!r}",
@@ -255,13 +249,7 @@ def _check_on_error(on_error: str) -> str:
 
 
 def _count(value: Any, name: str, what: str, *, none_ok: bool = False) -> Any:
-    """A positive whole number of ``what`` (``None`` allowed with ``none_ok``).
-
-    >>> _count("5", "limit", "rows")
-    Traceback (most recent call last):
-    ...
-    cpexplore.errors.ConfigError: limit must be a positive whole number of rows, not '5' (leave it out to fetch every row)
-    """
+    """A positive whole number of ``what`` (``None`` allowed with ``none_ok``)."""
     if value is None and none_ok:
         return None
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:

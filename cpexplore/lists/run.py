@@ -1,13 +1,9 @@
 """Carry out one list on an endpoint: the cache, every page, the lean joins, the local work.
 
-The executor takes a checked :class:`~cpexplore.lists.request.ListRequest` and anything
-that can ``get(path, params) -> bytes`` for one service (an :class:`Endpoint`: a
-:class:`cpexplore.endpoint.Endpoint`, or a ten-line fake returning canned bytes in a test).
-It never calls back into a session: the small lists a lean list joins (hosts, projects,
-domains) are ordinary runs of the same executor on their own endpoints, which ``source``
-gives by service type.
-
     request → plan → pages (concurrent) → frame → lean joins → local filters, sorts, limit → ListInfo
+
+The endpoint only has to ``get(path, params) -> bytes`` (a fake in tests); the small lists a
+lean list joins are runs of their own, on the endpoints ``source`` gives by service type.
 """
 
 from __future__ import annotations
@@ -102,7 +98,8 @@ def run_list(
         fields.update(lean_columns(spec.name))
     if spec.table_columns is None and (spec.known_fields or fields):
         # fields not known in advance (a custom resource): checked against the rows
-        check_names(spec, plan.check_fields, set(spec.known_fields) | _bases(fields))
+        bases = {c.split(".", 1)[0] for c in fields}
+        check_names(spec, plan.check_fields, set(spec.known_fields) | bases)
     frame = _local(frame, request, plan)
     info = ListInfo(
         resource=spec.name,
@@ -138,8 +135,7 @@ def run_list(
 
 
 def _local(frame: pd.DataFrame, request: ListRequest, plan: Plan) -> pd.DataFrame:
-    """What cpexplore does itself: filters and sorts the server ignores, the limit after
-    them, then the columns asked for (or every known field, key columns first)."""
+    """Local filters, sorts and limit, then the columns asked for (or the known fields)."""
     spec = request.spec
     if plan.local_filters:
         frame = apply_filters(frame, plan.local_filters, any_=plan.filter_any)
@@ -183,9 +179,8 @@ def _small_list(
 def mark_cached(frame: pd.DataFrame, *, warn: bool = True) -> pd.DataFrame:
     """Say, where the user looks, that ``frame`` comes from the cache and how old it is."""
     info = list_info(frame)
-    age = (now_utc() - info.fetched_at).total_seconds()
     note = (
-        f"{info.resource}: from the cache, fetched {duration(age)} ago "
+        f"{info.resource}: from the cache, fetched {duration(info.age_s)} ago "
         f"({info.fetched_at:%H:%M:%S} UTC); refresh=True fetches anew"
     )
     log.info(note)
@@ -196,17 +191,7 @@ def mark_cached(frame: pd.DataFrame, *, warn: bool = True) -> pd.DataFrame:
 
 def _encode(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """Query parameters as pairs, a list value repeated (``filter=a&filter=b``)."""
-    out: list[tuple[str, Any]] = []
-    for k, v in params.items():
-        if isinstance(v, list | tuple):
-            out.extend((k, x) for x in v)
-        else:
-            out.append((k, v))
-    return out
-
-
-def _bases(names: set[str]) -> set[str]:
-    return {str(c).split(".", 1)[0] for c in names}
+    return [(k, x) for k, v in params.items() for x in (v if isinstance(v, list | tuple) else [v])]
 
 
 __all__ = ["Endpoint", "run_list", "mark_cached"]

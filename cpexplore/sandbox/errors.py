@@ -52,6 +52,11 @@ def wrapped(prefix: str, status: int, error_class: str, fmt: str, fields: list[s
     )
 
 
+def wrapped_fault(prefix: str, status: int, error_class: str, fmt: str, fields: list[str]) -> Fault:
+    """The error answer whose ``details`` wrap the same error (see :func:`wrapped`)."""
+    return Fault(status, error_class, wrapped(prefix, status, error_class, fmt, fields))
+
+
 def forbidden(
     prefix: str, service: str, plural: str, action: str, require: str, allow: str, query: str
 ) -> Fault:

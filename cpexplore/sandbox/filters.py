@@ -32,6 +32,12 @@ Grammar of ``filter=field.op(args)``
       ``"Internal server error: Malformed multi value string: ..."``. This happens
       before the field is checked, so it happens even for unknown fields.
 
+Grammar of ``joint_filter=model.key(local).field.op(args)``
+    ``^(\\w+)\\.(\\w+)\\((\\w+)\\).(\\w+)\\.(\\w+)\\((.*)\\)`` (one hop; the ``.`` after the first
+    ``)`` matches any character), the arguments split as above. :func:`parse_joint_filter`
+    parses it; ``lists.py`` applies it (the local column IN the remote key of the remote rows
+    that pass ``field.op(args)``).
+
 Which expressions are dropped silently (no error, no narrowing)
     * text that does not match the regex (``name=foo``, ``name.equals``, ``a.b.c(1)``);
     * a field that is not a listable/searchable column of the resource's **table**
@@ -132,9 +138,12 @@ from functools import lru_cache
 __all__ = [
     "OPS",
     "Clause",
+    "JointClause",
     "FilterSyntaxError",
     "FilterArgumentError",
     "parse_filter",
+    "parse_joint_filter",
+    "compile_clause",
     "compile_filters",
     "search_predicate",
     "exact_predicate",
@@ -191,10 +200,22 @@ class Clause:
     args: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class JointClause:
+    """One parsed ``joint_filter``: ``<model>.<key>(<local>).<clause>``."""
+
+    model: str  # as written: the server cuts one trailing "s" (hosts, host)
+    key: str  # the remote column the local one must be IN
+    local: str
+    clause: Clause  # on the remote table
+
+
 # --------------------------------------------------------------------------------------------
 # Parsing
 
 _CLAUSE = re.compile(r"(\w+)\.(\w+)\((.*)\)", re.ASCII)  # used with .match: anchored at start
+# filterclause.go's jointFilterClausePattern, the unescaped "." included
+_JOINT = re.compile(r"(\w+)\.(\w+)\((\w+)\).(\w+)\.(\w+)\((.*)\)", re.ASCII)
 _SEPARATORS = frozenset(" :,\t\n}]")
 _BLANKS = frozenset(" \t\n\r")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t"}
@@ -259,6 +280,22 @@ def parse_filter(expr: str) -> Clause:
         raise FilterSyntaxError(f"not a field.op(args) filter: {expr!r}")
     field, op, inner = match.groups()
     return Clause(field, op, tuple(_split_args(inner)))
+
+
+def parse_joint_filter(expr: str) -> JointClause | None:
+    """Parse one ``joint_filter`` value (filterclause.go ``ParseJointFilterClause``), or
+    None when it does not match the grammar (the server ignores it).
+
+    >>> parse_joint_filter("hosts.id(host_id).zone_id.equals('z')")
+    JointClause(model='hosts', key='id', local='host_id', clause=Clause(field='zone_id', op='equals', args=('z',)))
+
+    Raises :class:`FilterArgumentError` when the values cannot be split (a 500).
+    """
+    match = _JOINT.match(expr) if isinstance(expr, str) else None
+    if match is None:
+        return None
+    model, key, local, field, op, inner = match.groups()
+    return JointClause(model, key, local, Clause(field, op, tuple(_split_args(inner))))
 
 
 # --------------------------------------------------------------------------------------------
@@ -574,6 +611,12 @@ def _compile_clause(clause: Clause) -> Predicate | None:
     if op in ("like", "contains", "startswith", "endswith"):
         return _non_null(field, _like_test(op, args)) if args else None
     return None
+
+
+def compile_clause(clause: Clause) -> Predicate | None:
+    """The predicate of one parsed clause, or None when the server would drop it (an unknown
+    op, the wrong number of arguments), with the rules of :func:`compile_filters`."""
+    return _compile_clause(clause)
 
 
 def _all_of(predicates: list[Predicate]) -> Predicate:

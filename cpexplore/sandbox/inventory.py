@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -152,6 +153,11 @@ HOSTILE_NAMES = (
 )
 
 
+def utc_now() -> float:
+    """The sandbox's clock, seconds since the epoch; tests may replace it to pin the time."""
+    return time.time()
+
+
 def fmt_time(ts: int | float) -> str:
     """Format epoch seconds as Cloudpods record time ``YYYY-MM-DDTHH:MM:SS.000000Z``."""
     return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
@@ -176,9 +182,10 @@ class Table:
     only fields ``filter=``/``order_by=`` act on); without it they are the keys of the first
     record minus ``detail_fields``. ``row`` builds the columns of a row alone (cheaper than
     the full record, used to filter and sort); ``ident`` gives a row's (id, name) cheaply.
-    ``deps`` are tables whose changes change this one's records (hosts follow servers).
-    Rows can be patched, deleted and created while the sandbox serves (``version``
-    changes on every mutation so cached query results are dropped).
+    ``deps`` are tables whose changes change this one's records (hosts follow servers,
+    servers their hosts). Rows can be patched, deleted and created while the sandbox serves
+    (``version`` changes on every mutation so cached query results are dropped); a deleted
+    row stays, marked, for ``delete=all`` (``deleted`` holds the soft-deleted rows).
     """
 
     keyword: str
@@ -299,14 +306,16 @@ class Table:
                 self._by_id, self._by_name = by_id, by_name
             return self._by_id, self._by_name
 
-    def find_id(self, key: str) -> int | None:
-        """Row index of the live row with id ``key``."""
+    def find_id(self, key: str, *, deleted: bool = False) -> int | None:
+        """Row index of the live row with id ``key`` (or of a deleted one, with ``deleted``)."""
         i = self._index()[0].get(key)
-        return None if i is None or i in self.deleted else i
+        return None if i is None or (i in self.deleted and not deleted) else i
 
-    def find_name(self, key: str) -> list[int]:
-        """Live rows named ``key`` (names compare as MySQL's collation does)."""
-        return [i for i in self._index()[1].get(_name_key(key), ()) if i not in self.deleted]
+    def find_name(self, key: str, *, deleted: bool = False) -> list[int]:
+        """Live rows named ``key`` (names compare as MySQL's collation does); with
+        ``deleted``, the deleted ones too."""
+        rows = self._index()[1].get(_name_key(key), ())
+        return [i for i in rows if deleted or i not in self.deleted]
 
     def find(self, key: str) -> int | None:
         """Row index by id or name (id first, as Cloudpods does; the first of equal names)."""
@@ -322,8 +331,26 @@ class Table:
             self.patches.setdefault(i, {}).update(fields)
             self._touch()
 
-    def delete(self, i: int) -> None:
+    def change(self, i: int, **fields: object) -> None:
+        """Change row ``i`` as Cloudpods' ORM does (sqlchemy ``Update``): ``updated_at`` becomes
+        now, truncated to the second (a MariaDB DATETIME), and ``update_version`` goes up by
+        one, even when no value changes (cloudpods-api.md §10); then ``fields`` apply, so an
+        ``updated_at`` given here wins (a change made in the database keeps its old time).
+        Rows without ``updated_at`` (log tables) get none."""
         with self.lock:
+            rec, stamp = self.column_record(i), {}
+            if "updated_at" in rec:
+                version = int(rec.get("update_version") or 0)  # type: ignore[call-overload]
+                stamp = {"updated_at": fmt_time(utc_now()), "update_version": version + 1}
+            self.patch(i, **{**stamp, **fields})
+
+    def delete(self, i: int) -> None:
+        """Soft-delete row ``i``: ``deleted`` true and ``deleted_at`` one second after the new
+        ``updated_at``, as the real row showed (Go rounds deleted_at to the second where the
+        ORM truncates updated_at, cloudpods-api.md §10). The row stays for ``delete=all``."""
+        with self.lock:
+            now = int(utc_now())
+            self.change(i, updated_at=fmt_time(now), deleted=True, deleted_at=fmt_time(now + 1))
             self.deleted.add(i)
             self._touch()
 
@@ -332,7 +359,7 @@ class Table:
             i = self.count
             self.patches[i] = dict(rec)
             self.count += 1
-            self.created.append(int(datetime.now(UTC).timestamp()))
+            self.created.append(int(utc_now()))
             if self.owner is not None:
                 self.owner.append(owner if owner is not None else 0)
             if self.region is not None:
@@ -722,6 +749,7 @@ class Inventory:
         servers = self.tables["servers"]
         for plural in ("hosts", "storages"):  # capacity figures follow the servers
             self.tables[plural].deps = (servers,)
+        servers.deps = (self.tables["hosts"],)  # and servers' records join their hosts
         placed = self.server_cols["placed"]
         # disks belong to placed servers (an unscheduled server got no storage)
         data_disk_server = [s for s in np.flatnonzero(datadisk).tolist() if placed[s]]
@@ -1116,8 +1144,16 @@ class Inventory:
         }
 
     def _host_join(self, h: int) -> dict:
-        """The host fields a server on host ``h`` carries with details (HostResourceInfo)."""
-        zi = self.host_zone[h]
+        """The host fields a server on host ``h`` carries with details (HostResourceInfo),
+        joined from the hosts table as it is now: a renamed host shows its new name at once
+        while the servers' rows (``updated_at``) do not change (cloudpods-api.md §10); a
+        deleted host joins nothing (the join reads live hosts only)."""
+        hosts = self.tables["hosts"]
+        if h in hosts.deleted:
+            return {}
+        patch, zi = hosts.patches.get(h) or {}, self.host_zone[h]
+        if "zone_id" in patch:
+            zi = next((k for k, z in enumerate(self.zones) if z["id"] == patch["zone_id"]), zi)
         z = self.zones[zi]
         c = self.cloudregions[z["cr"]]
         online = self._host_status[h] == 0
@@ -1150,6 +1186,8 @@ class Inventory:
                 account=name,
                 account_id=make_id(self.seed, "cloudaccount", self._account_index(c)),
             )
+        if patch:
+            rec.update({joined: patch[col] for col, joined in _HOST_JOIN.items() if col in patch})
         return rec
 
     def _account_index(self, c: dict) -> int:
@@ -1521,7 +1559,7 @@ class Inventory:
 
     def _disk(self, j: int) -> dict:
         s, data = self._disk_rows[j]
-        srv = self._server(s)
+        srv, h = self._server(s), self.server_host[s]  # a deleted host joins no zone
         d = srv["disks_info"][1 if data else 0]
         rec = self._base("disks", j)
         rec.update(
@@ -1534,23 +1572,23 @@ class Inventory:
             fs_format="ext4",
             storage_type=d["storage_type"],
             medium_type=d["medium_type"],
-            storage_id=make_id(self.seed, "storage", self.server_host[s]),
-            storage=f"local-{srv['zone']}-{self.server_host[s]:05d}",
+            storage_id=make_id(self.seed, "storage", h),
+            storage=f"local-{self.zones[self.host_zone[h]]['name']}-{h:05d}",
             guest=srv["name"],
             guest_id=srv["id"],
             guests=[{"id": srv["id"], "name": srv["name"], "status": srv["status"]}],
             guest_count=1,
             guest_status=srv["status"],
-            zone=srv["zone"],
-            zone_id=srv["zone_id"],
-            cloudregion=srv["cloudregion"],
-            cloudregion_id=srv["cloudregion_id"],
+            zone=srv.get("zone"),
+            zone_id=srv.get("zone_id"),
+            cloudregion=srv.get("cloudregion"),
+            cloudregion_id=srv.get("cloudregion_id"),
             billing_type="postpaid",
             is_ssd=d["medium_type"] == "ssd",
             iops=3000 if d["medium_type"] == "ssd" else 500,
             throughput=150,
-            brand=srv["brand"],
-            provider=srv["provider"],
+            brand=srv.get("brand"),
+            provider=srv.get("provider"),
         )
         if not data:
             rec["template_id"] = make_id(self.seed, "image", s % 15)
@@ -1571,10 +1609,10 @@ class Inventory:
             associate_type="server",
             associate_id=srv["id"],
             associate_name=srv["name"],
-            cloudregion=srv["cloudregion"],
-            cloudregion_id=srv["cloudregion_id"],
-            brand=srv["brand"],
-            provider=srv["provider"],
+            cloudregion=srv.get("cloudregion"),
+            cloudregion_id=srv.get("cloudregion_id"),
+            brand=srv.get("brand"),
+            provider=srv.get("provider"),
         )
         return self._owned(rec, self.tables["eips"].owner[i])
 
@@ -1729,6 +1767,14 @@ SERVER_COLUMNS = frozenset(
         "health_status", "rescue_mode", "last_start_at",
     }
 )  # fmt: skip
+
+# Columns of the hosts table a server's record joins (HostResourceInfo): column → server key.
+_HOST_JOIN = {
+    "name": "host", "access_ip": "host_access_ip", "access_mac": "host_access_mac",
+    "enabled": "host_enabled", "host_status": "host_service_status", "status": "host_status",
+    "sn": "host_sn", "host_type": "host_type", "billing_type": "host_billing_type",
+    "resource_type": "host_resource_type",
+}  # fmt: skip
 
 # Host fields computed or joined by the region (HostDetails), not columns of the hosts table.
 _HOST_DETAIL_FIELDS = frozenset(
